@@ -1,0 +1,49 @@
+# straum: `make run` and `make test` set everything up (idempotently) and do their job.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup lint typecheck unit integration bench clean-data help
+
+help:
+	@echo "make run    - set up and run straum on an embedded Kafka (http://127.0.0.1:8080)"
+	@echo "make test   - set up and run lint, type checks and every test against a real broker"
+	@echo "make bench  - benchmarks; results in docs/BENCHMARKS.md"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "straum needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# The broker's jars live in a cache outside the repository; fetching is a no-op once there.
+setup: $(STAMP)
+	@$(BIN)/straum broker fetch
+
+run: setup
+	$(BIN)/straum run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: setup
+	$(BIN)/pytest -q tests/integration
+
+test: setup lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean-data:
+	rm -rf var

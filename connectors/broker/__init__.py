@@ -1,0 +1,1 @@
+"""The embedded single-node Apache Kafka broker (KRaft), run from Maven Central jars."""

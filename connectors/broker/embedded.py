@@ -1,0 +1,353 @@
+"""Fetch, format, start, probe and stop a real single-node Kafka broker without Docker.
+
+The broker is Apache Kafka's own ``kafka.Kafka`` from the ``kafka_2.13`` artifact, fetched with
+Maven into a cache outside the repository and run as a plain JVM in KRaft mode (combined broker
+and controller). Its state lives under ``<data_dir>/broker`` and survives restarts; a small
+``broker.json`` there tells other straum commands which port and process belong to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+POM = Path(__file__).resolve().parent / "pom.xml"
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies"
+
+
+class BrokerError(RuntimeError):
+    """A broker problem with one line saying what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class BrokerInfo:
+    """What ``broker.json`` records about a started broker."""
+
+    pid: int
+    port: int
+    controller_port: int
+    cluster_id: str
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def _require_tool(name: str, hint: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BrokerError(f"'{name}' was not found on PATH: {hint}")
+    return path
+
+
+def java_major_version(java: str) -> int:
+    """The running JDK's major version (``java -version`` prints it on stderr)."""
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        raise BrokerError(f"could not read the Java version from: {out.strip()[:200]}")
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def jars_dir(cache_dir: Path, kafka_version: str) -> Path:
+    return cache_dir / f"kafka-{kafka_version}" / "libs"
+
+
+def ensure_jars(cache_dir: Path, kafka_version: str, quiet: bool = True) -> Path:
+    """The folder of the broker's jars, fetched with Maven on first use (idempotent)."""
+    libs = jars_dir(cache_dir, kafka_version)
+    marker = libs / f"kafka_2.13-{kafka_version}.jar"
+    if marker.exists():
+        return libs
+    mvn = _require_tool("mvn", "install Maven 3.8+ (Debian: apt-get install maven) and retry")
+    _require_tool("java", "install a Java 17+ JDK (Debian: apt-get install openjdk-17-jdk)")
+    tmp = libs.with_name("libs.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    cmd = [mvn, "-B", "-f", str(POM), DEPENDENCY_PLUGIN, f"-DoutputDirectory={tmp}",
+           "-DincludeScope=runtime", f"-Dkafka.version={kafka_version}"]
+    if quiet:
+        cmd.insert(2, "-q")
+    result = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
+    if result.returncode != 0 or not (tmp / marker.name).exists():
+        tail = (result.stdout or "")[-800:] if quiet else ""
+        raise BrokerError(
+            f"Maven could not fetch Apache Kafka {kafka_version} (exit {result.returncode}); "
+            f"check network access to Maven Central. {tail.strip()}"
+        )
+    shutil.rmtree(libs, ignore_errors=True)
+    tmp.rename(libs)
+    return libs
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def port_answers(port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+_LOG4J2 = """\
+status = warn
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = {logs}/server.log
+appender.file.filePattern = {logs}/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 20MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.apache.name = org.apache.kafka
+logger.apache.level = WARN
+"""
+
+
+class EmbeddedBroker:
+    """One single-node KRaft broker whose state lives in ``<data_dir>/broker``."""
+
+    def __init__(self, data_dir: Path, cache_dir: Path, kafka_version: str,
+                 port: int = 9092, controller_port: int = 9093, heap: str = "768m") -> None:
+        self.home = data_dir.resolve() / "broker"
+        self.cache_dir = cache_dir
+        self.kafka_version = kafka_version
+        self.port = port
+        self.controller_port = controller_port
+        self.heap = heap
+        self.process: subprocess.Popen[bytes] | None = None
+
+    # -- files --------------------------------------------------------------------------
+    @property
+    def info_file(self) -> Path:
+        return self.home / "broker.json"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "kraft-data"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    def read_info(self) -> BrokerInfo | None:
+        """The recorded broker of this data directory, if its process is still alive."""
+        try:
+            info = BrokerInfo(**json.loads(self.info_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        return info if pid_alive(info.pid) else None
+
+    def _cluster_id(self) -> str:
+        """This data directory's cluster id, generated once (URL-safe, no '-')."""
+        path = self.home / "cluster.id"
+        if path.exists():
+            return path.read_text().strip()
+        while True:
+            cid = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+            if "-" not in cid:
+                break
+        path.write_text(cid)
+        return cid
+
+    def _check_formatted_for(self, cluster_id: str) -> None:
+        meta = self.log_dir / "meta.properties"
+        if not meta.exists():
+            return
+        found = re.search(r"^cluster\.id=(.+)$", meta.read_text(), re.M)
+        if found and found.group(1).strip() != cluster_id:
+            raise BrokerError(
+                f"{self.log_dir} is formatted for another Kafka cluster ({found.group(1)}); "
+                f"use another STRAUM_DATA_DIR or delete {self.home} to start afresh"
+            )
+
+    def _write_config(self, port: int, controller_port: int) -> Path:
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            "advertised.listeners":
+                f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.log_dir),
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "12",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "false",
+            "log.retention.check.interval.ms": "60000",
+            "message.max.bytes": str(16 * 1024 * 1024),
+        }
+        path = self.home / "server.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        (self.home / "log4j2.properties").write_text(_LOG4J2.format(logs=self.logs))
+        return path
+
+    def _java(self) -> str:
+        java = _require_tool("java", "install a Java 17+ JDK (Debian: apt-get install "
+                             "openjdk-17-jdk) and retry")
+        if (major := java_major_version(java)) < 17:
+            raise BrokerError(f"Kafka 4 needs Java 17 or newer; found Java {major}: "
+                              "install a newer JDK or put it first on PATH")
+        return java
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self, timeout: float = 90.0, detach: bool = False,
+              on_wait: Callable[[], None] | None = None) -> BrokerInfo:
+        """Start the broker and return once it answers; reuse one already running here."""
+        running = self.read_info()
+        if running is not None and port_answers(running.port):
+            return running
+        java = self._java()
+        libs = ensure_jars(self.cache_dir, self.kafka_version)
+        port = self.port or free_port()
+        controller_port = self.controller_port or free_port()
+        for p, what in ((port, "STRAUM_KAFKA_PORT"), (controller_port,
+                                                        "STRAUM_KAFKA_CONTROLLER_PORT")):
+            if not port_is_free(p):
+                raise BrokerError(f"port {p} is already in use: stop what holds it, or set "
+                                  f"{what} to a free port (0 picks one)")
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        cluster_id = self._cluster_id()
+        self._check_formatted_for(cluster_id)
+        config = self._write_config(port, controller_port)
+        classpath = f"{libs}/*"
+        if not (self.log_dir / "meta.properties").exists():
+            fmt = subprocess.run(
+                [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
+                 "-t", cluster_id, "-c", str(config)],
+                capture_output=True, text=True, check=False)
+            if fmt.returncode != 0:
+                raise BrokerError("formatting the KRaft data directory failed: "
+                                  + (fmt.stderr or fmt.stdout).strip()[-400:])
+        cmd = [java, f"-Xms{min_heap(self.heap)}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+               f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+               f"-Dkafka.logs.dir={self.logs}", "-cp", classpath, "kafka.Kafka", str(config)]
+        stdout = (self.logs / "stdout.log").open("ab")
+        self.process = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=detach)
+        stdout.close()
+        info = BrokerInfo(self.process.pid, port, controller_port, cluster_id)
+        self.info_file.write_text(json.dumps(asdict(info)))
+        self._wait_ready(info, timeout, on_wait)
+        return info
+
+    def _wait_ready(self, info: BrokerInfo, timeout: float,
+                    on_wait: Callable[[], None] | None) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                self.info_file.unlink(missing_ok=True)
+                raise BrokerError(f"the broker exited with code {self.process.returncode} while "
+                                  f"starting; see {self.logs / 'server.log'}: {self.log_tail()}")
+            if self._started_in_log() and port_answers(info.port):
+                return
+            if on_wait:
+                on_wait()
+            time.sleep(0.25)
+        self.stop()
+        raise BrokerError(f"the broker did not come up within {timeout:.0f}s; "
+                          f"see {self.logs / 'server.log'}")
+
+    def _started_in_log(self) -> bool:
+        log = self.logs / "server.log"
+        try:
+            with log.open("rb") as fh:
+                fh.seek(max(0, log.stat().st_size - 200_000))
+                return b"started (kafka.server.KafkaRaftServer)" in fh.read()
+        except OSError:
+            return False
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            text = (self.logs / "server.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        errors = [line for line in text if " ERROR " in line] or text
+        return " | ".join(errors[-lines:])
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """SIGTERM the broker, SIGKILL after ``timeout``; True if one was running."""
+        pid = self.process.pid if self.process is not None else None
+        if pid is None:
+            info = self.read_info()
+            pid = info.pid if info else None
+        if pid is None or not pid_alive(pid):
+            self.info_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                break
+            if self.process is None and not pid_alive(pid):
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            if self.process is not None:
+                self.process.wait()
+        self.info_file.unlink(missing_ok=True)
+        return True
+
+
+def min_heap(heap: str) -> str:
+    """A start heap no larger than 512m, so small machines are not claimed up front."""
+    match = re.fullmatch(r"(\d+)([mMgG])", heap)
+    if not match:
+        return heap
+    mb = int(match.group(1)) * (1024 if match.group(2) in "gG" else 1)
+    return f"{min(mb, 512)}m"

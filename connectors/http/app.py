@@ -1,0 +1,312 @@
+"""The HTTP API: intake, actor queues, health and metrics (market-api.md).
+
+Every route but /healthz, /readyz and /metrics checks the bearer token and the caller's role;
+an actor only ever reaches its own queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from connectors.http.auth import AuthError, Caller, Role, TokenVerifier
+from connectors.http.intake import master_data_record, send_all, series_records
+from connectors.http.limits import BodyLimit
+from connectors.http.problems import Problem, problem_handler, validation_handler
+from connectors.http.queues import QueueStore
+from connectors.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
+from domain.identifiers import (
+    IdentifierError,
+    validate_eic,
+    validate_gsrn,
+    validate_national_id,
+    validate_organisation_number,
+)
+from schemas.api import (
+    Accepted,
+    AckRequest,
+    MeteringPointRegistrationIn,
+    MeteringValuesDocument,
+    StartOfSupplyIn,
+)
+from straum.logging import get_logger
+from straum.settings import Settings, get_settings
+from streams.topics import Queue, TopicCatalogue
+
+log = get_logger(__name__)
+
+INTAKE = Counter("straum_intake_documents_total", "Intake documents", ["document", "result"])
+INTAKE_SERIES = Counter("straum_intake_series_total", "Series accepted at intake")
+REQUEST_SECONDS = Histogram("straum_http_request_duration_seconds", "HTTP request time",
+                            ["route", "method"])
+
+
+@dataclass
+class Services:
+    """What the API holds while it runs; Kafka parts appear once the broker answers."""
+
+    settings: Settings
+    catalogue: TopicCatalogue
+    verifier: TokenVerifier
+    producer: AIOKafkaProducer | None = None
+    queues: QueueStore | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    processors_seen: float = 0.0
+
+    def kafka(self) -> tuple[AIOKafkaProducer, QueueStore]:
+        if self.producer is None or self.queues is None or not self.ready.is_set():
+            raise Problem(503, "broker.unavailable", "The message broker is not reachable yet",
+                          headers={"Retry-After": "2"})
+        return self.producer, self.queues
+
+
+async def _connect(services: Services) -> None:
+    settings = services.settings
+    while True:
+        try:
+            await wait_for_broker(settings, deadline_s=30)
+            admin = admin_client(settings, "straum-api-admin")
+            await admin.start()
+            try:
+                await ensure_topics(admin, services.catalogue.static_topics())
+            finally:
+                await admin.close()
+            producer = durable_producer(settings, "straum-api")
+            await producer.start()
+            queues = QueueStore(settings, services.catalogue, producer)
+            await queues.start()
+            services.producer, services.queues = producer, queues
+            services.ready.set()
+            log.info("api connected to kafka")
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # broker down: keep trying; /readyz says 503 meanwhile
+            log.warning("api cannot reach kafka yet", error=str(exc))
+            await asyncio.sleep(2)
+
+
+def current_caller(request: Request, authorization: Annotated[str | None, Header()] = None,
+                   sender: Annotated[str | None, Header()] = None) -> Caller:
+    """The authenticated caller of a request (401/403 otherwise)."""
+    services: Services = request.app.state.services
+    return services.verifier.verify(authorization, sender)
+
+
+Authenticated = Annotated[Caller, Depends(current_caller)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API application (uvicorn runs it; tests may too)."""
+    settings = settings or get_settings()
+    services = Services(settings, TopicCatalogue.from_settings(settings),
+                        TokenVerifier(settings))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_connect(services))
+        yield
+        task.cancel()
+        if services.queues:
+            await services.queues.stop()
+        if services.producer:
+            await services.producer.stop()
+
+    app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
+                  summary="Message backend for an electricity datahub")
+    app.state.services = services
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(Problem, problem_handler)
+    app.add_exception_handler(RequestValidationError, validation_handler)
+
+    @app.exception_handler(AuthError)
+    async def auth_failed(request: Request, exc: AuthError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        title = "Not authenticated" if exc.status == 401 else "Not allowed"
+        return await problem_handler(request, Problem(exc.status, exc.code, title, exc.detail,
+                                                      headers=headers))
+
+    @app.middleware("http")
+    async def timing(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        REQUEST_SECONDS.labels(getattr(route, "path", "unmatched"), request.method).observe(
+            time.perf_counter() - started)
+        return response
+
+    def require(who: Caller, *roles: Role) -> None:
+        if not who.roles.intersection(roles):
+            raise AuthError(403, "role.forbidden",
+                            f"this call needs one of the roles {', '.join(roles)}")
+
+    def identifier_problem(exc: IdentifierError, ptr: str) -> dict[str, str]:
+        return {"code": exc.code, "pointer": ptr, "detail": str(exc)}
+
+    # -- operations ----------------------------------------------------------------------
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        broker = services.ready.is_set()
+        processors = broker and await _processors_assigned(services)
+        body = {"broker": "ok" if broker else "unreachable",
+                "processors": "ok" if processors else "not assigned"}
+        return JSONResponse(body, status_code=200 if broker and processors else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    # -- intake ----------------------------------------------------------------------------
+    @app.post("/v1/metering-values", status_code=202, tags=["intake"],
+              response_model=Accepted)
+    async def metering_values(document: MeteringValuesDocument, who: Authenticated
+                              ) -> Accepted:
+        require(who, Role.GRID_OWNER)
+        producer, _ = services.kafka()
+        try:
+            records = series_records(document, who.party)
+        except Problem:
+            INTAKE.labels("metering-values", "invalid").inc()
+            raise
+        await send_all(producer, services.catalogue.metering_values, records)
+        INTAKE.labels("metering-values", "accepted").inc()
+        INTAKE_SERIES.inc(len(records))
+        log.info("metering values accepted", message_id=str(document.message_id),
+                 actor=who.party, series=len(records))
+        return Accepted(message_id=str(document.message_id))
+
+    @app.post("/v1/metering-points", status_code=202, tags=["intake"], response_model=Accepted)
+    async def register_metering_point(document: MeteringPointRegistrationIn,
+                                      who: Authenticated) -> Accepted:
+        require(who, Role.GRID_OWNER)
+        problems = []
+        try:
+            validate_gsrn(document.metering_point_id)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/meteringPointId"))
+        try:
+            validate_eic(document.grid_area)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/gridArea"))
+        if problems:
+            raise Problem(400, "metering_point.invalid", "The metering point is not valid",
+                          problems=problems)
+        producer, _ = services.kafka()
+        record = master_data_record(
+            message_id=str(document.message_id), sender=who.party, sender_role="grid_owner",
+            metering_point_id=document.metering_point_id,
+            document_type="MeteringPointRegistration",
+            document={"gridArea": document.grid_area, "priceArea": document.price_area,
+                      "pointType": document.type, "resolution": document.resolution,
+                      "consumptionCode": document.consumption_code,
+                      "industryCode": document.industry_code,
+                      "productionType": document.production_type,
+                      "validFrom": document.valid_from})
+        await send_all(producer, services.catalogue.master_data, [record])
+        INTAKE.labels("metering-points", "accepted").inc()
+        return Accepted(message_id=str(document.message_id))
+
+    @app.post("/v1/start-of-supply", status_code=202, tags=["intake"], response_model=Accepted)
+    async def start_of_supply(document: StartOfSupplyIn, who: Authenticated) -> Accepted:
+        require(who, Role.SUPPLIER)
+        problems = []
+        try:
+            validate_gsrn(document.metering_point_id)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/meteringPointId"))
+        end_user = document.end_user
+        if (end_user.national_id is None) == (end_user.organisation_number is None):
+            problems.append({"code": "end_user.identifier", "pointer": "/endUser",
+                             "detail": "give exactly one of nationalId or organisationNumber"})
+        try:
+            if end_user.national_id is not None:
+                validate_national_id(end_user.national_id)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/endUser/nationalId"))
+        try:
+            if end_user.organisation_number is not None:
+                validate_organisation_number(end_user.organisation_number)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/endUser/organisationNumber"))
+        if problems:
+            raise Problem(400, "start_of_supply.invalid", "The start of supply is not valid",
+                          problems=problems)
+        producer, _ = services.kafka()
+        record = master_data_record(
+            message_id=str(document.message_id), sender=who.party, sender_role="supplier",
+            metering_point_id=document.metering_point_id, document_type="StartOfSupply",
+            document={"startDate": document.start_date, "endUserName": end_user.name,
+                      "endUserNationalId": end_user.national_id,
+                      "endUserOrganisationNumber": end_user.organisation_number})
+        await send_all(producer, services.catalogue.master_data, [record])
+        INTAKE.labels("start-of-supply", "accepted").inc()
+        return Accepted(message_id=str(document.message_id))
+
+    # -- queues ----------------------------------------------------------------------------
+    @app.post("/v1/queues/{queue}/poll", tags=["queues"],
+              responses={204: {"description": "The queue is empty"}})
+    async def poll(queue: Queue, who: Authenticated,
+                   max: Annotated[int, Query(ge=1, le=2000)] = 100) -> Response:
+        _, queues = services.kafka()
+        result = await queues.poll(who.party, queue, max)
+        if result is None:
+            return Response(status_code=204)
+        poll_id, messages = result
+        return JSONResponse(_jsonable({"pollId": poll_id, "messages": messages}))
+
+    @app.post("/v1/queues/{queue}/ack", tags=["queues"])
+    async def ack(queue: Queue, body: AckRequest, who: Authenticated) -> dict[str, str]:
+        _, queues = services.kafka()
+        result = await queues.ack(who.party, queue, body.poll_id)
+        if result == "unknown":
+            raise Problem(404, "poll.unknown", "No such poll",
+                          "this queue has no open poll with that id")
+        return {"pollId": body.poll_id, "status": result}
+
+    @app.get("/v1/queues", tags=["queues"])
+    async def queues_overview(who: Authenticated) -> JSONResponse:
+        _, queues = services.kafka()
+        return JSONResponse({"queues": await queues.status(who.party)})
+
+    return app
+
+
+def _jsonable(value: Any) -> Any:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(value)
+
+
+async def _processors_assigned(services: Services) -> bool:
+    """True when the stream processors' consumer group has members (cached for 5 s)."""
+    if time.monotonic() - services.processors_seen < 5:
+        return True
+    admin = admin_client(services.settings, "straum-api-readyz")
+    try:
+        await admin.start()
+        described = await admin.describe_consumer_groups([services.settings.topic_prefix])
+        for response in described:
+            for group in response.groups:
+                state, members = group[2], group[5]
+                if state == "Stable" and members:
+                    services.processors_seen = time.monotonic()
+                    return True
+        return False
+    except Exception:  # an unreachable broker means not ready, never a crash
+        return False
+    finally:
+        await admin.close()

@@ -1,0 +1,132 @@
+"""Who is calling: bearer JWTs whose subject is the caller's GLN and whose ``roles`` claim
+says what it may do.
+
+Development tokens are ES256-signed with a key kept in the data directory (``straum token``
+prints one); production verifies against a JWKS (RS256/ES256, Maskinporten-style). Only
+asymmetric algorithms are accepted, so ``none`` and HS/RS confusion are refused by
+construction.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from domain.identifiers import IdentifierError, validate_gln
+from straum.settings import Settings
+
+ALGORITHMS = ["ES256", "RS256"]
+DEV_KEY_ID = "straum-dev"
+
+
+class Role(StrEnum):
+    GRID_OWNER = "grid_owner"
+    SUPPLIER = "supplier"
+    THIRD_PARTY = "third_party"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated party: its GLN and the roles its token grants."""
+
+    party: str
+    roles: frozenset[Role]
+
+
+class AuthError(Exception):
+    """401 (who are you) or 403 (not allowed), with a problem code."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def load_or_create_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    """The local development signing key (P-256), created once, readable only by its owner."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{path} is not an EC private key")
+    return loaded
+
+
+def issue_dev_token(settings: Settings, party: str, roles: list[str],
+                    ttl_seconds: int = 12 * 3600) -> str:
+    """A development token for ``party`` with ``roles``, signed with the local key."""
+    validate_gln(party)
+    for role in roles:
+        Role(role)
+    now = int(time.time())
+    claims = {"sub": party, "roles": roles, "iss": settings.token_issuer,
+              "aud": settings.token_audience, "iat": now, "nbf": now,
+              "exp": now + ttl_seconds, "jti": str(uuid.uuid4())}
+    key = load_or_create_dev_key(settings.dev_key_path)
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": DEV_KEY_ID})
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the dev key and, when configured, a JWKS."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._dev_public = load_or_create_dev_key(settings.dev_key_path).public_key()
+        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True,
+                                     lifespan=300) if settings.jwks_url else None
+
+    def _key_for(self, token: str) -> Any:
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") not in ALGORITHMS:
+            raise AuthError(401, "token.algorithm",
+                            f"token algorithm {header.get('alg')!r} is not accepted")
+        if self._jwks is not None and header.get("kid") != DEV_KEY_ID:
+            return self._jwks.get_signing_key_from_jwt(token).key
+        return self._dev_public
+
+    def verify(self, authorization: str | None, sender: str | None) -> Caller:
+        """The caller of a request, or AuthError."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise AuthError(401, "token.missing", "send 'Authorization: Bearer <token>'")
+        token = authorization.removeprefix("Bearer ").strip()
+        try:
+            key = self._key_for(token)
+            claims = jwt.decode(token, key, algorithms=ALGORITHMS,
+                                audience=self.settings.token_audience,
+                                options={"require": ["exp", "sub", "iat"]})
+        except AuthError:
+            raise
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError(401, "token.expired", "the token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise AuthError(401, "token.not_yet_valid", "the token is not valid yet") from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise AuthError(401, "token.invalid", f"the token is not valid: {exc}") from exc
+        try:
+            party = validate_gln(str(claims["sub"]))
+        except IdentifierError as exc:
+            raise AuthError(401, "token.subject", "the token's subject is not a GLN") from exc
+        roles = frozenset(Role(r) for r in claims.get("roles", []) if r in set(Role))
+        if sender is not None and sender != party:
+            raise AuthError(403, "sender.mismatch",
+                            "the Sender header does not match the token's subject")
+        return Caller(party, roles)

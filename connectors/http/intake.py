@@ -1,0 +1,79 @@
+"""Intake: turning valid documents into records on the intake topics, durably.
+
+A ``202`` is answered only after every record of the document is acknowledged by all in-sync
+replicas. Structural checks that need no hub state happen here; everything that needs state is
+answered asynchronously by the processors with an ``Acknowledgement``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from connectors.http.problems import Problem
+from domain.identifiers import IdentifierError, validate_gsrn
+from domain.series import PointIn, check_series
+from schemas.api import MeteringValuesDocument
+from streams.serialisation import MASTER_DATA_EVENT, METERING_VALUE_SERIES, codec
+
+
+def series_problems(document: MeteringValuesDocument) -> list[dict[str, str]]:
+    """Every structural problem of every series, with pointers into the body."""
+    problems: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for i, series in enumerate(document.series):
+        base = f"/series/{i}"
+        try:
+            validate_gsrn(series.metering_point_id)
+        except IdentifierError as exc:
+            problems.append({"code": exc.code, "pointer": f"{base}/meteringPointId",
+                             "detail": str(exc)})
+        if str(series.transaction_id) in seen:
+            problems.append({"code": "series.duplicate_transaction",
+                             "pointer": f"{base}/transactionId",
+                             "detail": "the same transactionId appears twice in the document"})
+        seen.add(str(series.transaction_id))
+        points = [PointIn(p.quantity, p.quality) for p in series.points]
+        for problem in check_series(series.start, series.end, series.resolution, points):
+            problems.append({"code": problem.code, "pointer": base + problem.pointer,
+                             "detail": problem.detail})
+    return problems
+
+
+async def send_all(producer: AIOKafkaProducer, topic: str,
+                   records: list[tuple[bytes, bytes]]) -> None:
+    """Produce and wait until every record is durable."""
+    futures = [await producer.send(topic, value, key=key) for key, value in records]
+    await asyncio.gather(*futures)
+
+
+def series_records(document: MeteringValuesDocument, sender: str) -> list[tuple[bytes, bytes]]:
+    """One intake record per series, keyed by metering point."""
+    if problems := series_problems(document):
+        raise Problem(400, "metering_values.invalid", "The metering values are not valid",
+                      f"{len(problems)} problem(s) found", problems)
+    encode = codec(METERING_VALUE_SERIES).encode
+    received = datetime.now(UTC)
+    return [
+        (s.metering_point_id.encode(), encode({
+            "messageId": str(document.message_id), "transactionId": str(s.transaction_id),
+            "sender": sender, "receivedAt": received, "meteringPointId": s.metering_point_id,
+            "start": s.start, "end": s.end, "resolution": s.resolution, "unit": s.unit,
+            "quantities": [p.quantity for p in s.points],
+            "qualities": [p.quality for p in s.points]}))
+        for s in document.series
+    ]
+
+
+def master_data_record(*, message_id: str, sender: str, sender_role: str,
+                       metering_point_id: str, document_type: str,
+                       document: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The intake record of one master-data document, keyed by metering point."""
+    value = codec(MASTER_DATA_EVENT).encode({
+        "messageId": message_id, "sender": sender, "senderRole": sender_role,
+        "receivedAt": datetime.now(UTC), "meteringPointId": metering_point_id,
+        "document": (f"no.straum.masterdata.{document_type}", document)})
+    return metering_point_id.encode(), value

@@ -1,0 +1,267 @@
+"""Actor queues over Kafka for the API: poll and acknowledge without a consumer per request.
+
+Each queue is a single-partition topic; its position (acknowledged offset and open poll) is a
+record in the compacted ``queue-positions`` topic, which every API process loads at start and
+tails, so all of them agree and a restart loses nothing. Records are read through a small pool
+of group-less consumers, each assigned to one queue partition for the length of one read.
+The decisions themselves are in :mod:`domain.queue_positions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import Counter
+
+from connectors.kafka import resolve_bootstrap, security_kwargs
+from domain.queue_positions import (
+    AckResult,
+    Empty,
+    NewPoll,
+    QueuePosition,
+    RepeatPoll,
+    acknowledge,
+    decide_poll,
+    depth,
+    open_poll,
+)
+from straum.logging import get_logger
+from straum.settings import Settings
+from streams.serialisation import QUEUE_MESSAGE, QUEUE_POSITION, codec
+from streams.topics import Queue, TopicCatalogue
+
+log = get_logger(__name__)
+
+POLLS = Counter("straum_queue_polls_total", "Polls answered", ["queue", "result"])
+ACKS = Counter("straum_queue_acks_total", "Acknowledgements", ["queue", "result"])
+REDELIVERIES = Counter("straum_queue_redeliveries_total",
+                       "Messages handed out again by a repeated poll", ["queue"])
+
+POLL_CACHE_SIZE = 256
+READERS = 4
+
+
+def _key(actor: str, queue: Queue) -> str:
+    return f"{actor}|{queue.value}"
+
+
+def message_json(record: dict[str, Any]) -> dict[str, Any]:
+    """The contract's view of a stored QueueMessage (points as the intake sends them)."""
+    _, payload = record["payload"]
+    payload = dict(payload)
+    if "quantities" in payload:
+        payload["points"] = [{"quantity": q, "quality": k} for q, k in
+                             zip(payload.pop("quantities"), payload.pop("qualities"), strict=True)]
+    return {"messageId": record["messageId"], "documentType": record["documentType"],
+            "createdAt": record["createdAt"], "replayed": record["replayed"],
+            "payload": payload}
+
+
+class QueueStore:
+    """Poll, acknowledge and inspect actor queues kept in Kafka."""
+
+    def __init__(self, settings: Settings, catalogue: TopicCatalogue,
+                 producer: AIOKafkaProducer) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.producer = producer
+        self.positions: dict[str, QueuePosition] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._polls: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._readers: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
+        self._known_topics: set[str] = set()
+        self._topics_checked = 0.0
+        self._tail: asyncio.Task[None] | None = None
+        self._position_consumer: AIOKafkaConsumer | None = None
+        self.loaded = asyncio.Event()
+
+    def _consumer(self, client_id: str) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(self.settings),
+                                client_id=client_id, enable_auto_commit=False,
+                                group_id=None, auto_offset_reset="earliest",
+                                fetch_max_bytes=32 * 1024 * 1024,
+                                max_partition_fetch_bytes=16 * 1024 * 1024,
+                                **security_kwargs(self.settings))
+
+    async def start(self) -> None:
+        for i in range(READERS):
+            reader = self._consumer(f"straum-api-queue-reader-{i}")
+            await reader.start()
+            self._readers.put_nowait(reader)
+        consumer = self._consumer("straum-api-queue-positions")
+        await consumer.start()
+        tp = TopicPartition(self.catalogue.queue_positions, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        self._position_consumer = consumer
+        end = (await consumer.end_offsets([tp]))[tp]
+        while (await consumer.position(tp)) < end:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            for record in batch.get(tp, []):
+                self._apply_position_record(record.key, record.value)
+        self.loaded.set()
+        self._tail = asyncio.create_task(self._follow_positions(consumer, tp))
+
+    async def stop(self) -> None:
+        if self._tail:
+            self._tail.cancel()
+        if self._position_consumer:
+            await self._position_consumer.stop()
+        while not self._readers.empty():
+            await self._readers.get_nowait().stop()
+
+    def _apply_position_record(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None or value is None:
+            return
+        r = codec(QUEUE_POSITION).decode(value)
+        self.positions[key.decode()] = QueuePosition(
+            acked_offset=r["ackedOffset"], poll_id=r["pollId"], poll_from=r["pollFrom"],
+            poll_to=r["pollTo"], last_acked_poll_id=r["lastAckedPollId"])
+
+    async def _follow_positions(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        """Keep up with positions written by other API processes."""
+        while True:
+            try:
+                batch = await consumer.getmany(tp, timeout_ms=1000)
+                for record in batch.get(tp, []):
+                    key = record.key.decode() if record.key else ""
+                    if not self._locks.get(key, asyncio.Lock()).locked():
+                        self._apply_position_record(record.key, record.value)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep following; the broker may be back soon
+                log.warning("following queue positions failed", error=str(exc))
+                await asyncio.sleep(1)
+
+    async def _write_position(self, key: str, position: QueuePosition) -> None:
+        """Durably record a queue's position before answering the actor."""
+        value = codec(QUEUE_POSITION).encode({
+            "ackedOffset": position.acked_offset, "pollId": position.poll_id,
+            "pollFrom": position.poll_from, "pollTo": position.poll_to,
+            "lastAckedPollId": position.last_acked_poll_id, "updatedAt": datetime.now(UTC)})
+        await (await self.producer.send(self.catalogue.queue_positions, value,
+                                        key=key.encode(), partition=0))
+        self.positions[key] = position
+
+    async def _topic_exists(self, topic: str) -> bool:
+        if topic in self._known_topics:
+            return True
+        if time.monotonic() - self._topics_checked > 0.5:
+            reader = await self._readers.get()
+            try:
+                self._known_topics = set(await reader.topics())
+            finally:
+                self._readers.put_nowait(reader)
+            self._topics_checked = time.monotonic()
+        return topic in self._known_topics
+
+    async def _offsets(self, tp: TopicPartition) -> tuple[int, int]:
+        reader = await self._readers.get()
+        try:
+            start = (await reader.beginning_offsets([tp]))[tp]
+            end = (await reader.end_offsets([tp]))[tp]
+            return start, end
+        finally:
+            self._readers.put_nowait(reader)
+
+    async def _read(self, tp: TopicPartition, start: int, end: int) -> list[Any]:
+        """Records at offsets [start, end) of one queue partition."""
+        reader = await self._readers.get()
+        try:
+            reader.assign([tp])
+            reader.seek(tp, start)
+            out: list[Any] = []
+            idle = 0
+            while len(out) < end - start and idle < 10:
+                batch = await reader.getmany(tp, timeout_ms=500,
+                                             max_records=end - start - len(out))
+                records = [r for r in batch.get(tp, []) if r.offset < end]
+                idle = 0 if records else idle + 1
+                out.extend(records)
+            return out
+        finally:
+            self._readers.put_nowait(reader)
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    async def poll(self, actor: str, queue: Queue, max_messages: int
+                   ) -> tuple[str, list[dict[str, Any]]] | None:
+        """(pollId, messages), or None when the queue has nothing to deliver."""
+        topic = self.catalogue.queue_topic(actor, queue)
+        key = _key(actor, queue)
+        if not await self._topic_exists(topic):
+            POLLS.labels(queue.value, "empty").inc()
+            return None
+        tp = TopicPartition(topic, 0)
+        async with self._lock(key):
+            position = self.positions.get(key, QueuePosition())
+            log_start, log_end = await self._offsets(tp)
+            decision = decide_poll(position, log_start, log_end, max_messages)
+            if isinstance(decision, Empty):
+                POLLS.labels(queue.value, "empty").inc()
+                return None
+            if isinstance(decision, RepeatPoll):
+                messages = self._polls.get(decision.poll_id)
+                if messages is None:
+                    messages = await self._messages(tp, decision.start, decision.end)
+                    self._remember(decision.poll_id, messages)
+                POLLS.labels(queue.value, "repeat").inc()
+                REDELIVERIES.labels(queue.value).inc(len(messages))
+                return decision.poll_id, messages
+            assert isinstance(decision, NewPoll)
+            messages = await self._messages(tp, decision.start, decision.end)
+            poll_id = str(uuid.uuid4())
+            await self._write_position(key, open_poll(position, poll_id, decision.start,
+                                                      decision.start + len(messages)))
+            self._remember(poll_id, messages)
+            POLLS.labels(queue.value, "new").inc()
+            return poll_id, messages
+
+    async def _messages(self, tp: TopicPartition, start: int, end: int) -> list[dict[str, Any]]:
+        decode = codec(QUEUE_MESSAGE).decode
+        return [message_json(decode(r.value)) for r in await self._read(tp, start, end)]
+
+    def _remember(self, poll_id: str, messages: list[dict[str, Any]]) -> None:
+        self._polls[poll_id] = messages
+        self._polls.move_to_end(poll_id)
+        while len(self._polls) > POLL_CACHE_SIZE:
+            self._polls.popitem(last=False)
+
+    async def ack(self, actor: str, queue: Queue, poll_id: str) -> AckResult:
+        key = _key(actor, queue)
+        async with self._lock(key):
+            position = self.positions.get(key, QueuePosition())
+            new_position, result = acknowledge(position, poll_id)
+            if result == "acknowledged":
+                await self._write_position(key, new_position)
+                self._polls.pop(poll_id, None)
+            ACKS.labels(queue.value, result).inc()
+            return result
+
+    async def status(self, actor: str) -> list[dict[str, Any]]:
+        """Depth and age of the oldest unacknowledged message of each of the actor's queues."""
+        out = []
+        for queue in Queue:
+            topic = self.catalogue.queue_topic(actor, queue)
+            position = self.positions.get(_key(actor, queue), QueuePosition())
+            queue_depth, age = 0, None
+            if await self._topic_exists(topic):
+                tp = TopicPartition(topic, 0)
+                log_start, log_end = await self._offsets(tp)
+                queue_depth = depth(position, log_start, log_end)
+                if queue_depth:
+                    first = max(position.acked_offset, log_start)
+                    records = await self._read(tp, first, first + 1)
+                    if records:
+                        age = max(0.0, time.time() - records[0].timestamp / 1000)
+            out.append({"queue": queue.value, "depth": queue_depth,
+                        "oldestUnacknowledgedAgeSeconds": age,
+                        "pendingPollId": position.poll_id})
+        return out

@@ -1,0 +1,105 @@
+"""Kafka clients configured one way for every process: where the broker is, safe producers,
+security settings passed through, and idempotent topic creation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from straum.settings import Settings
+from streams.topics import TopicSpec
+
+
+def resolve_bootstrap(settings: Settings) -> str:
+    """The configured cluster, else the embedded broker recorded in the data directory."""
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap
+    info = settings.data_dir / "broker" / "broker.json"
+    try:
+        return f"127.0.0.1:{json.loads(info.read_text())['port']}"
+    except (OSError, ValueError, KeyError):
+        return f"127.0.0.1:{settings.kafka_port}"
+
+
+def security_kwargs(settings: Settings) -> dict[str, Any]:
+    """TLS/SASL options for aiokafka clients, straight from the settings."""
+    kwargs: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_sasl_mechanism:
+        kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.kafka_sasl_username
+        kwargs["sasl_plain_password"] = settings.kafka_sasl_password
+    if "SSL" in settings.kafka_security_protocol:
+        from aiokafka.helpers import create_ssl_context
+
+        kwargs["ssl_context"] = create_ssl_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        )
+    return kwargs
+
+
+def durable_producer(settings: Settings, client_id: str, **extra: Any) -> AIOKafkaProducer:
+    """A producer that loses nothing: acks from all in-sync replicas, idempotent retries."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": resolve_bootstrap(settings),
+        "client_id": client_id,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "max_request_size": 8 * 1024 * 1024,
+        "compression_type": None,
+        **security_kwargs(settings),
+    }
+    options.update(extra)
+    return AIOKafkaProducer(**options)
+
+
+def admin_client(settings: Settings, client_id: str = "straum-admin") -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=resolve_bootstrap(settings), client_id=client_id,
+        **security_kwargs(settings),
+    )
+
+
+async def ensure_topics(admin: AIOKafkaAdminClient, specs: Iterable[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; return the names created. Idempotent."""
+    existing = set(await admin.list_topics())
+    missing = [s for s in specs if s.name not in existing]
+    if not missing:
+        return []
+    new = [NewTopic(s.name, s.partitions, s.replication, topic_configs=s.config())
+           for s in missing]
+    try:
+        response = await admin.create_topics(new)
+    except TopicAlreadyExistsError:
+        return []
+    created = []
+    for name, code, *_ in getattr(response, "topic_errors", []) or []:
+        if code in (0, 36):  # 36: created concurrently by another process
+            created.append(name)
+        else:
+            raise RuntimeError(f"creating topic {name} failed with Kafka error code {code}")
+    return created
+
+
+async def wait_for_broker(settings: Settings, deadline_s: float = 60.0) -> None:
+    """Return once the cluster answers a metadata request; TimeoutError otherwise."""
+    deadline = asyncio.get_running_loop().time() + deadline_s
+    last: Exception | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        admin = admin_client(settings, "straum-probe")
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception as exc:  # any connection failure: try again until the deadline
+            last = exc
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+    raise TimeoutError(f"Kafka at {resolve_bootstrap(settings)} did not answer: {last}")

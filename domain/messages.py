@@ -1,0 +1,87 @@
+"""Outbound messages for market actors' queues, as plain data, with stable ids.
+
+A message id is a UUIDv5 of what caused the message and who receives it, so the same inbound
+transaction gives the same outbound id on redelivery and on replay, and actors can
+de-duplicate on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+MESSAGE_ID_NAMESPACE = uuid.UUID("4d2a9a5e-6c1f-5b8e-9f3a-7e0c2b1d5a60")
+
+METERING_VALUES = "metering-values"
+MARKET_PROCESSES = "market-processes"
+
+
+def outbound_message_id(cause: str, recipient: str, document_type: str, part: str = "") -> str:
+    """The stable id of the message ``cause`` produces for ``recipient``."""
+    return str(uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{cause}|{recipient}|{document_type}|{part}"))
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a document was rejected: a machine-readable code and a sentence."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message for one actor's queue; ``payload_type`` names the Avro union branch."""
+
+    message_id: str
+    recipient: str
+    queue: str
+    document_type: str
+    payload_type: str
+    payload: dict[str, Any]
+    created_at: datetime
+    replayed: bool = False
+
+    def to_record(self) -> dict[str, Any]:
+        """The Avro ``QueueMessage`` record (union written by name, never guessed)."""
+        return {
+            "messageId": self.message_id,
+            "recipient": self.recipient,
+            "queue": self.queue.replace("-", "_"),
+            "documentType": self.document_type,
+            "createdAt": self.created_at,
+            "replayed": self.replayed,
+            "payload": (f"no.straum.queue.{self.payload_type}", self.payload),
+        }
+
+
+def acknowledgement(
+    *,
+    original_message_id: str,
+    original_document_type: str,
+    sender: str,
+    reasons: list[Reason],
+    created_at: datetime,
+    metering_point_id: str | None = None,
+    transaction_id: str | None = None,
+) -> Outbound:
+    """The sender's answer to one inbound document (or transaction): accepted or rejected."""
+    cause = transaction_id or original_message_id
+    return Outbound(
+        message_id=outbound_message_id(cause, sender, "Acknowledgement"),
+        recipient=sender,
+        queue=MARKET_PROCESSES,
+        document_type="Acknowledgement",
+        payload_type="Acknowledgement",
+        payload={
+            "originalMessageId": original_message_id,
+            "originalDocumentType": original_document_type,
+            "meteringPointId": metering_point_id,
+            "transactionId": transaction_id,
+            "status": "rejected" if reasons else "accepted",
+            "reasons": [{"code": r.code, "text": r.text} for r in reasons],
+        },
+        created_at=created_at,
+    )

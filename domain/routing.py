@@ -1,0 +1,75 @@
+"""Who receives a series of metering values, and which part of it (BRS-NO-312/313).
+
+Recipients are the supplier responsible at the time of the values (a series that straddles a
+supplier change is split at the change, so yesterday's values go to yesterday's supplier), the
+point's grid owner, and every third party with access at that time. Business validation of a
+series against the hub's state lives here too: it needs the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from domain.messages import Reason
+from domain.metering_point import MeteringPoint
+from domain.series import HUB_TIMEZONE, split_at
+
+Role = Literal["supplier", "grid_owner", "third_party"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Points [first, end) of a series, covering [start, stop), go to ``recipient``."""
+
+    recipient: str
+    role: Role
+    first: int
+    end: int
+    start: datetime
+    stop: datetime
+
+    @property
+    def part(self) -> str:
+        """Distinguishes the pieces of a split series in the stable message id."""
+        return f"{self.first}-{self.end}"
+
+
+def check_series_against_point(
+    point: MeteringPoint | None, sender: str, resolution: str, start: datetime
+) -> list[Reason]:
+    """Business rules that need hub state; an empty list means the series is accepted."""
+    if point is None:
+        return [Reason("metering_point.unknown", "the metering point is not known to the hub")]
+    reasons = []
+    if point.grid_owner != sender:
+        reasons.append(Reason("sender.not_grid_owner",
+                              "the sender is not the metering point's grid owner"))
+    if point.resolution != resolution:
+        reasons.append(Reason("series.resolution_mismatch",
+                              f"the point is registered with resolution {point.resolution}, "
+                              f"the series has {resolution}"))
+    if start.astimezone(HUB_TIMEZONE).date() < point.valid_from:
+        reasons.append(Reason("series.before_valid_from",
+                              "values start before the metering point's valid-from date"))
+    return reasons
+
+
+def route_series(
+    point: MeteringPoint, start: datetime, end: datetime, resolution: str
+) -> list[Delivery]:
+    """Every (recipient, part) of an accepted series; suppliers per Norwegian day."""
+    pieces = split_at(start, end, resolution, point.supply_changes_between(start, end))
+    deliveries: list[Delivery] = []
+    for first, stop_index, piece_start, piece_stop in pieces:
+        supplier = point.supplier_on(piece_start.astimezone(HUB_TIMEZONE).date())
+        if supplier is not None:
+            deliveries.append(
+                Delivery(supplier, "supplier", first, stop_index, piece_start, piece_stop))
+    total = pieces[-1][1] if pieces else 0
+    deliveries.append(Delivery(point.grid_owner, "grid_owner", 0, total, start, end))
+    for access in point.third_party_access:
+        if access.active_at(start):
+            deliveries.append(Delivery(access.party, "third_party", 0, total, start, end))
+    return deliveries

@@ -1,0 +1,115 @@
+"""Master-data processes on a metering point's state: BRS-NO-121 and BRS-NO-101.
+
+Each rule takes the current state and a document and returns the new state, the reasons for a
+rejection, and the messages to send. Nothing here knows about Kafka or the clock: "today" is an
+argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from domain.messages import (
+    MARKET_PROCESSES,
+    Outbound,
+    Reason,
+    acknowledgement,
+    outbound_message_id,
+)
+from domain.metering_point import MeteringPoint, SupplyPeriod
+
+MAX_SUPPLY_BACKDATING_DAYS = 14
+"""How far back a start of supply may be dated (a setting in production; Elhub's own limit
+depends on the case)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one master-data document does: the new state (None: unchanged) and messages."""
+
+    state: MeteringPoint | None
+    reasons: list[Reason]
+    messages: list[Outbound] = field(default_factory=list)
+
+
+def register_metering_point(
+    current: MeteringPoint | None, *, message_id: str, sender: str, document: dict[str, Any],
+    metering_point_id: str, now: datetime,
+) -> Outcome:
+    """BRS-NO-121: a grid owner registers a new metering point; it becomes the grid owner."""
+    if current is not None:
+        reasons = [Reason("metering_point.exists", "the metering point is already registered")]
+        ack = acknowledgement(original_message_id=message_id,
+                              original_document_type="RegisterMeteringPoint", sender=sender,
+                              reasons=reasons, created_at=now,
+                              metering_point_id=metering_point_id)
+        return Outcome(None, reasons, [ack])
+    point = MeteringPoint(
+        metering_point_id=metering_point_id,
+        grid_owner=sender,
+        grid_area=document["gridArea"],
+        price_area=document["priceArea"],
+        point_type=document["pointType"],
+        resolution=document["resolution"],
+        valid_from=document["validFrom"],
+        consumption_code=document.get("consumptionCode"),
+        industry_code=document.get("industryCode"),
+        production_type=document.get("productionType"),
+    )
+    ack = acknowledgement(original_message_id=message_id,
+                          original_document_type="RegisterMeteringPoint", sender=sender,
+                          reasons=[], created_at=now, metering_point_id=metering_point_id)
+    return Outcome(point, [], [ack])
+
+
+def start_of_supply(
+    current: MeteringPoint | None, *, message_id: str, sender: str, start_date: date,
+    metering_point_id: str, now: datetime, today: date,
+    max_backdating_days: int = MAX_SUPPLY_BACKDATING_DAYS,
+) -> Outcome:
+    """BRS-NO-101: ``sender`` supplies the point from ``start_date``.
+
+    Rejected for an unknown point, a start too far back, or a start on or before an existing
+    supply period's start (the hub keeps history; a start cannot rewrite it).
+    """
+    reasons: list[Reason] = []
+    if current is None:
+        reasons.append(Reason("metering_point.unknown", "the metering point is not known"))
+    else:
+        if (today - start_date).days > max_backdating_days:
+            reasons.append(Reason("supply.backdated",
+                                  f"the start date lies more than {max_backdating_days} days "
+                                  "back"))
+        if start_date < current.valid_from:
+            reasons.append(Reason("supply.before_valid_from",
+                                  "the start date is before the point's valid-from date"))
+        latest = current.supplies[-1] if current.supplies else None
+        if latest is not None and start_date <= latest.start_date:
+            reasons.append(Reason("supply.overlap",
+                                  "a supply period starting on or after this date exists"))
+        elif latest is not None and latest.supplier == sender:
+            reasons.append(Reason("supply.already_supplier",
+                                  "the sender already supplies the point"))
+    ack = acknowledgement(original_message_id=message_id,
+                          original_document_type="StartOfSupply", sender=sender,
+                          reasons=reasons, created_at=now, metering_point_id=metering_point_id)
+    if reasons or current is None:
+        return Outcome(None, reasons, [ack])
+    previous = current.supplier_on(start_date)
+    new_state = current.with_supply(SupplyPeriod(sender, start_date, message_id))
+    payload = {"originalMessageId": message_id, "meteringPointId": metering_point_id,
+               "supplier": sender, "startDate": start_date, "previousSupplier": previous}
+
+    def notice(recipient: str, document_type: str) -> Outbound:
+        return Outbound(
+            message_id=outbound_message_id(message_id, recipient, document_type),
+            recipient=recipient, queue=MARKET_PROCESSES, document_type=document_type,
+            payload_type="SupplyNotification", payload=payload, created_at=now)
+
+    messages = [ack, notice(sender, "ConfirmStartOfSupply"),
+                notice(current.grid_owner, "NotifyStartOfSupply")]
+    if previous is not None and previous != sender:
+        messages.append(notice(previous, "NotifyEndOfSupply"))
+    return Outcome(new_state, [], messages)

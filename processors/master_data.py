@@ -1,0 +1,60 @@
+"""The master-data processor: applies BRS documents to the metering-point table and sends
+acknowledgements and notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.metering_point import from_record, to_record
+from domain.series import HUB_TIMEZONE
+from domain.supply import Outcome, register_metering_point, start_of_supply
+from processors.outbound import outbound_records
+from processors.output import Record, dead_letter, now, produce_durably
+from straum.logging import get_logger
+from streams.app import app, master_data_topic, metering_points
+from streams.serialisation import MASTER_DATA_EVENT, METERING_POINT_STATE, codec
+
+log = get_logger(__name__)
+PROCESSOR = "master-data"
+
+
+def apply(record: dict[str, Any]) -> Outcome:
+    """The outcome of one master-data event against the point's current state."""
+    key = record["meteringPointId"].encode()
+    raw = metering_points.get(key)
+    current = from_record(codec(METERING_POINT_STATE).decode(raw)) if raw else None
+    kind, document = record["document"]
+    moment = now()
+    common = {"message_id": record["messageId"], "sender": record["sender"],
+              "metering_point_id": record["meteringPointId"], "now": moment}
+    if kind.endswith("MeteringPointRegistration"):
+        return register_metering_point(current, document=document, **common)
+    if kind.endswith("StartOfSupply"):
+        return start_of_supply(current, start_date=document["startDate"],
+                               today=moment.astimezone(HUB_TIMEZONE).date(), **common)
+    raise ValueError(f"unsupported master-data document {kind}")
+
+
+def handle(event: Any) -> list[Record]:
+    record = codec(MASTER_DATA_EVENT).decode(event.message.value)
+    outcome = apply(record)
+    if outcome.state is not None:
+        metering_points[record["meteringPointId"].encode()] = codec(
+            METERING_POINT_STATE).encode(to_record(outcome.state))
+    log.info("master-data document handled", message_id=record["messageId"],
+             metering_point=record["meteringPointId"], actor=record["sender"],
+             status="rejected" if outcome.reasons else "accepted",
+             reasons=[r.code for r in outcome.reasons])
+    return outbound_records(outcome.messages)
+
+
+@app.agent(master_data_topic, name="master-data")
+async def process_master_data(stream: Any) -> None:
+    """One document at a time: the table update needs Faust's current event, and master data
+    is low-volume next to metering values."""
+    async for event in stream.events():
+        try:
+            records = handle(event)
+        except Exception as exc:  # one bad document must not stop the stream
+            records = [dead_letter(PROCESSOR, event, exc)]
+        await produce_durably(records, PROCESSOR)

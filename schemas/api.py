@@ -1,0 +1,116 @@
+"""Pydantic models of the outside contract (../shared/reference/market-api.md).
+
+JSON field names are camelCase, as the contract says; Python attributes are snake_case.
+These models check shape and types only; the domain rules (check digits, DST point counts,
+hub state) run after them so that every problem can be reported at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from domain.series import MAX_POINTS_PER_SERIES
+
+MAX_SERIES_PER_DOCUMENT = 10_000
+
+
+class ContractModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class MeteringValuePoint(ContractModel):
+    quantity: float
+    quality: str
+
+
+class MeteringValueSeriesIn(ContractModel):
+    transaction_id: UUID
+    metering_point_id: str
+    start: AwareDatetime
+    end: AwareDatetime
+    resolution: str
+    unit: Literal["kWh"] = "kWh"
+    points: list[MeteringValuePoint] = Field(max_length=MAX_POINTS_PER_SERIES)
+
+
+class MeteringValuesDocument(ContractModel):
+    """``POST /v1/metering-values``: one or more series from a grid owner."""
+
+    message_id: UUID
+    series: list[MeteringValueSeriesIn] = Field(min_length=1, max_length=MAX_SERIES_PER_DOCUMENT)
+
+
+class MeteringPointRegistrationIn(ContractModel):
+    """``POST /v1/metering-points``: BRS-NO-121, a new metering point."""
+
+    message_id: UUID
+    metering_point_id: str
+    grid_area: str
+    price_area: Literal["NO1", "NO2", "NO3", "NO4", "NO5"]
+    type: Literal["consumption", "production", "exchange"]
+    resolution: Literal["PT15M", "PT1H"]
+    consumption_code: str | None = None
+    industry_code: str | None = None
+    production_type: str | None = None
+    valid_from: date
+
+
+class EndUser(ContractModel):
+    name: str = Field(min_length=1, max_length=200)
+    national_id: str | None = None
+    organisation_number: str | None = None
+
+
+class StartOfSupplyIn(ContractModel):
+    """``POST /v1/start-of-supply``: BRS-NO-101, a supplier starts supplying a point."""
+
+    message_id: UUID
+    metering_point_id: str
+    start_date: date
+    end_user: EndUser
+
+
+class Accepted(BaseModel):
+    """The answer to an intake call once the document is durably in Kafka."""
+
+    message_id: str = Field(serialization_alias="messageId")
+    status: Literal["accepted", "duplicate"] = "accepted"
+
+
+class QueueMessageOut(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    message_id: str
+    document_type: str
+    created_at: datetime
+    replayed: bool = False
+    payload: dict[str, Any]
+
+
+class PollResult(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    poll_id: str
+    messages: list[QueueMessageOut]
+
+
+class AckRequest(ContractModel):
+    poll_id: str = Field(min_length=1, max_length=64)
+
+
+class QueueStatus(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    queue: str
+    depth: int
+    oldest_unacknowledged_age_seconds: float | None
+    pending_poll_id: str | None = None
+
+
+class QueuesOverview(BaseModel):
+    queues: list[QueueStatus]

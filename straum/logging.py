@@ -1,0 +1,75 @@
+"""structlog configured once: JSON lines on stderr, with personal ids masked.
+
+Every process calls :func:`configure_logging` at start. Standard-library loggers (Faust,
+aiokafka, uvicorn) are routed through the same processors so that their lines are JSON too and
+are masked as well: a fødselsnummer must never reach a log line, whoever writes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+from domain.identifiers import mask_national_ids
+
+
+def mask_personal_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """structlog processor: replace every valid national id in any string value."""
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = mask_national_ids(value)
+        elif isinstance(value, (int,)) and not isinstance(value, bool) and len(str(value)) == 11:
+            event_dict[key] = mask_national_ids(str(value))
+    return event_dict
+
+
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+    structlog.processors.format_exc_info,
+]
+
+
+def configure_logging(process: str, level: str = "INFO") -> None:
+    """Route structlog and stdlib logging to JSON on stderr, tagged with the process name."""
+    renderer = structlog.processors.JSONRenderer()
+    structlog.configure(
+        processors=[
+            *_SHARED,
+            structlog.processors.dict_tracebacks,
+            mask_personal_ids,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*_SHARED, structlog.processors.dict_tracebacks],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            mask_personal_ids,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "kafka", "faust", "mode"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    structlog.contextvars.bind_contextvars(process=process)
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A named structlog logger (configure first)."""
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger

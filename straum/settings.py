@@ -1,0 +1,69 @@
+"""One typed settings object, read from STRAUM_* environment variables.
+
+Every process (worker, API, monitor, CLI) reads the same settings so that they agree on the
+broker, the data directory and the topic layout without passing flags between them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """straum's configuration; see README "Configuration" for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="STRAUM_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Broker data, keys and state.")
+    kafka_bootstrap: str | None = Field(
+        default=None, description="Existing Kafka cluster; unset starts the embedded broker."
+    )
+    kafka_version: str = "4.1.1"
+    kafka_port: int = Field(default=9092, description="Embedded broker's client port; 0 = free.")
+    kafka_controller_port: int = Field(default=9093, description="Embedded controller port.")
+    kafka_heap: str = "768m"
+    kafka_cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "straum",
+        description="Where the broker's jars are cached, outside the repository.",
+    )
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: Path | None = None
+
+    topic_prefix: str = Field(default="straum", description="Prefix of every topic's name.")
+    partitions: int = Field(default=6, ge=1, description="Partitions of the input topics.")
+    replication_factor: int = Field(default=1, ge=1)
+    queue_retention_days: int = Field(default=90, ge=1)
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, description="Intake body limit.")
+
+    jwks_url: str | None = Field(default=None, description="Production token keys (JWKS).")
+    token_issuer: str = "straum-dev"  # noqa: S105 - an issuer name, not a secret
+    token_audience: str = "straum"  # noqa: S105 - an audience name, not a secret
+
+    worker_web_port: int = Field(default=6066, description="Faust worker's own web port.")
+    log_level: str = "INFO"
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap servers to use: the configured cluster or the embedded broker."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def dev_key_path(self) -> Path:
+        """Private key of development tokens; created on first use."""
+        return self.data_dir / "keys" / "dev-signing-key.pem"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,143 @@
+"""``straum run``: the broker, the worker, the API and the monitor as separate OS processes.
+
+One can die or hang without taking the others with it; a child that exits is restarted with
+backoff. Ctrl-C (or SIGTERM) stops the children in reverse order, then the broker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from connectors.broker.embedded import BrokerError, EmbeddedBroker
+from straum.settings import Settings
+
+
+@dataclass
+class Child:
+    """A supervised straum process."""
+
+    name: str
+    args: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = field(default=0.0)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "straum", *self.args], env=env,
+                                        stdin=subprocess.DEVNULL)
+        self.started_at = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def say(message: str) -> None:
+    print(f"straum: {message}", file=sys.stderr, flush=True)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, host: str, port: int, demo: bool) -> None:
+        self.settings = settings
+        self.host, self.port = host, port
+        self.broker: EmbeddedBroker | None = None
+        self.children = [
+            Child("worker", ["worker"]),
+            Child("api", ["api", "--host", host, "--port", str(port)]),
+            Child("monitor", ["monitor"]),
+        ]
+        if demo:
+            self.children.append(Child("simulator", ["simulate", "--follow"]))
+        self._stopping = False
+
+    def _env(self, bootstrap: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env["STRAUM_KAFKA_BOOTSTRAP"] = bootstrap
+        env["STRAUM_DATA_DIR"] = str(self.settings.data_dir.resolve())
+        return env
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self._request_stop())
+        signal.signal(signal.SIGINT, lambda *_: self._request_stop())
+        s = self.settings
+        if s.kafka_bootstrap:
+            bootstrap = s.kafka_bootstrap
+            say(f"using the Kafka cluster at {bootstrap} (no embedded broker)")
+        else:
+            self.broker = EmbeddedBroker(s.data_dir, s.kafka_cache_dir, s.kafka_version,
+                                         s.kafka_port, s.kafka_controller_port, s.kafka_heap)
+            say(f"starting the embedded Kafka broker (data in {self.broker.home}) ...")
+            try:
+                info = self.broker.start()
+            except BrokerError as exc:
+                say(f"error: {exc}")
+                return 1
+            bootstrap = info.bootstrap
+            say(f"Kafka broker ready at {bootstrap}")
+        env = self._env(bootstrap)
+        for child in self.children:
+            child.start(env)
+        self._print_where_to_look()
+        try:
+            while not self._stopping:
+                self._restart_dead(env)
+                time.sleep(0.5)
+        finally:
+            self.shutdown()
+        return 0
+
+    def _restart_dead(self, env: dict[str, str]) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            if child.alive() or self._stopping:
+                continue
+            if child.next_start == 0.0:
+                code = child.process.returncode if child.process else None
+                delay = min(30.0, 2.0 ** min(child.restarts, 5))
+                if now - child.started_at > 60:
+                    child.restarts, delay = 0, 1.0
+                say(f"{child.name} exited with code {code}; restarting in {delay:.0f}s")
+                child.next_start = now + delay
+            elif now >= child.next_start:
+                child.restarts += 1
+                child.next_start = 0.0
+                child.start(env)
+
+    def _request_stop(self) -> None:
+        self._stopping = True
+
+    def shutdown(self) -> None:
+        say("stopping ...")
+        for child in reversed(self.children):
+            child.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        say("stopped")
+
+    def _print_where_to_look(self) -> None:
+        from connectors.http.auth import issue_dev_token
+
+        base = f"http://{self.host}:{self.port}"
+        token = issue_dev_token(self.settings, "7080005051286", ["operator"])
+        say(f"API        {base}  (OpenAPI: {base}/docs)")
+        say(f"ready?     {base}/readyz")
+        say(f"metrics    {base}/metrics")
+        say(f"ops page   {base}/ops#token={token}")
+        say("tokens     straum token --party <GLN> --role grid_owner|supplier|third_party|operator")
+        say("Ctrl-C stops everything; data stays in " + str(self.settings.data_dir.resolve()))

@@ -1,0 +1,1 @@
+"""The stream layer: the Faust app, the topic catalogue and record serialisation."""

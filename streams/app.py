@@ -1,0 +1,59 @@
+"""The Faust application every worker runs: one app, its topics and its tables.
+
+Values are raw bytes on the Faust side; the processors decode them with
+:mod:`streams.serialisation` themselves, so that an undecodable record becomes a dead letter
+instead of an exception inside Faust's stream machinery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from connectors.kafka import resolve_bootstrap
+from straum.settings import Settings, get_settings
+from streams.topics import TopicCatalogue
+
+
+def create_app(settings: Settings) -> Any:
+    """A Faust app configured from the settings (at-least-once, durable producer)."""
+    broker = ";".join(f"straum://{host}" for host in resolve_bootstrap(settings).split(","))
+    return faust.App(
+        settings.topic_prefix,
+        broker=broker,
+        store="memory://",
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        web_enabled=False,
+        table_standby_replicas=0,
+        stream_wait_empty=False,
+        logging_config=None,
+    )
+
+
+settings = get_settings()
+catalogue = TopicCatalogue.from_settings(settings)
+app = create_app(settings)
+
+metering_values_topic = app.topic(catalogue.metering_values, key_type=bytes, value_type=bytes)
+master_data_topic = app.topic(catalogue.master_data, key_type=bytes, value_type=bytes)
+outbound_topic = app.topic(catalogue.outbound, key_type=bytes, value_type=bytes)
+
+metering_points = app.Table(
+    "metering-points",
+    default=None,
+    key_type=bytes,
+    value_type=bytes,
+    partitions=settings.partitions,
+    help="MeteringPointState (Avro) per metering point id: routing state, kept over time.",
+)

@@ -1,0 +1,115 @@
+"""Avro single-object encoding of every record value, without a schema registry.
+
+Framing (Avro specification, "Single object encoding"): two marker bytes ``C3 01``, the
+8-byte little-endian CRC-64-AVRO fingerprint of the writer schema's parsing canonical form,
+then the Avro binary body. A reader finds the writer schema by its fingerprint among the
+schemas shipped in ``schemas/avro`` (current ones and, under ``history/``, every earlier
+version) and resolves it against its own current schema, so a newer reader reads older records.
+No registry service is needed, which keeps the embedded setup to one broker; the price is that
+every schema version ever written must stay in the repository.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastavro
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "avro"
+MAGIC = b"\xc3\x01"
+HEADER_LEN = len(MAGIC) + 8
+
+
+class UndecodableRecord(ValueError):
+    """A record value that is not single-object Avro of a known schema of the expected type."""
+
+
+def schema_fingerprint(schema: Any) -> bytes:
+    """The 8 bytes that identify a parsed schema in the single-object header."""
+    hex_digest = fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO")
+    return int(hex_digest, 16).to_bytes(8, "little")
+
+
+def load_schema_file(path: Path) -> Any:
+    """Parse one .avsc file."""
+    with path.open(encoding="utf-8") as fh:
+        return fastavro.parse_schema(json.load(fh), _write_hint=False)
+
+
+@cache
+def _writer_schemas() -> dict[bytes, tuple[str, Any]]:
+    """Every shipped schema version by fingerprint, with its full record name."""
+    found: dict[bytes, tuple[str, Any]] = {}
+    for path in sorted(SCHEMA_DIR.rglob("*.avsc")):
+        schema = load_schema_file(path)
+        found[schema_fingerprint(schema)] = (schema["name"], schema)
+    return found
+
+
+class AvroCodec:
+    """Encoder and decoder for one record type, reading with the current schema."""
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        self.name: str = schema["name"]
+        self.header = MAGIC + schema_fingerprint(schema)
+
+    @classmethod
+    def for_file(cls, stem: str) -> AvroCodec:
+        """The codec of ``schemas/avro/<stem>.avsc``, the record type's current version."""
+        return cls(load_schema_file(SCHEMA_DIR / f"{stem}.avsc"))
+
+    def encode(self, record: Mapping[str, Any]) -> bytes:
+        """Single-object bytes of ``record``; raises ValueError if it does not fit the schema."""
+        buf = io.BytesIO()
+        buf.write(self.header)
+        fastavro.schemaless_writer(buf, self.schema, record)
+        return buf.getvalue()
+
+    def decode(self, data: bytes | None) -> dict[str, Any]:
+        """The record in ``data``, resolved to this codec's schema; UndecodableRecord if not.
+
+        A union of records comes back as ``(full record name, fields)``, so that the branch is
+        known rather than guessed.
+        """
+        if data is None:
+            raise UndecodableRecord("record value is empty (tombstone)")
+        if len(data) < HEADER_LEN or data[:2] != MAGIC:
+            raise UndecodableRecord("not Avro single-object encoding (missing C3 01 marker)")
+        header_fp = data[2:HEADER_LEN]
+        if data[:HEADER_LEN] == self.header:
+            writer = self.schema
+        else:
+            known = _writer_schemas().get(header_fp)
+            if known is None:
+                raise UndecodableRecord(f"unknown writer schema fingerprint {header_fp.hex()}")
+            if known[0] != self.name:
+                raise UndecodableRecord(f"record is a {known[0]}, expected a {self.name}")
+            writer = known[1]
+        try:
+            record: dict[str, Any] = fastavro.schemaless_reader(
+                io.BytesIO(data[HEADER_LEN:]), writer, self.schema, return_record_name=True
+            )
+        except Exception as exc:  # fastavro raises many types for corrupt bodies
+            raise UndecodableRecord(f"corrupt Avro body: {exc}") from exc
+        return record
+
+
+@cache
+def codec(stem: str) -> AvroCodec:
+    """Shared codec per record type (parsing a schema is not free)."""
+    return AvroCodec.for_file(stem)
+
+
+METERING_VALUE_SERIES = "metering_value_series"
+MASTER_DATA_EVENT = "master_data_event"
+METERING_POINT_STATE = "metering_point_state"
+QUEUE_MESSAGE = "queue_message"
+DEAD_LETTER = "dead_letter"
+QUEUE_POSITION = "queue_position"

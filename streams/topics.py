@@ -1,0 +1,144 @@
+"""The topic catalogue: every topic straum uses, with its layout, in one place.
+
+Input topics (intake of metering values and master data) and the master-data table's changelog
+share one partition count and are keyed by metering point id, so one worker holds a point's
+values and its state together (co-partitioning). Actor queues are one single-partition topic per
+(actor, queue): an actor's messages stay contiguous and in order, and the actor's acknowledged
+position is a plain offset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from straum.settings import Settings
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+class Queue(StrEnum):
+    """The two queues every market actor polls (names as in the HTTP paths)."""
+
+    METERING_VALUES = "metering-values"
+    MARKET_PROCESSES = "market-processes"
+
+    @property
+    def avro_symbol(self) -> str:
+        """The enum symbol used inside Avro records (Avro symbols cannot hold '-')."""
+        return self.value.replace("-", "_")
+
+    @classmethod
+    def from_avro(cls, symbol: str) -> Queue:
+        return cls(symbol.replace("_", "-"))
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """Name and layout of one topic; created idempotently at start-up."""
+
+    name: str
+    partitions: int
+    replication: int
+    retention_ms: int | None = None  # None: the broker's default; -1: forever
+    compacted: bool = False
+    purpose: str = ""
+
+    def config(self) -> dict[str, str]:
+        """Topic-level configuration for CreateTopics."""
+        cfg: dict[str, str] = {}
+        if self.compacted:
+            cfg["cleanup.policy"] = "compact"
+        if self.retention_ms is not None:
+            cfg["retention.ms"] = str(self.retention_ms)
+        if self.replication > 1:
+            cfg["min.insync.replicas"] = str(min(2, self.replication))
+        return cfg
+
+
+@dataclass(frozen=True)
+class TopicCatalogue:
+    """Topic names and specs derived from the settings (prefix, partitions, replication)."""
+
+    prefix: str
+    partitions: int
+    replication: int
+    queue_retention_days: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TopicCatalogue:
+        return cls(
+            prefix=settings.topic_prefix,
+            partitions=settings.partitions,
+            replication=settings.replication_factor,
+            queue_retention_days=settings.queue_retention_days,
+        )
+
+    def _n(self, suffix: str) -> str:
+        return f"{self.prefix}.{suffix}"
+
+    @property
+    def metering_values(self) -> str:
+        """Accepted series of metering values, keyed by metering point (the stored intake)."""
+        return self._n("metering-values.intake")
+
+    @property
+    def master_data(self) -> str:
+        """Accepted master-data documents (BRS), keyed by metering point."""
+        return self._n("master-data.intake")
+
+    @property
+    def outbound(self) -> str:
+        """Messages for market actors, keyed by recipient and queue, before the queue writer."""
+        return self._n("outbound")
+
+    @property
+    def queue_positions(self) -> str:
+        """Acknowledged position and open poll of every actor queue (compacted)."""
+        return self._n("queue-positions")
+
+    @property
+    def dead_letters(self) -> str:
+        """Records a processor could not handle, with the reason."""
+        return self._n("dead-letters")
+
+    @property
+    def metering_point_changelog(self) -> str:
+        """Changelog of the master-data table (Faust names it after app id and table)."""
+        return f"{self.prefix}-metering-points-changelog"
+
+    def queue_topic(self, actor_gln: str, queue: Queue) -> str:
+        """The single-partition topic holding one actor's queue."""
+        return self._n(f"queue.{actor_gln}.{queue.value}")
+
+    def parse_queue_topic(self, topic: str) -> tuple[str, Queue] | None:
+        """(actor, queue) of a queue topic's name, or None for any other topic."""
+        match = re.fullmatch(
+            re.escape(self.prefix) + r"\.queue\.(\d{13})\.(metering-values|market-processes)",
+            topic,
+        )
+        return (match.group(1), Queue(match.group(2))) if match else None
+
+    def queue_spec(self, actor_gln: str, queue: Queue) -> TopicSpec:
+        return TopicSpec(
+            name=self.queue_topic(actor_gln, queue),
+            partitions=1,
+            replication=self.replication,
+            retention_ms=self.queue_retention_days * DAY_MS,
+            purpose=f"{queue.value} queue of {actor_gln}",
+        )
+
+    def static_topics(self) -> list[TopicSpec]:
+        """Every topic that exists regardless of which actors are known."""
+        p, r = self.partitions, self.replication
+        return [
+            TopicSpec(self.metering_values, p, r, -1, purpose="metering-value intake (kept)"),
+            TopicSpec(self.master_data, p, r, -1, purpose="master-data intake (kept)"),
+            TopicSpec(self.metering_point_changelog, p, r, compacted=True,
+                      purpose="master-data table changelog"),
+            TopicSpec(self.outbound, p, r, 7 * DAY_MS, purpose="messages before the queue writer"),
+            TopicSpec(self.queue_positions, 1, r, compacted=True,
+                      purpose="actor queues' acknowledged positions and open polls"),
+            TopicSpec(self.dead_letters, 1, r, 30 * DAY_MS, purpose="dead letters"),
+        ]

@@ -1,0 +1,39 @@
+"""Test session fixtures: one real Kafka broker for the whole run.
+
+The broker is straum's own embedded broker (the same code ``make run`` uses), on free ports
+with a fresh data directory, started once and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors.broker.embedded import EmbeddedBroker
+from straum.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap address of the session's real broker."""
+    external = os.environ.get("STRAUM_TEST_KAFKA_BOOTSTRAP")
+    if external:
+        yield external
+        return
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    data_dir = tmp_path_factory.mktemp("kafka")
+    broker = EmbeddedBroker(data_dir, settings.kafka_cache_dir, settings.kafka_version,
+                            port=0, controller_port=0, heap="768m")
+    info = broker.start(timeout=120)
+    try:
+        yield info.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("straum")

@@ -1,0 +1,80 @@
+"""Small builders for tests: valid identifiers and documents."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from domain.identifiers import gs1_check_digit
+from domain.series import HUB_TIMEZONE, expected_point_count
+
+
+def gsrn(rng: random.Random | None = None) -> str:
+    """A random valid Norwegian metering point id."""
+    body = "7070575000" + "".join(str((rng or random).randint(0, 9)) for _ in range(7))
+    return body + str(gs1_check_digit(body))
+
+
+def gln(rng: random.Random | None = None) -> str:
+    body = "70800" + "".join(str((rng or random).randint(0, 9)) for _ in range(7))
+    return body + str(gs1_check_digit(body))
+
+
+GRID_AREA = "10YNO-1--------2"
+
+
+def oslo_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), HUB_TIMEZONE)
+
+
+def register_point(point: str, resolution: str = "PT1H",
+                   valid_from: date = date(2025, 1, 1)) -> dict[str, Any]:
+    return {"messageId": str(uuid.uuid4()), "meteringPointId": point, "gridArea": GRID_AREA,
+            "priceArea": "NO1", "type": "consumption", "resolution": resolution,
+            "consumptionCode": "35", "validFrom": valid_from.isoformat()}
+
+
+def start_of_supply(point: str, start: date) -> dict[str, Any]:
+    return {"messageId": str(uuid.uuid4()), "meteringPointId": point,
+            "startDate": start.isoformat(),
+            "endUser": {"name": "Kari Nordmann", "organisationNumber": "974760673"}}
+
+
+def day_series(point: str, day: date, resolution: str = "PT1H",
+               base: float = 0.5) -> dict[str, Any]:
+    start, end = oslo_midnight(day), oslo_midnight(day + timedelta(days=1))
+    count = expected_point_count(start, end, resolution)
+    return {"transactionId": str(uuid.uuid4()), "meteringPointId": point,
+            "start": start.isoformat(), "end": end.isoformat(), "resolution": resolution,
+            "unit": "kWh",
+            "points": [{"quantity": round(base + i / 1000, 3), "quality": "measured"}
+                       for i in range(count)]}
+
+
+def values_document(*series: dict[str, Any]) -> dict[str, Any]:
+    return {"messageId": str(uuid.uuid4()), "series": list(series)}
+
+
+def poll_until(client: httpx.Client, queue: str, predicate: Any, timeout: float = 60.0,
+               ) -> dict[str, Any]:
+    """Poll and acknowledge until a message matching ``predicate`` comes; return it."""
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        response = client.post(f"/v1/queues/{queue}/poll", params={"max": 100})
+        if response.status_code == 204:
+            time.sleep(0.3)
+            continue
+        response.raise_for_status()
+        body = response.json()
+        for message in body["messages"]:
+            seen.append(message["documentType"])
+            if predicate(message):
+                return message
+        client.post(f"/v1/queues/{queue}/ack", json={"pollId": body["pollId"]}).raise_for_status()
+    raise AssertionError(f"no matching message in {queue} within {timeout}s; saw {seen}")
