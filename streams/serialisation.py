@@ -55,10 +55,12 @@ def _writer_schemas() -> dict[bytes, tuple[str, Any]]:
 class AvroCodec:
     """Encoder and decoder for one record type, reading with the current schema."""
 
-    def __init__(self, schema: Any) -> None:
+    def __init__(self, schema: Any,
+                 writers: Mapping[bytes, tuple[str, Any]] | None = None) -> None:
         self.schema = schema
         self.name: str = schema["name"]
         self.header = MAGIC + schema_fingerprint(schema)
+        self._writers = writers
 
     @classmethod
     def for_file(cls, stem: str) -> AvroCodec:
@@ -86,7 +88,7 @@ class AvroCodec:
         if data[:HEADER_LEN] == self.header:
             writer = self.schema
         else:
-            known = _writer_schemas().get(header_fp)
+            known = (self._writers or _writer_schemas()).get(header_fp)
             if known is None:
                 raise UndecodableRecord(f"unknown writer schema fingerprint {header_fp.hex()}")
             if known[0] != self.name:

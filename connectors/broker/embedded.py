@@ -292,7 +292,7 @@ class EmbeddedBroker:
             if self.process is not None and self.process.poll() is not None:
                 self.info_file.unlink(missing_ok=True)
                 raise BrokerError(f"the broker exited with code {self.process.returncode} while "
-                                  f"starting; see {self.logs / 'server.log'}: {self.log_tail()}")
+                                  f"starting ({self.log_tail()}); see {self.logs}")
             if self._started_in_log() and port_answers(info.port):
                 return
             if on_wait:
@@ -311,13 +311,17 @@ class EmbeddedBroker:
         except OSError:
             return False
 
-    def log_tail(self, lines: int = 5) -> str:
-        try:
-            text = (self.logs / "server.log").read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        errors = [line for line in text if " ERROR " in line] or text
-        return " | ".join(errors[-lines:])
+    def log_tail(self, lines: int = 3) -> str:
+        """The last errors of the broker's log, or of the JVM's own output."""
+        for name in ("server.log", "stdout.log"):
+            try:
+                text = (self.logs / name).read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            errors = [line for line in text if " ERROR " in line] or text
+            if errors:
+                return " | ".join(line.strip() for line in errors[-lines:])
+        return ""
 
     def stop(self, timeout: float = 30.0) -> bool:
         """SIGTERM the broker, SIGKILL after ``timeout``; True if one was running."""

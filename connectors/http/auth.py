@@ -101,6 +101,9 @@ class TokenVerifier:
                             f"token algorithm {header.get('alg')!r} is not accepted")
         if self._jwks is not None and header.get("kid") != DEV_KEY_ID:
             return self._jwks.get_signing_key_from_jwt(token).key
+        if header.get("alg") != "ES256":
+            raise AuthError(401, "token.algorithm",
+                            "development tokens are ES256; configure a JWKS for RS256 keys")
         return self._dev_public
 
     def verify(self, authorization: str | None, sender: str | None) -> Caller:
@@ -119,7 +122,7 @@ class TokenVerifier:
             raise AuthError(401, "token.expired", "the token has expired") from exc
         except jwt.ImmatureSignatureError as exc:
             raise AuthError(401, "token.not_yet_valid", "the token is not valid yet") from exc
-        except (jwt.PyJWTError, ValueError) as exc:
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise AuthError(401, "token.invalid", f"the token is not valid: {exc}") from exc
         try:
             party = validate_gln(str(claims["sub"]))

@@ -1,0 +1,131 @@
+"""Bearer tokens: who may call, and every way a token can be wrong."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from connectors.http.auth import (
+    AuthError,
+    Role,
+    TokenVerifier,
+    issue_dev_token,
+    load_or_create_dev_key,
+)
+from straum.settings import Settings
+
+PARTY = "7080005051286"
+OTHER = "7080005051293"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path)
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+def claims(**overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    base: dict[str, object] = {"sub": PARTY, "roles": ["supplier"], "aud": "straum",
+                               "iss": "straum-dev", "iat": now, "nbf": now, "exp": now + 60}
+    base.update(overrides)
+    return base
+
+
+def dev_sign(settings: Settings, **overrides: object) -> str:
+    key = load_or_create_dev_key(settings.dev_key_path)
+    return jwt.encode(claims(**overrides), key, algorithm="ES256")
+
+
+def code_of(settings: Settings, authorization: str | None, sender: str | None = None) -> str:
+    with pytest.raises(AuthError) as err:
+        TokenVerifier(settings).verify(authorization, sender)
+    return f"{err.value.status} {err.value.code}"
+
+
+def test_dev_token_names_party_and_roles(settings: Settings) -> None:
+    token = issue_dev_token(settings, PARTY, ["grid_owner", "supplier"])
+    caller = TokenVerifier(settings).verify(bearer(token), PARTY)
+    assert caller.party == PARTY
+    assert caller.roles == {Role.GRID_OWNER, Role.SUPPLIER}
+
+
+def test_dev_key_is_created_once_and_private(settings: Settings) -> None:
+    first = load_or_create_dev_key(settings.dev_key_path)
+    second = load_or_create_dev_key(settings.dev_key_path)
+    assert first.private_numbers() == second.private_numbers()
+    assert settings.dev_key_path.stat().st_mode & 0o077 == 0
+
+
+def test_missing_token(settings: Settings) -> None:
+    assert code_of(settings, None) == "401 token.missing"
+    assert code_of(settings, "Basic abc") == "401 token.missing"
+
+
+def test_expired_and_not_yet_valid(settings: Settings) -> None:
+    now = int(time.time())
+    assert code_of(settings, bearer(dev_sign(settings, exp=now - 10))) == "401 token.expired"
+    assert code_of(settings, bearer(dev_sign(settings, nbf=now + 600))) == \
+        "401 token.not_yet_valid"
+
+
+def test_signed_by_another_key(settings: Settings) -> None:
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    token = jwt.encode(claims(), stranger, algorithm="ES256")
+    assert code_of(settings, bearer(token)) == "401 token.invalid"
+
+
+def test_algorithm_none_is_refused(settings: Settings) -> None:
+    token = jwt.encode(claims(), None, algorithm="none")
+    assert code_of(settings, bearer(token)) == "401 token.algorithm"
+
+
+def test_hmac_signed_with_the_public_key_is_refused(settings: Settings) -> None:
+    """HS/RS confusion: an attacker signs HS256 with the (public) verification key."""
+    public_pem = load_or_create_dev_key(settings.dev_key_path).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    import hashlib
+    import hmac
+    import base64
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims()).encode())
+    signature = b64(hmac.new(public_pem, f"{head}.{body}".encode(), hashlib.sha256).digest())
+    assert code_of(settings, bearer(f"{head}.{body}.{signature}")) == "401 token.algorithm"
+
+
+def test_rs256_token_without_a_jwks_is_refused(settings: Settings) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims(), key, algorithm="RS256")
+    assert code_of(settings, bearer(token)) == "401 token.algorithm"
+
+
+def test_wrong_audience(settings: Settings) -> None:
+    assert code_of(settings, bearer(dev_sign(settings, aud="elsewhere"))) == "401 token.invalid"
+
+
+def test_subject_must_be_a_gln(settings: Settings) -> None:
+    assert code_of(settings, bearer(dev_sign(settings, sub="7080005051280"))) == \
+        "401 token.subject"
+
+
+def test_sender_header_must_match_subject(settings: Settings) -> None:
+    token = issue_dev_token(settings, PARTY, ["supplier"])
+    assert code_of(settings, bearer(token), sender=OTHER) == "403 sender.mismatch"
+
+
+def test_unknown_roles_grant_nothing(settings: Settings) -> None:
+    caller = TokenVerifier(settings).verify(bearer(dev_sign(settings, roles=["admin"])), None)
+    assert caller.roles == frozenset()
