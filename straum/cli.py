@@ -36,13 +36,16 @@ Port = Annotated[int | None, typer.Option(help="HTTP port.")]
 
 @app.command()
 def run(host: Host = None, port: Port = None,
-        demo: Annotated[bool, typer.Option(help="Also run the traffic simulator.")] = False
+        demo: Annotated[bool, typer.Option(help="Also run the traffic simulator.")] = False,
+        logs_to_terminal: Annotated[bool, typer.Option(
+            help="Show the processes' JSON logs here instead of in <data dir>/logs.")] = False,
         ) -> None:
     """Everything on one machine: broker (unless STRAUM_KAFKA_BOOTSTRAP), worker, API, monitor."""
     from straum.supervisor import Supervisor
 
     s = settings_or_fail()
-    raise typer.Exit(Supervisor(s, host or s.http_host, port or s.http_port, demo).run())
+    supervisor = Supervisor(s, host or s.http_host, port or s.http_port, demo, logs_to_terminal)
+    raise typer.Exit(supervisor.run())
 
 
 @app.command()

@@ -6,12 +6,16 @@ backoff. Ctrl-C (or SIGTERM) stops the children in reverse order, then the broke
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
 
 from connectors.broker.embedded import BrokerError, EmbeddedBroker
 from straum.settings import Settings
@@ -28,9 +32,16 @@ class Child:
     next_start: float = 0.0
     started_at: float = field(default=0.0)
 
-    def start(self, env: dict[str, str]) -> None:
+    def start(self, env: dict[str, str], log_dir: Path | None) -> None:
+        """Start in its own session, so Ctrl-C reaches only the supervisor, which stops the
+        children in order; output goes to ``<log_dir>/<name>.log`` when given."""
+        output = (log_dir / f"{self.name}.log").open("ab") if log_dir else None
         self.process = subprocess.Popen([sys.executable, "-m", "straum", *self.args], env=env,
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL, stdout=output,
+                                        stderr=subprocess.STDOUT if output else None,
+                                        start_new_session=True)
+        if output:
+            output.close()
         self.started_at = time.monotonic()
 
     def alive(self) -> bool:
@@ -53,8 +64,10 @@ def say(message: str) -> None:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, host: str, port: int, demo: bool) -> None:
+    def __init__(self, settings: Settings, host: str, port: int, demo: bool,
+                 logs_to_terminal: bool = False) -> None:
         self.settings = settings
+        self.log_dir = None if logs_to_terminal else settings.data_dir.resolve() / "logs"
         self.host, self.port = host, port
         self.broker: EmbeddedBroker | None = None
         self.children = [
@@ -84,23 +97,42 @@ class Supervisor:
                                          s.kafka_port, s.kafka_controller_port, s.kafka_heap)
             say(f"starting the embedded Kafka broker (data in {self.broker.home}) ...")
             try:
-                info = self.broker.start()
+                info = self.broker.start(detach=True)
             except BrokerError as exc:
                 say(f"error: {exc}")
                 return 1
             bootstrap = info.bootstrap
             say(f"Kafka broker ready at {bootstrap}")
         env = self._env(bootstrap)
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            say(f"process logs (JSON lines) in {self.log_dir}")
         for child in self.children:
-            child.start(env)
-        self._print_where_to_look()
+            child.start(env, self.log_dir)
+        self._record_pids()
+        announced = False
         try:
             while not self._stopping:
                 self._restart_dead(env)
+                if not announced and self._ready():
+                    self._print_where_to_look()
+                    announced = True
                 time.sleep(0.5)
         finally:
             self.shutdown()
         return 0
+
+    def _record_pids(self) -> None:
+        """``<data dir>/processes.json``: which pid runs what, for operators and tests."""
+        pids = {c.name: c.process.pid for c in self.children if c.process and c.alive()}
+        (self.settings.data_dir.resolve() / "processes.json").write_text(json.dumps(pids))
+
+    def _ready(self) -> bool:
+        try:
+            url = f"http://{self.host}:{self.port}/readyz"
+            return httpx.get(url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def _restart_dead(self, env: dict[str, str]) -> None:
         now = time.monotonic()
@@ -117,7 +149,8 @@ class Supervisor:
             elif now >= child.next_start:
                 child.restarts += 1
                 child.next_start = 0.0
-                child.start(env)
+                child.start(env, self.log_dir)
+                self._record_pids()
 
     def _request_stop(self) -> None:
         self._stopping = True
@@ -128,16 +161,14 @@ class Supervisor:
             child.stop()
         if self.broker is not None:
             self.broker.stop()
+        (self.settings.data_dir.resolve() / "processes.json").unlink(missing_ok=True)
         say("stopped")
 
     def _print_where_to_look(self) -> None:
-        from connectors.http.auth import issue_dev_token
-
         base = f"http://{self.host}:{self.port}"
-        token = issue_dev_token(self.settings, "7080005051286", ["operator"])
+        say("ready: worker, API and monitor are up")
         say(f"API        {base}  (OpenAPI: {base}/docs)")
-        say(f"ready?     {base}/readyz")
+        say(f"health     {base}/readyz")
         say(f"metrics    {base}/metrics")
-        say(f"ops page   {base}/ops#token={token}")
         say("tokens     straum token --party <GLN> --role grid_owner|supplier|third_party|operator")
         say("Ctrl-C stops everything; data stays in " + str(self.settings.data_dir.resolve()))

@@ -12,7 +12,8 @@ from pathlib import Path
 from straum.settings import Settings
 
 
-def straum(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def straum(*args: str, env: dict[str, str],
+           timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "straum", *args], env=env, text=True,
                           capture_output=True, timeout=timeout, check=False)
 

@@ -92,9 +92,9 @@ def test_hmac_signed_with_the_public_key_is_refused(settings: Settings) -> None:
     """HS/RS confusion: an attacker signs HS256 with the (public) verification key."""
     public_pem = load_or_create_dev_key(settings.dev_key_path).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    import base64
     import hashlib
     import hmac
-    import base64
     import json
 
     def b64(data: bytes) -> str:
