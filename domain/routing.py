@@ -8,13 +8,14 @@ series against the hub's state lives here too: it needs the same state.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from domain.messages import Reason
-from domain.metering_point import MeteringPoint
-from domain.series import HUB_TIMEZONE, split_at
+from domain.metering_point import MeteringPoint, ThirdPartyAccess
+from domain.series import HUB_TIMEZONE, RESOLUTIONS, point_time, split_at
 
 Role = Literal["supplier", "grid_owner", "third_party"]
 
@@ -32,8 +33,9 @@ class Delivery:
 
     @property
     def part(self) -> str:
-        """Distinguishes the pieces of a split series in the stable message id."""
-        return f"{self.first}-{self.end}"
+        """Distinguishes the pieces of a split series, and one party's roles, in the stable
+        message id (a supplier may also be a third party of the same point)."""
+        return f"{self.role}:{self.first}-{self.end}"
 
 
 def check_series_against_point(
@@ -70,6 +72,24 @@ def route_series(
     total = pieces[-1][1] if pieces else 0
     deliveries.append(Delivery(point.grid_owner, "grid_owner", 0, total, start, end))
     for access in point.third_party_access:
-        if access.active_at(start):
-            deliveries.append(Delivery(access.party, "third_party", 0, total, start, end))
+        window = access_window(access, start, end, resolution)
+        if window is not None:
+            deliveries.append(Delivery(access.party, "third_party", *window))
     return deliveries
+
+
+def access_window(access: ThirdPartyAccess, start: datetime, end: datetime, resolution: str
+                  ) -> tuple[int, int, datetime, datetime] | None:
+    """The whole points of a series that lie inside a third party's access, if any.
+
+    Access granted or revoked part-way through a series gives only the intervals wholly
+    inside it: a third party never sees a value from outside its grant.
+    """
+    step = RESOLUTIONS[resolution]
+    lo = max(start, access.valid_from)
+    hi = end if access.valid_to is None else min(end, access.valid_to)
+    first = math.ceil((lo - start) / step)
+    stop = math.floor((hi - start) / step)
+    if first >= stop:
+        return None
+    return first, stop, point_time(start, resolution, first), point_time(start, resolution, stop)

@@ -35,26 +35,32 @@ def apply(record: dict[str, Any]) -> Outcome:
     raise ValueError(f"unsupported master-data document {kind}")
 
 
-def handle(event: Any) -> list[Record]:
+def handle(event: Any) -> tuple[list[Record], tuple[bytes, bytes] | None]:
+    """Records for one event, and the table update to make once they are durable."""
     record = codec(MASTER_DATA_EVENT).decode(event.message.value)
     outcome = apply(record)
+    update = None
     if outcome.state is not None:
-        metering_points[record["meteringPointId"].encode()] = codec(
-            METERING_POINT_STATE).encode(to_record(outcome.state))
+        update = (record["meteringPointId"].encode(),
+                  codec(METERING_POINT_STATE).encode(to_record(outcome.state)))
     log.info("master-data document handled", message_id=record["messageId"],
              metering_point=record["meteringPointId"], actor=record["sender"],
              status="rejected" if outcome.reasons else "accepted",
              reasons=[r.code for r in outcome.reasons])
-    return outbound_records(outcome.messages)
+    return outbound_records(outcome.messages), update
 
 
 @app.agent(master_data_topic, name="master-data")
 async def process_master_data(stream: Any) -> None:
     """One document at a time: the table update needs Faust's current event, and master data
-    is low-volume next to metering values."""
+    is low-volume next to metering values. The state changes only after the document's
+    messages are durable: a crash in between repeats the same messages, never loses them."""
     async for event in stream.events():
+        update = None
         try:
-            records = handle(event)
+            records, update = handle(event)
         except Exception as exc:  # one bad document must not stop the stream
             records = [dead_letter(PROCESSOR, event, exc)]
         await produce_durably(records, PROCESSOR)
+        if update is not None:
+            metering_points[update[0]] = update[1]

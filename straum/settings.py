@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     partitions: int = Field(default=6, ge=1, description="Partitions of the input topics.")
     replication_factor: int = Field(default=1, ge=1)
     queue_retention_days: int = Field(default=90, ge=1)
+    series_history_days: int = Field(
+        default=60, ge=1, description="How long forwarded series are remembered per point, "
+        "to drop resends and version corrections.")
+    duplicate_window_days: int = Field(
+        default=7, ge=1, description="How long a (sender, messageId) is remembered at intake.")
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080

@@ -57,3 +57,32 @@ metering_points = app.Table(
     partitions=settings.partitions,
     help="MeteringPointState (Avro) per metering point id: routing state, kept over time.",
 )
+
+
+
+class BatchWrittenTable(faust.Table):  # type: ignore[misc]
+    """A table written after a batch, outside Faust's per-event context: the writer names the
+    partition, which is the source event's (the table is co-partitioned with its input)."""
+
+    _partition: int | None = None
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return self._partition if self._partition is not None else super().partition_for_key(key)
+
+    def set_in_partition(self, key: bytes, value: bytes, partition: int) -> None:
+        self._partition = partition
+        try:
+            self[key] = value
+        finally:
+            self._partition = None
+
+
+series_versions: BatchWrittenTable = app.tables.add(BatchWrittenTable(
+    app,
+    name="series-versions",
+    default=None,
+    key_type=bytes,
+    value_type=bytes,
+    partitions=settings.partitions,
+    help="SeriesHistory (Avro) per metering point: what was forwarded, for de-duplication.",
+))

@@ -49,7 +49,7 @@ class TopicSpec:
         """Topic-level configuration for CreateTopics."""
         cfg: dict[str, str] = {}
         if self.compacted:
-            cfg["cleanup.policy"] = "compact"
+            cfg["cleanup.policy"] = "compact" if self.retention_ms is None else "compact,delete"
         if self.retention_ms is not None:
             cfg["retention.ms"] = str(self.retention_ms)
         if self.replication > 1:
@@ -65,6 +65,7 @@ class TopicCatalogue:
     partitions: int
     replication: int
     queue_retention_days: int
+    duplicate_window_days: int = 7
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TopicCatalogue:
@@ -73,6 +74,7 @@ class TopicCatalogue:
             partitions=settings.partitions,
             replication=settings.replication_factor,
             queue_retention_days=settings.queue_retention_days,
+            duplicate_window_days=settings.duplicate_window_days,
         )
 
     def _n(self, suffix: str) -> str:
@@ -89,6 +91,11 @@ class TopicCatalogue:
         return self._n("master-data.intake")
 
     @property
+    def series_versions_changelog(self) -> str:
+        """Changelog of the forwarder's de-duplication table."""
+        return f"{self.prefix}-series-versions-changelog"
+
+    @property
     def outbound(self) -> str:
         """Messages for market actors, keyed by recipient and queue, before the queue writer."""
         return self._n("outbound")
@@ -97,6 +104,11 @@ class TopicCatalogue:
     def queue_positions(self) -> str:
         """Acknowledged position and open poll of every actor queue (compacted)."""
         return self._n("queue-positions")
+
+    @property
+    def intake_documents(self) -> str:
+        """Ids of accepted intake documents per sender, for 'duplicate' answers."""
+        return self._n("intake-documents")
 
     @property
     def dead_letters(self) -> str:
@@ -137,8 +149,12 @@ class TopicCatalogue:
             TopicSpec(self.master_data, p, r, -1, purpose="master-data intake (kept)"),
             TopicSpec(self.metering_point_changelog, p, r, compacted=True,
                       purpose="master-data table changelog"),
+            TopicSpec(self.series_versions_changelog, p, r, compacted=True,
+                      purpose="forwarder de-duplication table changelog"),
             TopicSpec(self.outbound, p, r, 7 * DAY_MS, purpose="messages before the queue writer"),
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),
+            TopicSpec(self.intake_documents, 1, r, self.duplicate_window_days * DAY_MS,
+                      compacted=True, purpose="accepted intake document ids (de-duplication)"),
             TopicSpec(self.dead_letters, 1, r, 30 * DAY_MS, purpose="dead letters"),
         ]

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from connectors.http.auth import AuthError, Caller, Role, TokenVerifier
+from connectors.http.documents import DocumentLedger
 from connectors.http.intake import master_data_record, send_all, series_records
 from connectors.http.limits import BodyLimit
 from connectors.http.problems import Problem, problem_handler, validation_handler
@@ -47,6 +48,12 @@ log = get_logger(__name__)
 
 INTAKE = Counter("straum_intake_documents_total", "Intake documents", ["document", "result"])
 INTAKE_SERIES = Counter("straum_intake_series_total", "Series accepted at intake")
+INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A message id this sender already used: nothing is processed twice",
+          "model": Accepted},
+    400: {"description": "Structural problems, each with a code and a JSON pointer"},
+    413: {"description": "Body over the size limit"},
+}
 REQUEST_SECONDS = Histogram("straum_http_request_duration_seconds", "HTTP request time",
                             ["route", "method"])
 
@@ -60,14 +67,30 @@ class Services:
     verifier: TokenVerifier
     producer: AIOKafkaProducer | None = None
     queues: QueueStore | None = None
+    ledger: DocumentLedger | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     processors_seen: float = 0.0
 
-    def kafka(self) -> tuple[AIOKafkaProducer, QueueStore]:
-        if self.producer is None or self.queues is None or not self.ready.is_set():
+    def kafka(self) -> tuple[AIOKafkaProducer, QueueStore, DocumentLedger]:
+        if (self.producer is None or self.queues is None or self.ledger is None
+                or not self.ready.is_set()):
             raise Problem(503, "broker.unavailable", "The message broker is not reachable yet",
                           headers={"Retry-After": "2"})
-        return self.producer, self.queues
+        return self.producer, self.queues, self.ledger
+
+    async def intake(self, request: Request, who: Caller, document_type: str, message_id: str,
+                     topic: str, records: list[tuple[bytes, bytes]]) -> JSONResponse:
+        """Write an intake document's records durably, once per (sender, messageId)."""
+        producer, _, ledger = self.kafka()
+        body = await request.body()
+        accepted = await ledger.accept_once(who.party, message_id, document_type, body,
+                                            lambda: send_all(producer, topic, records))
+        status = "accepted" if accepted else "duplicate"
+        INTAKE.labels(document_type, status).inc()
+        log.info("intake document", document_type=document_type, message_id=message_id,
+                 actor=who.party, records=len(records), status=status)
+        return JSONResponse({"messageId": message_id, "status": status},
+                            status_code=202 if accepted else 200)
 
 
 async def _connect(services: Services) -> None:
@@ -85,7 +108,9 @@ async def _connect(services: Services) -> None:
             await producer.start()
             queues = QueueStore(settings, services.catalogue, producer)
             await queues.start()
-            services.producer, services.queues = producer, queues
+            ledger = DocumentLedger(settings, services.catalogue, producer)
+            await ledger.start()
+            services.producer, services.queues, services.ledger = producer, queues, ledger
             services.ready.set()
             log.info("api connected to kafka")
             return
@@ -119,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         task.cancel()
         if services.queues:
             await services.queues.stop()
+        if services.ledger:
+            await services.ledger.stop()
         if services.producer:
             await services.producer.stop()
 
@@ -172,26 +199,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # -- intake ----------------------------------------------------------------------------
     @app.post("/v1/metering-values", status_code=202, tags=["intake"],
-              response_model=Accepted)
-    async def metering_values(document: MeteringValuesDocument, who: Authenticated
-                              ) -> Accepted:
+              response_model=Accepted, responses=INTAKE_RESPONSES)
+    async def metering_values(document: MeteringValuesDocument, who: Authenticated,
+                              request: Request) -> JSONResponse:
         require(who, Role.GRID_OWNER)
-        producer, _ = services.kafka()
         try:
             records = series_records(document, who.party)
         except Problem:
             INTAKE.labels("metering-values", "invalid").inc()
             raise
-        await send_all(producer, services.catalogue.metering_values, records)
-        INTAKE.labels("metering-values", "accepted").inc()
-        INTAKE_SERIES.inc(len(records))
-        log.info("metering values accepted", message_id=str(document.message_id),
-                 actor=who.party, series=len(records))
-        return Accepted(message_id=str(document.message_id))
+        response = await services.intake(request, who, "metering-values",
+                                         str(document.message_id),
+                                         services.catalogue.metering_values, records)
+        if response.status_code == 202:
+            INTAKE_SERIES.inc(len(records))
+        return response
 
-    @app.post("/v1/metering-points", status_code=202, tags=["intake"], response_model=Accepted)
+    @app.post("/v1/metering-points", status_code=202, tags=["intake"], response_model=Accepted,
+              responses=INTAKE_RESPONSES)
     async def register_metering_point(document: MeteringPointRegistrationIn,
-                                      who: Authenticated) -> Accepted:
+                                      who: Authenticated, request: Request) -> JSONResponse:
         require(who, Role.GRID_OWNER)
         problems = []
         try:
@@ -205,7 +232,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if problems:
             raise Problem(400, "metering_point.invalid", "The metering point is not valid",
                           problems=problems)
-        producer, _ = services.kafka()
         record = master_data_record(
             message_id=str(document.message_id), sender=who.party, sender_role="grid_owner",
             metering_point_id=document.metering_point_id,
@@ -216,12 +242,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       "industryCode": document.industry_code,
                       "productionType": document.production_type,
                       "validFrom": document.valid_from})
-        await send_all(producer, services.catalogue.master_data, [record])
-        INTAKE.labels("metering-points", "accepted").inc()
-        return Accepted(message_id=str(document.message_id))
+        return await services.intake(request, who, "metering-points", str(document.message_id),
+                                     services.catalogue.master_data, [record])
 
-    @app.post("/v1/start-of-supply", status_code=202, tags=["intake"], response_model=Accepted)
-    async def start_of_supply(document: StartOfSupplyIn, who: Authenticated) -> Accepted:
+    @app.post("/v1/start-of-supply", status_code=202, tags=["intake"], response_model=Accepted,
+              responses=INTAKE_RESPONSES)
+    async def start_of_supply(document: StartOfSupplyIn, who: Authenticated,
+                              request: Request) -> JSONResponse:
         require(who, Role.SUPPLIER)
         problems = []
         try:
@@ -245,23 +272,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if problems:
             raise Problem(400, "start_of_supply.invalid", "The start of supply is not valid",
                           problems=problems)
-        producer, _ = services.kafka()
         record = master_data_record(
             message_id=str(document.message_id), sender=who.party, sender_role="supplier",
             metering_point_id=document.metering_point_id, document_type="StartOfSupply",
             document={"startDate": document.start_date, "endUserName": end_user.name,
                       "endUserNationalId": end_user.national_id,
                       "endUserOrganisationNumber": end_user.organisation_number})
-        await send_all(producer, services.catalogue.master_data, [record])
-        INTAKE.labels("start-of-supply", "accepted").inc()
-        return Accepted(message_id=str(document.message_id))
+        return await services.intake(request, who, "start-of-supply", str(document.message_id),
+                                     services.catalogue.master_data, [record])
 
     # -- queues ----------------------------------------------------------------------------
     @app.post("/v1/queues/{queue}/poll", tags=["queues"],
               responses={204: {"description": "The queue is empty"}})
     async def poll(queue: Queue, who: Authenticated,
                    max: Annotated[int, Query(ge=1, le=2000)] = 100) -> Response:
-        _, queues = services.kafka()
+        _, queues, _ = services.kafka()
         result = await queues.poll(who.party, queue, max)
         if result is None:
             return Response(status_code=204)
@@ -270,7 +295,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/queues/{queue}/ack", tags=["queues"])
     async def ack(queue: Queue, body: AckRequest, who: Authenticated) -> dict[str, str]:
-        _, queues = services.kafka()
+        _, queues, _ = services.kafka()
         result = await queues.ack(who.party, queue, body.poll_id)
         if result == "unknown":
             raise Problem(404, "poll.unknown", "No such poll",
@@ -279,7 +304,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/v1/queues", tags=["queues"])
     async def queues_overview(who: Authenticated) -> JSONResponse:
-        _, queues = services.kafka()
+        _, queues, _ = services.kafka()
         return JSONResponse({"queues": await queues.status(who.party)})
 
     return app

@@ -19,6 +19,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import Counter
 
+from connectors.compacted import CompactedView
 from connectors.kafka import resolve_bootstrap, security_kwargs
 from domain.queue_positions import (
     AckResult,
@@ -51,6 +52,13 @@ def _key(actor: str, queue: Queue) -> str:
     return f"{actor}|{queue.value}"
 
 
+def decode_position(value: bytes) -> QueuePosition:
+    r = codec(QUEUE_POSITION).decode(value)
+    return QueuePosition(acked_offset=r["ackedOffset"], poll_id=r["pollId"],
+                         poll_from=r["pollFrom"], poll_to=r["pollTo"],
+                         last_acked_poll_id=r["lastAckedPollId"])
+
+
 def message_json(record: dict[str, Any]) -> dict[str, Any]:
     """The contract's view of a stored QueueMessage (points as the intake sends them)."""
     _, payload = record["payload"]
@@ -77,9 +85,7 @@ class QueueStore:
         self._readers: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
         self._known_topics: set[str] = set()
         self._topics_checked = 0.0
-        self._tail: asyncio.Task[None] | None = None
-        self._position_consumer: AIOKafkaConsumer | None = None
-        self.loaded = asyncio.Event()
+        self._positions: CompactedView[QueuePosition] | None = None
 
     def _consumer(self, client_id: str) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(self.settings),
@@ -94,50 +100,20 @@ class QueueStore:
             reader = self._consumer(f"straum-api-queue-reader-{i}")
             await reader.start()
             self._readers.put_nowait(reader)
-        consumer = self._consumer("straum-api-queue-positions")
-        await consumer.start()
-        tp = TopicPartition(self.catalogue.queue_positions, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        self._position_consumer = consumer
-        end = (await consumer.end_offsets([tp]))[tp]
-        while (await consumer.position(tp)) < end:
-            batch = await consumer.getmany(tp, timeout_ms=1000)
-            for record in batch.get(tp, []):
-                self._apply_position_record(record.key, record.value)
-        self.loaded.set()
-        self._tail = asyncio.create_task(self._follow_positions(consumer, tp))
+        self._positions = CompactedView(self.settings, self.catalogue.queue_positions,
+                                        decode_position, skip=self._busy)
+        await self._positions.start()
+        self.positions = self._positions.values
+
+    def _busy(self, key: str) -> bool:
+        lock = self._locks.get(key)
+        return lock is not None and lock.locked()
 
     async def stop(self) -> None:
-        if self._tail:
-            self._tail.cancel()
-        if self._position_consumer:
-            await self._position_consumer.stop()
+        if self._positions:
+            await self._positions.stop()
         while not self._readers.empty():
             await self._readers.get_nowait().stop()
-
-    def _apply_position_record(self, key: bytes | None, value: bytes | None) -> None:
-        if key is None or value is None:
-            return
-        r = codec(QUEUE_POSITION).decode(value)
-        self.positions[key.decode()] = QueuePosition(
-            acked_offset=r["ackedOffset"], poll_id=r["pollId"], poll_from=r["pollFrom"],
-            poll_to=r["pollTo"], last_acked_poll_id=r["lastAckedPollId"])
-
-    async def _follow_positions(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
-        """Keep up with positions written by other API processes."""
-        while True:
-            try:
-                batch = await consumer.getmany(tp, timeout_ms=1000)
-                for record in batch.get(tp, []):
-                    key = record.key.decode() if record.key else ""
-                    if not self._locks.get(key, asyncio.Lock()).locked():
-                        self._apply_position_record(record.key, record.value)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep following; the broker may be back soon
-                log.warning("following queue positions failed", error=str(exc))
-                await asyncio.sleep(1)
 
     async def _write_position(self, key: str, position: QueuePosition) -> None:
         """Durably record a queue's position before answering the actor."""

@@ -1,0 +1,81 @@
+"""A compacted topic seen as a dictionary: loaded at start, then kept up to date.
+
+Shared state of the API processes (queue positions, intake document ids) lives in compacted
+topics; every process reads the topic from the beginning once and follows it, so all processes
+converge on the same view and a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from connectors.kafka import resolve_bootstrap, security_kwargs
+from straum.logging import get_logger
+from straum.settings import Settings
+
+log = get_logger(__name__)
+V = TypeVar("V")
+
+
+class CompactedView(Generic[V]):
+    """``key -> value`` of one single-partition compacted topic."""
+
+    def __init__(self, settings: Settings, topic: str, decode: Callable[[bytes], V],
+                 skip: Callable[[str], bool] = lambda _: False) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.decode = decode
+        self.skip = skip  # keys this process is writing right now keep their local value
+        self.values: dict[str, V] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Load the whole topic, then follow it in the background."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=resolve_bootstrap(self.settings), group_id=None,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            client_id=f"straum-view-{self.topic}", **security_kwargs(self.settings))
+        await consumer.start()
+        tp = TopicPartition(self.topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        self._consumer = consumer
+        end = (await consumer.end_offsets([tp]))[tp]
+        while (await consumer.position(tp)) < end:
+            self._apply(await consumer.getmany(tp, timeout_ms=1000), tp, initial=True)
+        self._task = asyncio.create_task(self._follow(tp))
+
+    def _apply(self, batch: dict[TopicPartition, list[object]], tp: TopicPartition,
+               initial: bool) -> None:
+        for record in batch.get(tp, []):
+            key = record.key.decode() if record.key else ""  # type: ignore[attr-defined]
+            value = record.value  # type: ignore[attr-defined]
+            if not initial and self.skip(key):
+                continue
+            if value is None:
+                self.values.pop(key, None)
+            else:
+                self.values[key] = self.decode(value)
+
+    async def _follow(self, tp: TopicPartition) -> None:
+        assert self._consumer is not None
+        while True:
+            try:
+                self._apply(await self._consumer.getmany(tp, timeout_ms=1000), tp, False)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep following; the broker may be back soon
+                log.warning("following a compacted topic failed", topic=self.topic,
+                            error=str(exc))
+                await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        if self._consumer:
+            await self._consumer.stop()
