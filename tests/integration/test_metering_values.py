@@ -92,7 +92,7 @@ def test_resent_transaction_is_not_forwarded_again_and_a_correction_is(straum: S
 
 def test_supplier_switch_splits_a_series_at_the_change(straum: Straum) -> None:
     switch_day = today() - timedelta(days=1)
-    point, go, old_supplier, old_gln = point_with_supplier(straum, today() - timedelta(days=5))
+    point, go, old_supplier, _ = point_with_supplier(straum, today() - timedelta(days=5))
     new_gln = gln()
     new = straum.client(new_gln, "supplier")
     assert new.post("/v1/start-of-supply",
