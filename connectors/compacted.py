@@ -33,6 +33,7 @@ class CompactedView(Generic[V]):
         self.values: dict[str, V] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self.loaded = asyncio.Event()
 
     async def start(self) -> None:
         """Load the whole topic, then follow it in the background."""
@@ -48,6 +49,8 @@ class CompactedView(Generic[V]):
         end = (await consumer.end_offsets([tp]))[tp]
         while (await consumer.position(tp)) < end:
             self._apply(await consumer.getmany(tp, timeout_ms=1000), tp, initial=True)
+
+        self.loaded.set()
         self._task = asyncio.create_task(self._follow(tp))
 
     def _apply(self, batch: dict[TopicPartition, list[object]], tp: TopicPartition,
@@ -73,6 +76,20 @@ class CompactedView(Generic[V]):
                 log.warning("following a compacted topic failed", topic=self.topic,
                             error=str(exc))
                 await asyncio.sleep(1)
+
+    async def caught_up(self, deadline_s: float = 10.0) -> bool:
+        """Wait until everything written to the topic before this call has been read."""
+        await asyncio.wait_for(self.loaded.wait(), deadline_s)
+        assert self._consumer is not None
+        tp = TopicPartition(self.topic, 0)
+        end = (await self._consumer.end_offsets([tp]))[tp]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        while loop.time() < deadline:
+            if await self._consumer.position(tp) >= end:
+                return True
+            await asyncio.sleep(0.02)
+        return False
 
     async def stop(self) -> None:
         if self._task:

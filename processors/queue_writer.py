@@ -12,6 +12,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from connectors.actors import ActorRegistry
 from connectors.kafka import admin_client, ensure_topics
 from domain.identifiers import IdentifierError, validate_gln
 from processors.output import Record, dead_letter, produce_durably
@@ -51,6 +52,13 @@ class QueueTopics:
 
 
 queue_topics = QueueTopics()
+actors = ActorRegistry(settings, catalogue)
+
+
+@app.task
+async def load_actors() -> None:
+    """Load the actor registry when the worker starts."""
+    await actors.start()
 
 
 def destination(key: bytes | None) -> tuple[str, Queue]:
@@ -70,6 +78,8 @@ async def write_queues(stream: Any) -> None:
         for event in events:
             try:
                 actor, queue = destination(event.message.key)
+                if not await actors.knows(actor):
+                    raise UnknownRecipient(f"the hub does not know actor {actor}")
             except UnknownRecipient as exc:
                 records.append(dead_letter(PROCESSOR, event, exc))
                 continue

@@ -106,6 +106,11 @@ class TopicCatalogue:
         return self._n("queue-positions")
 
     @property
+    def actors(self) -> str:
+        """Market actors the hub knows, by GLN (compacted)."""
+        return self._n("actors")
+
+    @property
     def intake_documents(self) -> str:
         """Ids of accepted intake documents per sender, for 'duplicate' answers."""
         return self._n("intake-documents")
@@ -154,6 +159,7 @@ class TopicCatalogue:
             TopicSpec(self.outbound, p, r, 7 * DAY_MS, purpose="messages before the queue writer"),
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),
+            TopicSpec(self.actors, 1, r, compacted=True, purpose="known market actors"),
             TopicSpec(self.intake_documents, 1, r, self.duplicate_window_days * DAY_MS,
                       compacted=True, purpose="accepted intake document ids (de-duplication)"),
             TopicSpec(self.dead_letters, 1, r, 30 * DAY_MS, purpose="dead letters"),

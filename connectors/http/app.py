@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from connectors.actors import ActorRegistry
 from connectors.http.auth import AuthError, Caller, Role, TokenVerifier
 from connectors.http.documents import DocumentLedger
 from connectors.http.intake import master_data_record, send_all, series_records
@@ -48,6 +49,8 @@ log = get_logger(__name__)
 
 INTAKE = Counter("straum_intake_documents_total", "Intake documents", ["document", "result"])
 INTAKE_SERIES = Counter("straum_intake_series_total", "Series accepted at intake")
+ROLE_OF_DOCUMENT = {"metering-values": "grid_owner", "metering-points": "grid_owner",
+                    "start-of-supply": "supplier"}
 INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A message id this sender already used: nothing is processed twice",
           "model": Accepted},
@@ -68,6 +71,7 @@ class Services:
     producer: AIOKafkaProducer | None = None
     queues: QueueStore | None = None
     ledger: DocumentLedger | None = None
+    actors: ActorRegistry | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     processors_seen: float = 0.0
 
@@ -82,6 +86,8 @@ class Services:
                      topic: str, records: list[tuple[bytes, bytes]]) -> JSONResponse:
         """Write an intake document's records durably, once per (sender, messageId)."""
         producer, _, ledger = self.kafka()
+        assert self.actors is not None
+        await self.actors.register(producer, who.party, ROLE_OF_DOCUMENT[document_type])
         body = await request.body()
         accepted = await ledger.accept_once(who.party, message_id, document_type, body,
                                             lambda: send_all(producer, topic, records))
@@ -110,6 +116,9 @@ async def _connect(services: Services) -> None:
             await queues.start()
             ledger = DocumentLedger(settings, services.catalogue, producer)
             await ledger.start()
+            actors = ActorRegistry(settings, services.catalogue)
+            await actors.start()
+            services.actors = actors
             services.producer, services.queues, services.ledger = producer, queues, ledger
             services.ready.set()
             log.info("api connected to kafka")
@@ -146,6 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.queues.stop()
         if services.ledger:
             await services.ledger.stop()
+        if services.actors:
+            await services.actors.stop()
         if services.producer:
             await services.producer.stop()
 

@@ -91,7 +91,10 @@ class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._dev_public = load_or_create_dev_key(settings.dev_key_path).public_key()
-        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True,
+        # The key set is cached for 5 minutes; an unknown kid refetches it at most every 30 s
+        # (PyJWKClient's cooldown). No per-kid cache (cache_keys): it never expires, so a key
+        # dropped from the JWKS (rotated out, revoked) would be accepted until a restart.
+        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=False,
                                      lifespan=300) if settings.jwks_url else None
 
     def _key_for(self, token: str) -> Any:
@@ -122,7 +125,9 @@ class TokenVerifier:
             raise AuthError(401, "token.expired", "the token has expired") from exc
         except jwt.ImmatureSignatureError as exc:
             raise AuthError(401, "token.not_yet_valid", "the token is not valid yet") from exc
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        except (jwt.PyJWTError, ValueError, TypeError, OSError) as exc:
+            # OSError: PyJWKClient wraps errors of connecting to the JWKS, not a connection
+            # reset while reading its body
             raise AuthError(401, "token.invalid", f"the token is not valid: {exc}") from exc
         try:
             party = validate_gln(str(claims["sub"]))

@@ -39,10 +39,10 @@ from streams.topics import Queue, TopicCatalogue
 
 log = get_logger(__name__)
 
-POLLS = Counter("straum_queue_polls_total", "Polls answered", ["queue", "result"])
-ACKS = Counter("straum_queue_acks_total", "Acknowledgements", ["queue", "result"])
+POLLS = Counter("straum_queue_polls_total", "Polls answered", ["actor", "queue", "result"])
+ACKS = Counter("straum_queue_acks_total", "Acknowledgements", ["actor", "queue", "result"])
 REDELIVERIES = Counter("straum_queue_redeliveries_total",
-                       "Messages handed out again by a repeated poll", ["queue"])
+                       "Messages handed out again by a repeated poll", ["actor", "queue"])
 
 POLL_CACHE_SIZE = 256
 READERS = 4
@@ -173,7 +173,7 @@ class QueueStore:
         topic = self.catalogue.queue_topic(actor, queue)
         key = _key(actor, queue)
         if not await self._topic_exists(topic):
-            POLLS.labels(queue.value, "empty").inc()
+            POLLS.labels(actor, queue.value, "empty").inc()
             return None
         tp = TopicPartition(topic, 0)
         async with self._lock(key):
@@ -181,15 +181,15 @@ class QueueStore:
             log_start, log_end = await self._offsets(tp)
             decision = decide_poll(position, log_start, log_end, max_messages)
             if isinstance(decision, Empty):
-                POLLS.labels(queue.value, "empty").inc()
+                POLLS.labels(actor, queue.value, "empty").inc()
                 return None
             if isinstance(decision, RepeatPoll):
                 messages = self._polls.get(decision.poll_id)
                 if messages is None:
                     messages = await self._messages(tp, decision.start, decision.end)
                     self._remember(decision.poll_id, messages)
-                POLLS.labels(queue.value, "repeat").inc()
-                REDELIVERIES.labels(queue.value).inc(len(messages))
+                POLLS.labels(actor, queue.value, "repeat").inc()
+                REDELIVERIES.labels(actor, queue.value).inc(len(messages))
                 return decision.poll_id, messages
             assert isinstance(decision, NewPoll)
             messages = await self._messages(tp, decision.start, decision.end)
@@ -197,7 +197,7 @@ class QueueStore:
             await self._write_position(key, open_poll(position, poll_id, decision.start,
                                                       decision.start + len(messages)))
             self._remember(poll_id, messages)
-            POLLS.labels(queue.value, "new").inc()
+            POLLS.labels(actor, queue.value, "new").inc()
             return poll_id, messages
 
     async def _messages(self, tp: TopicPartition, start: int, end: int) -> list[dict[str, Any]]:
@@ -218,7 +218,7 @@ class QueueStore:
             if result == "acknowledged":
                 await self._write_position(key, new_position)
                 self._polls.pop(poll_id, None)
-            ACKS.labels(queue.value, result).inc()
+            ACKS.labels(actor, queue.value, result).inc()
             return result
 
     async def status(self, actor: str) -> list[dict[str, Any]]:

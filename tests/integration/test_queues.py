@@ -1,0 +1,187 @@
+"""Actor queues on the real broker: order, isolation, unknown actors, and an API process
+killed while actors poll."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from connectors.broker.embedded import free_port
+from domain.messages import Outbound, outbound_message_id
+from streams.serialisation import ACTOR, DEAD_LETTER, QUEUE_MESSAGE, codec
+from streams.topics import TopicCatalogue
+from tests.helpers import gln
+from tests.integration.conftest import Straum
+
+
+def ack_message(recipient: str, n: int, tag: str) -> Outbound:
+    return Outbound(
+        message_id=outbound_message_id(f"{tag}-{n}", recipient, "Acknowledgement"),
+        recipient=recipient, queue="market-processes", document_type="Acknowledgement",
+        payload_type="Acknowledgement",
+        payload={"originalMessageId": f"{tag}-{n}", "originalDocumentType": "Test",
+                 "status": "accepted", "reasons": []},
+        created_at=datetime.now(UTC))
+
+
+async def enqueue(straum: Straum, bootstrap: str, recipient: str, count: int, tag: str,
+                  register: bool = True) -> list[str]:
+    """Write ``count`` messages for ``recipient`` to the outbound topic, as processors do."""
+    catalogue = TopicCatalogue.from_settings(straum.settings)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                enable_idempotence=True, linger_ms=20)
+    await producer.start()
+    try:
+        if register:
+            await producer.send_and_wait(catalogue.actors, codec(ACTOR).encode(
+                {"roles": ["supplier"], "registeredAt": datetime.now(UTC)}),
+                key=recipient.encode(), partition=0)
+        ids, futures = [], []
+        encode = codec(QUEUE_MESSAGE).encode
+        for n in range(count):
+            message = ack_message(recipient, n, tag)
+            ids.append(message.message_id)
+            futures.append(await producer.send(catalogue.outbound, encode(message.to_record()),
+                                               key=f"{recipient}|market-processes".encode()))
+        for future in futures:
+            await future
+        return ids
+    finally:
+        await producer.stop()
+
+
+def drain(client: httpx.Client, expected: int, timeout: float = 120.0, max_: int = 500
+          ) -> list[str]:
+    ids: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(ids) < expected and time.monotonic() < deadline:
+        response = client.post("/v1/queues/market-processes/poll", params={"max": max_})
+        if response.status_code == 204:
+            time.sleep(0.2)
+            continue
+        body = response.json()
+        ids.extend(m["messageId"] for m in body["messages"])
+        assert client.post("/v1/queues/market-processes/ack",
+                           json={"pollId": body["pollId"]}).status_code == 200
+    return ids
+
+
+async def test_order_is_kept_across_ten_thousand_messages(straum: Straum,
+                                                          kafka_bootstrap: str) -> None:
+    actor = gln()
+    sent = await enqueue(straum, kafka_bootstrap, actor, 10_000, "order")
+    client = straum.client(actor, "supplier")
+    assert drain(client, len(sent)) == sent
+    assert client.post("/v1/queues/market-processes/poll").status_code == 204
+    overview = client.get("/v1/queues").json()["queues"]
+    assert {q["queue"]: q["depth"] for q in overview} == {"metering-values": 0,
+                                                          "market-processes": 0}
+
+
+async def test_two_actors_never_see_or_acknowledge_each_others_messages(
+        straum: Straum, kafka_bootstrap: str) -> None:
+    alice, bob = gln(), gln()
+    alice_ids = await enqueue(straum, kafka_bootstrap, alice, 5, "alice")
+    bob_ids = await enqueue(straum, kafka_bootstrap, bob, 3, "bob")
+    a, b = straum.client(alice, "supplier"), straum.client(bob, "third_party")
+    deadline = time.monotonic() + 30
+    while (first := a.post("/v1/queues/market-processes/poll", params={"max": 5})
+           ).status_code == 204 or len(first.json()["messages"]) < 5:
+        assert time.monotonic() < deadline
+        if first.status_code == 200:
+            a.post("/v1/queues/market-processes/ack", json={"pollId": first.json()["pollId"]})
+            alice_ids = alice_ids[len(first.json()["messages"]):]
+        time.sleep(0.2)
+    alice_poll = first.json()
+    # Bob cannot acknowledge Alice's poll, and learns nothing about it.
+    refused = b.post("/v1/queues/market-processes/ack", json={"pollId": alice_poll["pollId"]})
+    assert refused.status_code == 404
+    assert alice_poll["pollId"] not in refused.text
+    # Alice's poll is still open, unchanged.
+    assert a.post("/v1/queues/market-processes/poll", params={"max": 5}).json() == alice_poll
+    assert [m["messageId"] for m in alice_poll["messages"]] == alice_ids
+    assert drain(b, 3) == bob_ids
+
+
+async def test_message_for_an_unknown_actor_is_a_dead_letter(straum: Straum,
+                                                             kafka_bootstrap: str) -> None:
+    stranger = gln()
+    [message_id] = await enqueue(straum, kafka_bootstrap, stranger, 1, "stranger",
+                                 register=False)
+    catalogue = TopicCatalogue.from_settings(straum.settings)
+    consumer = AIOKafkaConsumer(catalogue.dead_letters, bootstrap_servers=kafka_bootstrap,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not found and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    letter = codec(DEAD_LETTER).decode(record.value)
+                    if letter["key"] == f"{stranger}|market-processes".encode():
+                        found.append(letter)
+    finally:
+        await consumer.stop()
+    [letter] = found
+    assert letter["processor"] == "queue-writer"
+    assert f"does not know actor {stranger}" in letter["error"]
+    stored = codec(QUEUE_MESSAGE).decode(letter["value"])
+    assert stored["messageId"] == message_id
+    client = straum.client(stranger, "supplier")
+    assert client.post("/v1/queues/market-processes/poll").status_code == 204
+
+
+async def test_api_killed_while_polling_loses_nothing(straum: Straum,
+                                                      kafka_bootstrap: str) -> None:
+    actor = gln()
+    sent = await enqueue(straum, kafka_bootstrap, actor, 3000, "kill")
+    port = free_port()
+    second = straum.start("api-killed", "api", "--port", str(port))
+    headers = {"Authorization": f"Bearer {straum.token(actor, 'supplier')}"}
+    doomed = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if doomed.get("/readyz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    # Wait until the queue holds everything, take one poll and leave it unacknowledged.
+    survivor = straum.client(actor, "supplier")
+    while survivor.get("/v1/queues").json()["queues"][1]["depth"] < len(sent):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    taken = doomed.post("/v1/queues/market-processes/poll", params={"max": 500}).json()
+    # Then kill the API process in the middle of a large poll.
+    in_flight = threading.Thread(target=lambda: _ignore_errors(
+        lambda: doomed.post("/v1/queues/market-processes/poll", params={"max": 2000})))
+    in_flight.start()
+    time.sleep(0.05)
+    second.send_signal(signal.SIGKILL)
+    second.wait()
+    straum.processes.pop("api-killed")
+    in_flight.join()
+    # The other API process hands out the open poll again, then everything else, in order.
+    again = survivor.post("/v1/queues/market-processes/poll", params={"max": 500}).json()
+    assert again["messages"][0]["messageId"] == taken["messages"][0]["messageId"]
+    delivered = [m["messageId"] for m in again["messages"]]
+    survivor.post("/v1/queues/market-processes/ack", json={"pollId": again["pollId"]})
+    delivered += drain(survivor, len(sent) - len(delivered))
+    assert delivered == sent
+
+
+def _ignore_errors(call: Any) -> None:
+    try:
+        call()
+    except httpx.HTTPError:
+        pass
