@@ -3,6 +3,8 @@ killed while actors poll."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
 import threading
 import time
@@ -72,10 +74,10 @@ def drain(client: httpx.Client, expected: int, timeout: float = 120.0, max_: int
     return ids
 
 
-async def test_order_is_kept_across_ten_thousand_messages(straum: Straum,
+def test_order_is_kept_across_ten_thousand_messages(straum: Straum,
                                                           kafka_bootstrap: str) -> None:
     actor = gln()
-    sent = await enqueue(straum, kafka_bootstrap, actor, 10_000, "order")
+    sent = asyncio.run(enqueue(straum, kafka_bootstrap, actor, 10_000, "order"))
     client = straum.client(actor, "supplier")
     assert drain(client, len(sent)) == sent
     assert client.post("/v1/queues/market-processes/poll").status_code == 204
@@ -84,11 +86,11 @@ async def test_order_is_kept_across_ten_thousand_messages(straum: Straum,
                                                           "market-processes": 0}
 
 
-async def test_two_actors_never_see_or_acknowledge_each_others_messages(
+def test_two_actors_never_see_or_acknowledge_each_others_messages(
         straum: Straum, kafka_bootstrap: str) -> None:
     alice, bob = gln(), gln()
-    alice_ids = await enqueue(straum, kafka_bootstrap, alice, 5, "alice")
-    bob_ids = await enqueue(straum, kafka_bootstrap, bob, 3, "bob")
+    alice_ids = asyncio.run(enqueue(straum, kafka_bootstrap, alice, 5, "alice"))
+    bob_ids = asyncio.run(enqueue(straum, kafka_bootstrap, bob, 3, "bob"))
     a, b = straum.client(alice, "supplier"), straum.client(bob, "third_party")
     deadline = time.monotonic() + 30
     while (first := a.post("/v1/queues/market-processes/poll", params={"max": 5})
@@ -109,28 +111,14 @@ async def test_two_actors_never_see_or_acknowledge_each_others_messages(
     assert drain(b, 3) == bob_ids
 
 
-async def test_message_for_an_unknown_actor_is_a_dead_letter(straum: Straum,
+def test_message_for_an_unknown_actor_is_a_dead_letter(straum: Straum,
                                                              kafka_bootstrap: str) -> None:
     stranger = gln()
-    [message_id] = await enqueue(straum, kafka_bootstrap, stranger, 1, "stranger",
-                                 register=False)
+    [message_id] = asyncio.run(enqueue(straum, kafka_bootstrap, stranger, 1, "stranger",
+                                             register=False))
     catalogue = TopicCatalogue.from_settings(straum.settings)
-    consumer = AIOKafkaConsumer(catalogue.dead_letters, bootstrap_servers=kafka_bootstrap,
-                                auto_offset_reset="earliest", group_id=None)
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-    try:
-        deadline = time.monotonic() + 30
-        while not found and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=1000)
-            for records in batch.values():
-                for record in records:
-                    letter = codec(DEAD_LETTER).decode(record.value)
-                    if letter["key"] == f"{stranger}|market-processes".encode():
-                        found.append(letter)
-    finally:
-        await consumer.stop()
-    [letter] = found
+    key = f"{stranger}|market-processes".encode()
+    [letter] = asyncio.run(dead_letters_with_key(kafka_bootstrap, catalogue.dead_letters, key))
     assert letter["processor"] == "queue-writer"
     assert f"does not know actor {stranger}" in letter["error"]
     stored = codec(QUEUE_MESSAGE).decode(letter["value"])
@@ -139,10 +127,10 @@ async def test_message_for_an_unknown_actor_is_a_dead_letter(straum: Straum,
     assert client.post("/v1/queues/market-processes/poll").status_code == 204
 
 
-async def test_api_killed_while_polling_loses_nothing(straum: Straum,
+def test_api_killed_while_polling_loses_nothing(straum: Straum,
                                                       kafka_bootstrap: str) -> None:
     actor = gln()
-    sent = await enqueue(straum, kafka_bootstrap, actor, 3000, "kill")
+    sent = asyncio.run(enqueue(straum, kafka_bootstrap, actor, 3000, "kill"))
     port = free_port()
     second = straum.start("api-killed", "api", "--port", str(port))
     headers = {"Authorization": f"Bearer {straum.token(actor, 'supplier')}"}
@@ -181,7 +169,25 @@ async def test_api_killed_while_polling_loses_nothing(straum: Straum,
 
 
 def _ignore_errors(call: Any) -> None:
-    try:
+    with contextlib.suppress(httpx.HTTPError):
         call()
-    except httpx.HTTPError:
-        pass
+
+
+async def dead_letters_with_key(bootstrap: str, topic: str, key: bytes
+                                ) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not found and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    letter = codec(DEAD_LETTER).decode(record.value)
+                    if letter["key"] == key:
+                        found.append(letter)
+    finally:
+        await consumer.stop()
+    return found
