@@ -13,6 +13,7 @@ from domain.metering_point import MeteringPoint, from_record
 from domain.versions import SeriesVersion, content_hash, epoch_ms, judge, remember
 from domain.versions import from_record as history_from_record
 from domain.versions import to_record as history_to_record
+from processors.heartbeats import is_heartbeat, pass_on
 from processors.outbound import outbound_records
 from processors.output import Record, dead_letter, now, produce_durably
 from straum.logging import get_logger
@@ -88,6 +89,9 @@ async def forward_metering_values(stream: Any) -> None:
         moment = now()
         for event in events:
             try:
+                if is_heartbeat(event):
+                    records.append(pass_on(event, moment))
+                    continue
                 records.extend(handle(event, moment, pending))
             except Exception as exc:  # any failure of one record must not stop the stream
                 records.append(dead_letter(PROCESSOR, event, exc))

@@ -8,6 +8,7 @@ from typing import Any
 from domain.metering_point import from_record, to_record
 from domain.series import HUB_TIMEZONE
 from domain.supply import Outcome, register_metering_point, start_of_supply
+from processors.heartbeats import is_heartbeat, pass_on
 from processors.outbound import outbound_records
 from processors.output import Record, dead_letter, now, produce_durably
 from straum.logging import get_logger
@@ -58,7 +59,10 @@ async def process_master_data(stream: Any) -> None:
     async for event in stream.events():
         update = None
         try:
-            records, update = handle(event)
+            if is_heartbeat(event):
+                records = [pass_on(event, now())]
+            else:
+                records, update = handle(event)
         except Exception as exc:  # one bad document must not stop the stream
             records = [dead_letter(PROCESSOR, event, exc)]
         await produce_durably(records, PROCESSOR)

@@ -15,7 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from connectors.actors import ActorRegistry
 from connectors.kafka import admin_client, ensure_topics
 from domain.identifiers import IdentifierError, validate_gln
-from processors.output import Record, dead_letter, produce_durably
+from processors.heartbeats import arrive, is_outbound_heartbeat
+from processors.output import Record, dead_letter, now, produce_durably
 from straum.logging import get_logger
 from streams.app import app, catalogue, outbound_topic, settings
 from streams.topics import Queue
@@ -75,7 +76,14 @@ async def write_queues(stream: Any) -> None:
     async for events in stream.take_events(1000, within=0.05):
         records: list[Record] = []
         wanted: set[tuple[str, Queue]] = set()
+        moment = now()
         for event in events:
+            if is_outbound_heartbeat(event.message.key):
+                try:
+                    records.append(arrive(event, moment))
+                except Exception as exc:  # a broken heartbeat is a dead letter like any record
+                    records.append(dead_letter(PROCESSOR, event, exc))
+                continue
             try:
                 actor, queue = destination(event.message.key)
                 if not await actors.knows(actor):

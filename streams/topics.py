@@ -106,6 +106,11 @@ class TopicCatalogue:
         return self._n("queue-positions")
 
     @property
+    def heartbeats(self) -> str:
+        """Heartbeats that made it through the processors and the queue writer."""
+        return self._n("heartbeats")
+
+    @property
     def actors(self) -> str:
         """Market actors the hub knows, by GLN (compacted)."""
         return self._n("actors")
@@ -160,6 +165,7 @@ class TopicCatalogue:
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),
             TopicSpec(self.actors, 1, r, compacted=True, purpose="known market actors"),
+            TopicSpec(self.heartbeats, 1, r, DAY_MS, purpose="heartbeats end to end"),
             TopicSpec(self.intake_documents, 1, r, self.duplicate_window_days * DAY_MS,
                       compacted=True, purpose="accepted intake document ids (de-duplication)"),
             TopicSpec(self.dead_letters, 1, r, 30 * DAY_MS, purpose="dead letters"),
