@@ -49,12 +49,14 @@ def run(host: Host = None, port: Port = None,
 
 
 @app.command()
-def worker(metrics_port: Annotated[int, typer.Option(help="Prometheus port; 0: none.")] = 9465
-           ) -> None:
+def worker(metrics_port: Annotated[int | None, typer.Option(
+        help="Prometheus port; 0: none (default STRAUM_WORKER_METRICS_PORT).")] = None) -> None:
     """The stream processors (Faust worker)."""
     from straum.worker import run_worker
 
-    run_worker(settings_or_fail(), metrics_port or None)
+    s = settings_or_fail()
+    port = s.worker_metrics_port if metrics_port is None else metrics_port
+    run_worker(s, port or None)
 
 
 @app.command()
@@ -76,13 +78,26 @@ def api(host: Host = None, port: Port = None) -> None:
 
 
 @app.command()
-def monitor(metrics_port: Annotated[int, typer.Option(help="Prometheus port; 0: none.")] = 9466,
-            interval: Annotated[float, typer.Option(help="Seconds between reads.")] = 10.0
+def monitor(metrics_port: Annotated[int | None, typer.Option(
+                help="Prometheus port; 0: none (default STRAUM_MONITOR_METRICS_PORT).")] = None,
+            webhook: Annotated[str | None, typer.Option(
+                help="URL that receives alert events as JSON (or STRAUM_ALERT_WEBHOOK).")] = None,
             ) -> None:
-    """The lag monitor, apart from the processors it watches."""
+    """The lag monitor and alerting, apart from the processors it watches (intervals and
+    thresholds: STRAUM_MONITOR_INTERVAL_SECONDS, STRAUM_HEARTBEAT_*)."""
     from straum.monitor import run_monitor
 
-    run_monitor(settings_or_fail(), metrics_port or None, interval)
+    s = settings_or_fail()
+    port = s.monitor_metrics_port if metrics_port is None else metrics_port
+    run_monitor(s, port or None, webhook or s.alert_webhook)
+
+
+@app.command()
+def lag(watch: Annotated[bool, typer.Option(help="Keep refreshing.")] = False) -> None:
+    """Consumer lag, heartbeats and alerts as the monitor last saw them."""
+    from straum.lag_view import show_lag
+
+    show_lag(settings_or_fail(), watch)
 
 
 class TokenRole(StrEnum):

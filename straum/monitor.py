@@ -1,91 +1,262 @@
-"""The monitor process: reads the broker, apart from the processors it watches.
+"""The monitor process: watches forwarding from outside the processors and raises alerts.
 
-For now it measures consumer lag of the processors' group per partition (log-end offset minus
-committed offset) and exports it as Prometheus gauges; alert rules and the ops page build on it
-(issue 7). When the broker cannot be read it says so and exports no lag, never zero.
+Every round it sends heartbeats into every input partition (when due), reads committed and
+log-end offsets and record timestamps from the broker, judges each partition with Burrow's rules
+(:mod:`domain.lag`), measures how old the newest heartbeat that came through each partition is,
+and turns all of that into alerts (:mod:`domain.alerts`) for the log, a webhook and Prometheus.
+Its latest round is published to the ops-status topic for the API, the /ops page and
+``straum lag``; whether forwarding was up is recorded per round for availability reports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from collections import defaultdict, deque
+from datetime import UTC, datetime
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from prometheus_client import Gauge, start_http_server
 
-from connectors.kafka import admin_client, resolve_bootstrap, security_kwargs
+from connectors.ops.observer import BrokerObserver
+from connectors.ops.sinks import LogSink, PrometheusSink, WebhookSink
+from domain.alerts import AlertBook, HeartbeatAge, Observed, Thresholds, conditions, listing, update
+from domain.lag import Observation, Status, evaluate_group, evaluate_partition
 from straum.logging import configure_logging, get_logger
 from straum.settings import Settings
+from streams.serialisation import OPS_STATUS, codec
+from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
 
 LAG = Gauge("straum_consumergroup_lag", "Committed-offset lag in messages",
             ["group", "topic", "partition"])
+LAG_SECONDS = Gauge("straum_consumergroup_lag_seconds", "Age of the oldest unprocessed record",
+                    ["group", "topic", "partition"])
+HEARTBEAT_AGE = Gauge("straum_heartbeat_age_seconds",
+                      "Age of the newest heartbeat that came through the processors",
+                      ["topic", "partition"])
+QUEUE_DEPTH = Gauge("straum_queue_depth", "Unacknowledged messages", ["actor", "queue"])
+QUEUE_OLDEST = Gauge("straum_queue_oldest_unacknowledged_age_seconds",
+                     "Age of the oldest unacknowledged message", ["actor", "queue"])
+DEAD_LETTERS = Gauge("straum_dead_letter_topic_records", "Records in the dead-letter topic")
 UP = Gauge("straum_monitor_broker_up", "1 when the monitor could read the broker")
-LAST_POLL = Gauge("straum_monitor_last_poll_timestamp_seconds", "When the monitor last read")
+LAST_ROUND = Gauge("straum_monitor_last_round_timestamp_seconds", "When the monitor last ran")
+ALLOWED_LAG = 1  # Faust commits the offset of the last record it processed: a lag of 1 is idle
+FORWARDING_UP = Gauge("straum_forwarding_up", "1 when heartbeats come through every partition")
 
 
-@dataclass(frozen=True)
-class PartitionLag:
-    group: str
-    topic: str
-    partition: int
-    committed: int | None
-    log_end: int
+class Monitor:
+    def __init__(self, settings: Settings, interval: float, heartbeat_interval: float,
+                 webhook_url: str | None, thresholds: Thresholds | None = None,
+                 window: int = 12) -> None:
+        self.settings = settings
+        self.catalogue = TopicCatalogue.from_settings(settings)
+        self.group = settings.topic_prefix
+        self.interval = interval
+        self.heartbeat_interval = heartbeat_interval
+        self.thresholds = thresholds or Thresholds()
+        self.window = window
+        self.observer = BrokerObserver(settings, self.catalogue)
+        self.sinks: list[Any] = [LogSink(), PrometheusSink()]
+        self.webhook = WebhookSink(webhook_url) if webhook_url else None
+        if self.webhook:
+            self.sinks.append(self.webhook)
+        self.book = AlertBook()
+        self.history: dict[tuple[str, int], deque[Observation]] = defaultdict(
+            lambda: deque(maxlen=self.window))
+        self.started = time.time()
+        self.broker_down_since: float | None = None
+        self.last_heartbeat = 0.0
+        self.dead_letter_total = 0
+        self.last_dead_letter_at: float | None = None
+        self.input_ends: deque[tuple[float, int, int, int]] = deque(maxlen=64)
+        self.connected = False
 
-    @property
-    def lag(self) -> int:
-        return self.log_end - (self.committed or 0)
-
-
-async def read_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer,
-                   group: str) -> list[PartitionLag]:
-    """Lag of every partition the group has committed offsets for."""
-    committed = await admin.list_consumer_group_offsets(group)
-    tps = list(committed)
-    if not tps:
-        return []
-    ends = await consumer.end_offsets(tps)
-    return [PartitionLag(group, tp.topic, tp.partition, committed[tp].offset, ends[tp])
-            for tp in sorted(tps)]
-
-
-async def monitor_loop(settings: Settings, interval: float) -> None:
-    group = settings.topic_prefix
-    while True:
-        admin = admin_client(settings, "straum-monitor")
-        consumer = AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(settings),
-                                    client_id="straum-monitor", enable_auto_commit=False,
-                                    **security_kwargs(settings))
-        try:
-            await admin.start()
-            await consumer.start()
-            while True:
-                lags = await read_lag(admin, consumer, group)
-                LAG.clear()
-                for p in lags:
-                    LAG.labels(p.group, p.topic, str(p.partition)).set(p.lag)
+    async def run(self) -> None:
+        if self.webhook:
+            self.webhook.start()
+        while True:
+            began = time.monotonic()
+            try:
+                if not self.connected:
+                    await self.observer.start()
+                    self.connected = True
+                await self.round()
+                self.broker_down_since = None
                 UP.set(1)
-                LAST_POLL.set(time.time())
-                log.info("lag", group=group, total=sum(p.lag for p in lags),
-                         partitions=len(lags))
-                await asyncio.sleep(interval)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # broker unreachable: say so, export no lag
-            UP.set(0)
-            LAG.clear()
-            log.warning("monitor cannot read the broker", error=str(exc))
-            await asyncio.sleep(interval)
-        finally:
-            await consumer.stop()
-            await admin.close()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker is unreachable: say so, never report zero lag
+                UP.set(0)
+                LAG.clear()
+                LAG_SECONDS.clear()
+                if self.broker_down_since is None:
+                    self.broker_down_since = time.time()
+                log.warning("monitor cannot read the broker", error=str(exc))
+                self.judge(Observed(now=time.time(), monitor_started=self.started,
+                                    broker_down_since=self.broker_down_since))
+                if not self.connected:
+                    await self._reset()  # start failed half-way: begin afresh next round
+            LAST_ROUND.set(time.time())
+            await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - began)))
+
+    async def _reset(self) -> None:
+        try:
+            await self.observer.stop()
+        except Exception as exc:  # already broken: start afresh next round
+            log.debug("closing monitor clients failed", error=str(exc))
+        self.observer = BrokerObserver(self.settings, self.catalogue)
+        self.connected = False
+
+    async def round(self) -> None:
+        now = time.time()
+        if now - self.last_heartbeat >= self.heartbeat_interval:
+            await self.observer.send_heartbeats()
+            self.last_heartbeat = now
+        topics = [*self.catalogue.input_topics, self.catalogue.outbound]
+        offsets = await self.observer.offsets(self.group, topics)
+        partitions: list[dict[str, Any]] = []
+        verdicts = {}
+        lag_errors = []
+        for tp, log_end in sorted(offsets.log_end.items()):
+            committed = offsets.committed.get(tp)
+            window = self.history[(tp.topic, tp.partition)]
+            window.append(Observation(at=now, committed=committed, log_end=log_end))
+            verdict = evaluate_partition(tuple(window), now, allowed_lag=ALLOWED_LAG)
+            verdicts[(tp.topic, tp.partition)] = verdict
+            lag_seconds = None
+            if verdict.lag > ALLOWED_LAG and committed is not None:
+                ts = await self.observer.timestamp_at(tp, committed)
+                lag_seconds = None if ts is None else max(0.0, now - ts)
+            elif verdict.lag <= ALLOWED_LAG:
+                lag_seconds = 0.0
+            labels = (self.group, tp.topic, str(tp.partition))
+            LAG.labels(*labels).set(verdict.lag)
+            if lag_seconds is not None:
+                LAG_SECONDS.labels(*labels).set(lag_seconds)
+            if verdict.status in (Status.STOP, Status.STALL, Status.REWIND):
+                lag_errors.append((tp.topic, tp.partition, verdict.status.value, verdict.reason))
+            partitions.append({"topic": tp.topic, "partition": tp.partition,
+                               "committed": committed, "logEnd": log_end, "lag": verdict.lag,
+                               "lagSeconds": lag_seconds, "status": verdict.status.value,
+                               "reason": verdict.reason})
+        beats = []
+        for (topic, partition), _ in sorted(self.observer.heartbeat_sent.items()):
+            back = self.observer.heartbeat_back.get((topic, partition))
+            age = None if back is None else max(0.0, now - back)
+            beats.append(HeartbeatAge(topic, partition, age))
+            if age is not None:
+                HEARTBEAT_AGE.labels(topic, str(partition)).set(age)
+        await self._dead_letters()
+        queues = await self.observer.queue_depths()
+        for actor, queue, queue_depth, oldest in queues:
+            QUEUE_DEPTH.labels(actor, queue).set(queue_depth)
+            if oldest is not None:
+                QUEUE_OLDEST.labels(actor, queue).set(oldest)
+        throughput, eta, failing = self._rates(now, offsets)
+        observed = Observed(
+            now=now, monitor_started=self.started, broker_down_since=None,
+            heartbeats=tuple(beats), lag_errors=tuple(lag_errors),
+            last_dead_letter_at=self.last_dead_letter_at,
+            dead_letter_total=self.dead_letter_total, failing_share=failing,
+            oldest_unread=tuple((a, q, o) for a, q, _, o in queues if o is not None),
+            queue_retention_s=self.settings.queue_retention_days * 86400.0)
+        self.judge(observed)
+        forwarding_up = all(b.age_s is not None and b.age_s <= self.thresholds.heartbeat_stale_s
+                            for b in beats)
+        FORWARDING_UP.set(1 if forwarding_up else 0)
+        newest = await self._newest_processed_age(offsets, now)
+        await self._publish({
+            "takenAt": datetime.fromtimestamp(now, UTC),
+            "monitorStartedAt": datetime.fromtimestamp(self.started, UTC),
+            "brokerUp": True, "group": self.group,
+            "groupStatus": evaluate_group(verdicts).value,
+            "partitions": partitions,
+            "heartbeats": [{"sourceTopic": b.source_topic, "partition": b.partition,
+                            "ageSeconds": b.age_s} for b in beats],
+            "throughput": throughput, "newestProcessedAgeSeconds": newest,
+            "catchUpEtaSeconds": eta, "deadLetters": self.dead_letter_total,
+            "queues": [{"actor": a, "queue": q, "depth": d, "oldestAgeSeconds": o}
+                       for a, q, d, o in queues],
+            "alerts": self._alert_records()})
+
+    def judge(self, observed: Observed) -> None:
+        self.book, events = update(self.book, conditions(observed, self.thresholds),
+                                   observed.now)
+        for event in events:
+            for sink in self.sinks:
+                sink.send(event)
+
+    def _alert_records(self) -> list[dict[str, Any]]:
+        return [{"id": a.condition.id, "name": a.condition.name,
+                 "severity": a.condition.severity, "state": a.state,
+                 "since": datetime.fromtimestamp(a.since, UTC), "summary": a.condition.summary,
+                 "runbook": a.condition.runbook} for a in listing(self.book)]
+
+    async def _dead_letters(self) -> None:
+        tp = TopicPartition(self.catalogue.dead_letters, 0)
+        end = (await self.observer.consumer.end_offsets([tp]))[tp]
+        if end != self.dead_letter_total:
+            self.last_dead_letter_at = await self.observer.last_timestamp(tp)
+            self.dead_letter_total = end
+        DEAD_LETTERS.set(end)
+
+    def _rates(self, now: float, offsets: Any) -> tuple[list[dict[str, Any]], float | None,
+                                                        float]:
+        """Throughput per input topic, catch-up ETA, and the share of input that failed."""
+        inputs = set(self.catalogue.input_topics)
+        in_end = sum(v for tp, v in offsets.log_end.items() if tp.topic in inputs)
+        done = sum(v or 0 for tp, v in offsets.committed.items() if tp.topic in inputs)
+        self.input_ends.append((now, in_end, done, self.dead_letter_total))
+        past = next((e for e in self.input_ends if now - e[0] >= 55), self.input_ends[0])
+        span = now - past[0]
+        throughput: list[dict[str, Any]] = []
+        if span <= 0:
+            return throughput, None, 0.0
+        in_rate = (in_end - past[1]) / span
+        done_rate = (done - past[2]) / span
+        throughput.append({"topic": "input", "inPerSecond": in_rate,
+                           "processedPerSecond": done_rate})
+        backlog = in_end - done
+        eta = backlog / done_rate if backlog > 0 and done_rate > 0 else (0.0 if backlog <= 0
+                                                                        else None)
+        heartbeats = len(self.observer.heartbeat_sent) * span / self.heartbeat_interval
+        real_in = max(0.0, (in_end - past[1]) - heartbeats)
+        failed = self.dead_letter_total - past[3]
+        failing = failed / real_in if real_in >= 5 else 0.0
+        return throughput, eta, min(1.0, failing)
+
+    async def _newest_processed_age(self, offsets: Any, now: float) -> float | None:
+        newest = None
+        for tp, committed in offsets.committed.items():
+            if tp.topic == self.catalogue.metering_values and committed:
+                ts = await self.observer.timestamp_at(tp, committed - 1)
+                if ts is not None:
+                    newest = ts if newest is None else max(newest, ts)
+        return None if newest is None else max(0.0, now - newest)
+
+    async def _publish(self, status: dict[str, Any]) -> None:
+        value = codec(OPS_STATUS).encode(status)
+        await self.observer.producer.send_and_wait(self.catalogue.ops_status, value,
+                                                   key=b"status", partition=0)
 
 
-def run_monitor(settings: Settings, metrics_port: int | None, interval: float = 10.0) -> None:
+def run_monitor(settings: Settings, metrics_port: int | None,
+                webhook_url: str | None = None) -> None:
     configure_logging("monitor", settings.log_level)
     if metrics_port:
         start_http_server(metrics_port, addr="127.0.0.1")
-    asyncio.run(monitor_loop(settings, interval))
+    thresholds = Thresholds(heartbeat_stale_s=settings.heartbeat_stale_seconds,
+                            startup_grace_s=settings.monitor_startup_grace_seconds)
+
+    async def main() -> None:
+        # aiokafka clients must be made inside the running loop
+        monitor = Monitor(settings, settings.monitor_interval_seconds,
+                          settings.heartbeat_interval_seconds, webhook_url, thresholds)
+        log.info("monitor starting", interval_s=monitor.interval,
+                 heartbeat_interval_s=monitor.heartbeat_interval, webhook=bool(webhook_url))
+        await monitor.run()
+
+    asyncio.run(main())

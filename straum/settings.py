@@ -54,7 +54,15 @@ class Settings(BaseSettings):
     token_issuer: str = "straum-dev"  # noqa: S105 - an issuer name, not a secret
     token_audience: str = "straum"  # noqa: S105 - an audience name, not a secret
 
-    worker_web_port: int = Field(default=6066, description="Faust worker's own web port.")
+    alert_webhook: str | None = Field(default=None, description="Alert events as JSON here.")
+    monitor_interval_seconds: float = Field(default=5.0, gt=0)
+    heartbeat_interval_seconds: float = Field(default=10.0, gt=0)
+    heartbeat_stale_seconds: float = Field(
+        default=40.0, gt=0, description="Forwarding counts as stopped when the newest "
+        "heartbeat through a partition is older than this.")
+    monitor_startup_grace_seconds: float = Field(default=60.0, ge=0)
+    worker_metrics_port: int = Field(default=9465, ge=0, description="Worker /metrics; 0: off.")
+    monitor_metrics_port: int = Field(default=9466, ge=0, description="Monitor /metrics; 0: off.")
     log_level: str = "INFO"
 
     @property

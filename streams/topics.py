@@ -111,6 +111,21 @@ class TopicCatalogue:
         return self._n("heartbeats")
 
     @property
+    def ops_status(self) -> str:
+        """The monitor's latest round (compacted, one key)."""
+        return self._n("ops-status")
+
+    @property
+    def availability(self) -> str:
+        """The monitor's record of forwarding up or down, per round (kept for reporting)."""
+        return self._n("availability")
+
+    @property
+    def maintenance(self) -> str:
+        """Planned maintenance windows declared by operators (compacted by id)."""
+        return self._n("maintenance")
+
+    @property
     def actors(self) -> str:
         """Market actors the hub knows, by GLN (compacted)."""
         return self._n("actors")
@@ -151,6 +166,11 @@ class TopicCatalogue:
             purpose=f"{queue.value} queue of {actor_gln}",
         )
 
+    @property
+    def input_topics(self) -> list[str]:
+        """Topics the processors consume from intake: heartbeats go into each of them."""
+        return [self.metering_values, self.master_data]
+
     def static_topics(self) -> list[TopicSpec]:
         """Every topic that exists regardless of which actors are known."""
         p, r = self.partitions, self.replication
@@ -166,6 +186,11 @@ class TopicCatalogue:
                       purpose="actor queues' acknowledged positions and open polls"),
             TopicSpec(self.actors, 1, r, compacted=True, purpose="known market actors"),
             TopicSpec(self.heartbeats, 1, r, DAY_MS, purpose="heartbeats end to end"),
+            TopicSpec(self.ops_status, 1, r, compacted=True, purpose="monitor's latest round"),
+            TopicSpec(self.availability, 1, r, 800 * DAY_MS,
+                      purpose="forwarding up/down per monitor round"),
+            TopicSpec(self.maintenance, 1, r, compacted=True,
+                      purpose="planned maintenance windows"),
             TopicSpec(self.intake_documents, 1, r, self.duplicate_window_days * DAY_MS,
                       compacted=True, purpose="accepted intake document ids (de-duplication)"),
             TopicSpec(self.dead_letters, 1, r, 30 * DAY_MS, purpose="dead letters"),

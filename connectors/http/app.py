@@ -11,12 +11,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from connectors.actors import ActorRegistry
@@ -24,6 +25,7 @@ from connectors.http.auth import AuthError, Caller, Role, TokenVerifier
 from connectors.http.documents import DocumentLedger
 from connectors.http.intake import master_data_record, send_all, series_records
 from connectors.http.limits import BodyLimit
+from connectors.http.ops import OpsView
 from connectors.http.problems import Problem, problem_handler, validation_handler
 from connectors.http.queues import QueueStore
 from connectors.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
@@ -49,6 +51,7 @@ log = get_logger(__name__)
 
 INTAKE = Counter("straum_intake_documents_total", "Intake documents", ["document", "result"])
 INTAKE_SERIES = Counter("straum_intake_series_total", "Series accepted at intake")
+OPS_PAGE = Path(__file__).resolve().parent / "static" / "ops.html"
 ROLE_OF_DOCUMENT = {"metering-values": "grid_owner", "metering-points": "grid_owner",
                     "start-of-supply": "supplier"}
 INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -72,6 +75,7 @@ class Services:
     queues: QueueStore | None = None
     ledger: DocumentLedger | None = None
     actors: ActorRegistry | None = None
+    ops: OpsView | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     processors_seen: float = 0.0
 
@@ -119,6 +123,9 @@ async def _connect(services: Services) -> None:
             actors = ActorRegistry(settings, services.catalogue)
             await actors.start()
             services.actors = actors
+            ops = OpsView(settings, services.catalogue)
+            await ops.start()
+            services.ops = ops
             services.producer, services.queues, services.ledger = producer, queues, ledger
             services.ready.set()
             log.info("api connected to kafka")
@@ -157,6 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.ledger.stop()
         if services.actors:
             await services.actors.stop()
+        if services.ops:
+            await services.ops.stop()
         if services.producer:
             await services.producer.stop()
 
@@ -207,6 +216,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/ops", tags=["operations"], include_in_schema=False)
+    async def ops_page() -> HTMLResponse:
+        """The operators' page: static, no data of its own; it reads /v1/ops/* with a token."""
+        return HTMLResponse(OPS_PAGE.read_text(encoding="utf-8"))
+
+    def ops_view(who: Caller) -> OpsView:
+        require(who, Role.OPERATOR)
+        services.kafka()
+        assert services.ops is not None
+        return services.ops
+
+    @app.get("/v1/ops/lag", tags=["operations"])
+    async def ops_lag(who: Authenticated) -> JSONResponse:
+        return JSONResponse(_jsonable(ops_view(who).lag()))
+
+    @app.get("/v1/ops/alerts", tags=["operations"])
+    async def ops_alerts(who: Authenticated) -> JSONResponse:
+        return JSONResponse(_jsonable({"alerts": ops_view(who).alerts()}))
+
+    @app.get("/v1/ops/queues", tags=["operations"])
+    async def ops_queues(who: Authenticated) -> JSONResponse:
+        return JSONResponse(_jsonable({"queues": ops_view(who).queues()}))
 
     # -- intake ----------------------------------------------------------------------------
     @app.post("/v1/metering-values", status_code=202, tags=["intake"],

@@ -71,7 +71,8 @@ class Straum:
         raise TimeoutError(f"straum not ready within {timeout}s: {last}")
 
 
-def start_straum(kafka_bootstrap: str, root: Path, partitions: int = 3) -> Straum:
+def start_straum(kafka_bootstrap: str, root: Path, partitions: int = 3,
+                 extra_env: dict[str, str] | None = None, monitor: bool = False) -> Straum:
     prefix = f"t{uuid.uuid4().hex[:8]}"
     data_dir = root / prefix
     data_dir.mkdir(parents=True)
@@ -83,12 +84,17 @@ def start_straum(kafka_bootstrap: str, root: Path, partitions: int = 3) -> Strau
         "STRAUM_TOPIC_PREFIX": prefix,
         "STRAUM_PARTITIONS": str(partitions),
         "STRAUM_LOG_LEVEL": "INFO",
+        "STRAUM_WORKER_METRICS_PORT": "0",
+        "STRAUM_MONITOR_METRICS_PORT": "0",
+        **(extra_env or {}),
     })
     settings = Settings(kafka_bootstrap=kafka_bootstrap, data_dir=data_dir, topic_prefix=prefix,
                         partitions=partitions)
     straum = Straum(settings, env, f"http://127.0.0.1:{port}", {}, data_dir)
-    straum.start("worker", "worker", "--metrics-port", "0")
+    straum.start("worker", "worker")
     straum.start("api", "api", "--port", str(port))
+    if monitor:
+        straum.start("monitor", "monitor")
     straum.wait_ready()
     return straum
 

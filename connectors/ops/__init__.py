@@ -1,0 +1,1 @@
+"""The monitor's edges: reading the broker, sending heartbeats, delivering alerts."""

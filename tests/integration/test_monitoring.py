@@ -1,0 +1,182 @@
+"""A stopped forwarder is an alert, through the webhook and the operator API, and it resolves
+when forwarding recovers; a quiet period with heartbeats only raises nothing.
+
+The monitor runs time-compressed here (heartbeats every 2 s, stale after 8 s); detection times
+at the production settings are measured by `make bench` (bench/detection.py).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import day_series, gln, gsrn, register_point, start_of_supply, values_document
+from tests.integration.conftest import Straum, start_straum
+
+COMPRESSED = {
+    "STRAUM_MONITOR_INTERVAL_SECONDS": "1",
+    "STRAUM_HEARTBEAT_INTERVAL_SECONDS": "2",
+    "STRAUM_HEARTBEAT_STALE_SECONDS": "8",
+    "STRAUM_MONITOR_STARTUP_GRACE_SECONDS": "5",
+}
+
+
+class Webhook:
+    """An alert receiver on loopback that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        events = self.events
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                events.append(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, state: str, name: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if event["state"] == state and event["name"] == name:
+                    return event
+            time.sleep(0.2)
+        raise AssertionError(f"no {state} {name} alert; got {self.events}")
+
+
+@pytest.fixture(scope="module")
+def watched(kafka_bootstrap: str, session_dir: Path) -> Iterator[tuple[Straum, Webhook]]:
+    webhook = Webhook()
+    straum = start_straum(kafka_bootstrap, session_dir / "monitoring", partitions=2,
+                          extra_env={**COMPRESSED, "STRAUM_ALERT_WEBHOOK": webhook.url},
+                          monitor=True)
+    try:
+        yield straum, webhook
+    finally:
+        for name in list(straum.processes):
+            straum.stop(name)
+        webhook.server.shutdown()
+
+
+def ops(straum: Straum, path: str) -> dict[str, Any]:
+    client = straum.client("7080005051286", "operator")
+    response = client.get(path)
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def heartbeats_flow(straum: Straum) -> bool:
+    lag = ops(straum, "/v1/ops/lag")
+    beats = lag.get("heartbeats", [])
+    return bool(beats) and all(b["ageSeconds"] is not None and b["ageSeconds"] < 8
+                               for b in beats)
+
+
+class Load:
+    """A grid owner sending a series every half second, as steady traffic."""
+
+    def __init__(self, straum: Straum) -> None:
+        self.grid_owner = gln()
+        self.client = straum.client(self.grid_owner, "grid_owner")
+        self.points = [gsrn() for _ in range(3)]
+        supplier = straum.client(gln(), "supplier")
+        for point in self.points:
+            assert self.client.post("/v1/metering-points",
+                                    json=register_point(point)).status_code == 202
+        time.sleep(2)
+        for point in self.points:
+            supplier.post("/v1/start-of-supply",
+                          json=start_of_supply(point, date.today() - timedelta(days=5)))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        day = date.today() - timedelta(days=400)
+        while not self.stop.is_set():
+            for point in self.points:
+                day += timedelta(days=1)
+                try:
+                    self.client.post("/v1/metering-values",
+                                     json=values_document(day_series(point, day)))
+                except httpx.HTTPError:
+                    pass
+            self.stop.wait(0.5)
+
+    def __enter__(self) -> Load:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def test_quiet_period_raises_nothing(watched: tuple[Straum, Webhook]) -> None:
+    straum, webhook = watched
+    wait_until(lambda: heartbeats_flow(straum), 60, "heartbeats to come through")
+    time.sleep(20)  # ten heartbeat intervals with no traffic at all
+    assert webhook.events == []
+    assert [a for a in ops(straum, "/v1/ops/alerts")["alerts"] if a["state"] == "firing"] == []
+    assert ops(straum, "/v1/ops/lag")["groupStatus"] == "OK"
+
+
+def test_frozen_worker_fires_and_recovery_resolves(watched: tuple[Straum, Webhook]) -> None:
+    straum, webhook = watched
+    wait_until(lambda: heartbeats_flow(straum), 60, "heartbeats to come through")
+    worker = straum.processes["worker"]
+    with Load(straum):
+        time.sleep(3)
+        worker.send_signal(signal.SIGSTOP)  # alive but stuck: the June Saturday
+        try:
+            fired = webhook.wait_for("firing", "ForwardingStopped", 60)
+            assert fired["severity"] == "critical"
+            assert "forwarding has stopped" in fired["summary"]
+            assert fired["runbook"].startswith("docs/OPERATIONS.md#")
+            open_alerts = ops(straum, "/v1/ops/alerts")["alerts"]
+            assert open_alerts[0]["state"] == "firing"
+        finally:
+            worker.send_signal(signal.SIGCONT)
+        webhook.wait_for("resolved", "ForwardingStopped", 90)
+    wait_until(lambda: not [a for a in ops(straum, "/v1/ops/alerts")["alerts"]
+                            if a["state"] == "firing"], 60, "no open alert")
+
+
+def test_killed_worker_fires_and_restart_resolves(watched: tuple[Straum, Webhook]) -> None:
+    straum, webhook = watched
+    wait_until(lambda: heartbeats_flow(straum), 60, "heartbeats to come through")
+    webhook.events.clear()
+    worker = straum.processes.pop("worker")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    webhook.wait_for("firing", "ForwardingStopped", 60)
+    assert ops(straum, "/v1/ops/lag")["heartbeats"]
+    straum.start("worker", "worker")
+    webhook.wait_for("resolved", "ForwardingStopped", 120)
