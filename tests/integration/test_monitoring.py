@@ -7,6 +7,7 @@ at the production settings are measured by `make bench` (bench/detection.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -123,11 +124,9 @@ class Load:
         while not self.stop.is_set():
             for point in self.points:
                 day += timedelta(days=1)
-                try:
+                with contextlib.suppress(httpx.HTTPError):
                     self.client.post("/v1/metering-values",
                                      json=values_document(day_series(point, day)))
-                except httpx.HTTPError:
-                    pass
             self.stop.wait(0.5)
 
     def __enter__(self) -> Load:
