@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck unit integration bench clean-data help
+.PHONY: run test setup browser lint typecheck unit integration bench clean-data help
 
 help:
 	@echo "make run    - set up and run straum on an embedded Kafka (http://127.0.0.1:8080)"
@@ -24,6 +24,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 setup: $(STAMP)
 	@$(BIN)/straum broker fetch
 
+# The ops-page test drives a real headless Chromium (Debian's package); installed when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make: the ops-page test needs Chromium: install Debian's chromium package" >&2; exit 1; \
+	  fi; }
+
 run: setup
 	$(BIN)/straum run
 
@@ -39,7 +48,7 @@ unit: $(STAMP)
 integration: setup
 	$(BIN)/pytest -q tests/integration
 
-test: setup lint typecheck
+test: setup browser lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: setup

@@ -179,3 +179,39 @@ def test_killed_worker_fires_and_restart_resolves(watched: tuple[Straum, Webhook
     assert ops(straum, "/v1/ops/lag")["heartbeats"]
     straum.start("worker", "worker")
     webhook.wait_for("resolved", "ForwardingStopped", 120)
+
+
+def test_ops_page_shows_the_monitors_numbers_in_a_real_browser(
+        watched: tuple[Straum, Webhook], tmp_path: Path) -> None:
+    """Headless Chromium loads /ops with an operator token in the fragment; the numbers it
+    renders are the ones the operator API reports."""
+    import re
+    import shutil
+    import subprocess
+
+    straum, _ = watched
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is needed: make test installs Debian's chromium package"
+    wait_until(lambda: heartbeats_flow(straum), 60, "heartbeats to come through")
+    token = straum.token("7080005051286", "operator")
+    page = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}",
+         "--virtual-time-budget=6000", "--dump-dom", f"{straum.base_url}/ops#token={token}"],
+        capture_output=True, text=True, timeout=90, check=True).stdout
+    lag = ops(straum, "/v1/ops/lag")
+
+    def shown(element_id: str) -> str:
+        match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page)
+        assert match, f"#{element_id} not on the page"
+        return match.group(1)
+
+    assert shown("group") == lag["group"]
+    assert shown("group-status") == "OK"
+    assert shown("open-alerts") == "0"
+    assert shown("dead-letters") == f"{lag['deadLetters']:,}"
+    rows = re.findall(r"<tr><td>[^<]+</td><td class=\"num\">\d+</td><td class=\"num\">",
+                      page.split('id="partitions"')[1].split("</tbody>")[0])
+    assert len(rows) == len(lag["partitions"]) > 0
+    assert "Cannot read" not in shown("error")
