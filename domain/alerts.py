@@ -57,6 +57,7 @@ class Observed:
     oldest_unread: tuple[tuple[str, str, float], ...] = ()  # actor, queue, age s
     queue_retention_s: float = 90 * 86400.0
     in_maintenance: bool = False
+    forwarding_up: bool = True
 
 
 def conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Condition]:

@@ -114,3 +114,11 @@ class QueueStatus(BaseModel):
 
 class QueuesOverview(BaseModel):
     queues: list[QueueStatus]
+
+
+class MaintenanceIn(ContractModel):
+    """``POST /v1/ops/maintenance``: planned maintenance, declared before it starts."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = Field(min_length=1, max_length=500)

@@ -19,9 +19,12 @@ from typing import Any
 from aiokafka import TopicPartition
 from prometheus_client import Gauge, start_http_server
 
+from connectors.compacted import CompactedView
+from connectors.ops.availability import decode_window, encode_sample
 from connectors.ops.observer import BrokerObserver
 from connectors.ops.sinks import LogSink, PrometheusSink, WebhookSink
 from domain.alerts import AlertBook, HeartbeatAge, Observed, Thresholds, conditions, listing, update
+from domain.availability import MinuteSample
 from domain.lag import Observation, Status, evaluate_group, evaluate_partition
 from straum.logging import configure_logging, get_logger
 from straum.settings import Settings
@@ -43,6 +46,8 @@ QUEUE_OLDEST = Gauge("straum_queue_oldest_unacknowledged_age_seconds",
 DEAD_LETTERS = Gauge("straum_dead_letter_topic_records", "Records in the dead-letter topic")
 UP = Gauge("straum_monitor_broker_up", "1 when the monitor could read the broker")
 LAST_ROUND = Gauge("straum_monitor_last_round_timestamp_seconds", "When the monitor last ran")
+FORWARDING_DOWN = {"ForwardingStopped", "ForwardingFailing", "BrokerUnreachable",
+                   "ConsumerLag"}
 ALLOWED_LAG = 1  # Faust commits the offset of the last record it processed: a lag of 1 is idle
 FORWARDING_UP = Gauge("straum_forwarding_up", "1 when heartbeats come through every partition")
 
@@ -73,6 +78,10 @@ class Monitor:
         self.last_dead_letter_at: float | None = None
         self.input_ends: deque[tuple[float, int, int, int]] = deque(maxlen=64)
         self.connected = False
+        self.maintenance = CompactedView(settings, self.catalogue.maintenance, decode_window)
+        self.minute: datetime | None = None
+        self.minute_up = True
+        self.unsent_samples: deque[bytes] = deque(maxlen=7 * 24 * 60)
 
     async def run(self) -> None:
         if self.webhook:
@@ -82,6 +91,8 @@ class Monitor:
             try:
                 if not self.connected:
                     await self.observer.start()
+                    if not self.maintenance.loaded.is_set():
+                        await self.maintenance.start()
                     self.connected = True
                 await self.round()
                 self.broker_down_since = None
@@ -96,7 +107,9 @@ class Monitor:
                     self.broker_down_since = time.time()
                 log.warning("monitor cannot read the broker", error=str(exc))
                 self.judge(Observed(now=time.time(), monitor_started=self.started,
-                                    broker_down_since=self.broker_down_since))
+                                    broker_down_since=self.broker_down_since,
+                                    in_maintenance=self.in_maintenance(time.time()),
+                                    forwarding_up=False))
                 if not self.connected:
                     await self._reset()  # start failed half-way: begin afresh next round
             LAST_ROUND.set(time.time())
@@ -156,16 +169,18 @@ class Monitor:
             if oldest is not None:
                 QUEUE_OLDEST.labels(actor, queue).set(oldest)
         throughput, eta, failing = self._rates(now, offsets)
+        forwarding_up = all(b.age_s is not None and b.age_s <= self.thresholds.heartbeat_stale_s
+                            for b in beats)
         observed = Observed(
             now=now, monitor_started=self.started, broker_down_since=None,
+            in_maintenance=self.in_maintenance(now), forwarding_up=forwarding_up,
             heartbeats=tuple(beats), lag_errors=tuple(lag_errors),
             last_dead_letter_at=self.last_dead_letter_at,
             dead_letter_total=self.dead_letter_total, failing_share=failing,
             oldest_unread=tuple((a, q, o) for a, q, _, o in queues if o is not None),
             queue_retention_s=self.settings.queue_retention_days * 86400.0)
         self.judge(observed)
-        forwarding_up = all(b.age_s is not None and b.age_s <= self.thresholds.heartbeat_stale_s
-                            for b in beats)
+        await self._flush_samples()
         FORWARDING_UP.set(1 if forwarding_up else 0)
         newest = await self._newest_processed_age(offsets, now)
         await self._publish({
@@ -182,12 +197,36 @@ class Monitor:
                        for a, q, d, o in queues],
             "alerts": self._alert_records()})
 
+    def in_maintenance(self, now: float) -> bool:
+        moment = datetime.fromtimestamp(now, UTC)
+        return any(w.covers(moment) for w in self.maintenance.values.values())
+
     def judge(self, observed: Observed) -> None:
-        self.book, events = update(self.book, conditions(observed, self.thresholds),
-                                   observed.now)
+        found = conditions(observed, self.thresholds)
+        self.book, events = update(self.book, found, observed.now)
         for event in events:
             for sink in self.sinks:
                 sink.send(event)
+        if any(c.name in FORWARDING_DOWN for c in found) or (
+                observed.in_maintenance and not observed.forwarding_up):
+            self.minute_up = False
+        self._sample(observed.now, observed.in_maintenance)
+
+    def _sample(self, now: float, in_maintenance: bool) -> None:
+        """Close the minute that ended: one availability sample per minute."""
+        minute = datetime.fromtimestamp(now - now % 60, UTC)
+        if self.minute is None:
+            self.minute = minute
+        elif minute > self.minute:
+            self.unsent_samples.append(encode_sample(MinuteSample(self.minute, self.minute_up),
+                                                     in_maintenance))
+            self.minute, self.minute_up = minute, True
+
+    async def _flush_samples(self) -> None:
+        while self.unsent_samples:
+            await self.observer.producer.send_and_wait(
+                self.catalogue.availability, self.unsent_samples[0], partition=0)
+            self.unsent_samples.popleft()
 
     def _alert_records(self) -> list[dict[str, Any]]:
         return [{"id": a.condition.id, "name": a.condition.name,

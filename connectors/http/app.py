@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +31,7 @@ from connectors.http.ops import OpsView
 from connectors.http.problems import Problem, problem_handler, validation_handler
 from connectors.http.queues import QueueStore
 from connectors.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
+from domain.availability import Availability, MaintenanceWindow, maintenance_problems
 from domain.identifiers import (
     IdentifierError,
     validate_eic,
@@ -39,6 +42,7 @@ from domain.identifiers import (
 from schemas.api import (
     Accepted,
     AckRequest,
+    MaintenanceIn,
     MeteringPointRegistrationIn,
     MeteringValuesDocument,
     StartOfSupplyIn,
@@ -240,6 +244,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def ops_queues(who: Authenticated) -> JSONResponse:
         return JSONResponse(_jsonable({"queues": ops_view(who).queues()}))
 
+    @app.post("/v1/ops/maintenance", tags=["operations"], status_code=201)
+    async def declare_maintenance(body: MaintenanceIn, who: Authenticated) -> JSONResponse:
+        """Declare planned maintenance in advance: downtime inside it counts as planned."""
+        view = ops_view(who)
+        problems = maintenance_problems(body.start, body.end, datetime.now(UTC))
+        if problems:
+            raise Problem(400, "maintenance.invalid", "The maintenance window is not valid",
+                          problems=[{"code": "maintenance.window", "pointer": "/start",
+                                     "detail": p} for p in problems])
+        window = MaintenanceWindow(str(uuid.uuid4()), body.start, body.end, body.reason)
+        producer, _, _ = services.kafka()
+        await view.declare(producer, window, who.party)
+        return JSONResponse(_jsonable(window_json(window)), status_code=201)
+
+    @app.get("/v1/ops/maintenance", tags=["operations"])
+    async def list_maintenance(who: Authenticated) -> JSONResponse:
+        return JSONResponse(_jsonable(
+            {"windows": [window_json(w) for w in ops_view(who).windows()]}))
+
+    @app.get("/v1/ops/availability", tags=["operations"])
+    async def ops_availability(
+            who: Authenticated,
+            from_: Annotated[date, Query(alias="from")],
+            to: Annotated[date, Query()]) -> JSONResponse:
+        """Technical availability per day and month, planned maintenance counted apart."""
+        view = ops_view(who)
+        if to < from_ or (to - from_).days > 366:
+            raise Problem(400, "availability.range", "The period is not valid",
+                          "give from <= to, at most 366 days apart",
+                          problems=[{"code": "availability.range", "pointer": "/query/to",
+                                     "detail": "to must be on or after from, within 366 days"}])
+        days, months = await view.availability(from_, to)
+        return JSONResponse(_jsonable({"days": [availability_json(a) for a in days],
+                                       "months": [availability_json(a) for a in months]}))
+
     # -- intake ----------------------------------------------------------------------------
     @app.post("/v1/metering-values", status_code=202, tags=["intake"],
               response_model=Accepted, responses=INTAKE_RESPONSES)
@@ -351,6 +390,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"queues": await queues.status(who.party)})
 
     return app
+
+
+def window_json(window: MaintenanceWindow) -> dict[str, Any]:
+    return {"id": window.id, "start": window.start, "end": window.end, "reason": window.reason}
+
+
+def availability_json(a: Availability) -> dict[str, Any]:
+    return {"period": a.period, "minutes": a.minutes, "observedMinutes": a.observed,
+            "upMinutes": a.up, "plannedDownMinutes": a.planned_down,
+            "unplannedDownMinutes": a.unplanned_down, "unobservedMinutes": a.unobserved,
+            "availabilityPercent": a.percent}
 
 
 def _jsonable(value: Any) -> Any:

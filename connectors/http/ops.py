@@ -8,9 +8,15 @@ silent monitor must never look like zero lag.
 from __future__ import annotations
 
 import time
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+
 from connectors.compacted import CompactedView
+from connectors.ops.availability import decode_window, encode_window, read_samples, windows
+from domain.availability import Availability, MaintenanceWindow, availability
+from domain.series import HUB_TIMEZONE
 from straum.settings import Settings
 from streams.serialisation import OPS_STATUS, codec
 from streams.topics import TopicCatalogue
@@ -24,13 +30,36 @@ def decode_status(value: bytes) -> dict[str, Any]:
 
 class OpsView:
     def __init__(self, settings: Settings, catalogue: TopicCatalogue) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
         self._view = CompactedView(settings, catalogue.ops_status, decode_status)
+        self.maintenance = CompactedView(settings, catalogue.maintenance, decode_window)
 
     async def start(self) -> None:
         await self._view.start()
+        await self.maintenance.start()
 
     async def stop(self) -> None:
         await self._view.stop()
+        await self.maintenance.stop()
+
+    def windows(self) -> list[MaintenanceWindow]:
+        return windows(self.maintenance)
+
+    async def declare(self, producer: AIOKafkaProducer, window: MaintenanceWindow,
+                      declared_by: str) -> None:
+        """Record a planned maintenance window durably."""
+        await producer.send_and_wait(self.catalogue.maintenance,
+                                     encode_window(window, declared_by),
+                                     key=window.id.encode(), partition=0)
+        self.maintenance.values[window.id] = window
+
+    async def availability(self, first: date, last: date
+                           ) -> tuple[list[Availability], list[Availability]]:
+        start = datetime.combine(first, datetime.min.time(), HUB_TIMEZONE)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), HUB_TIMEZONE)
+        samples = await read_samples(self.settings, self.catalogue, start, end)
+        return availability(samples, self.windows(), first, last)
 
     def latest(self) -> dict[str, Any] | None:
         return self._view.values.get("status")

@@ -215,3 +215,39 @@ def test_ops_page_shows_the_monitors_numbers_in_a_real_browser(
                       page.split('id="partitions"')[1].split("</tbody>")[0])
     assert len(rows) == len(lag["partitions"]) > 0
     assert "Cannot read" not in shown("error")
+
+
+def test_maintenance_windows_and_availability(watched: tuple[Straum, Webhook]) -> None:
+    straum, _ = watched
+    operator = straum.client("7080005051286", "operator")
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    late = operator.post("/v1/ops/maintenance", json={
+        "start": (now - timedelta(minutes=5)).isoformat(),
+        "end": (now + timedelta(hours=1)).isoformat(), "reason": "too late"})
+    assert late.status_code == 400
+    assert "declared before it starts" in late.json()["problems"][0]["detail"]
+    planned = operator.post("/v1/ops/maintenance", json={
+        "start": (now + timedelta(days=1)).isoformat(),
+        "end": (now + timedelta(days=1, hours=2)).isoformat(), "reason": "broker upgrade"})
+    assert planned.status_code == 201
+    listed = operator.get("/v1/ops/maintenance").json()["windows"]
+    assert planned.json()["id"] in [w["id"] for w in listed]
+    supplier = straum.client(gln(), "supplier")
+    assert supplier.get("/v1/ops/maintenance").status_code == 403
+
+    today = datetime.now(UTC).date()
+    wait_until(lambda: operator.get("/v1/ops/availability", params={
+        "from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}
+    ).json()["months"][0]["observedMinutes"] > 0, 90, "a minute sample")
+    report = operator.get("/v1/ops/availability", params={
+        "from": (today - timedelta(days=1)).isoformat(), "to": today.isoformat()}).json()
+    assert [d["period"] for d in report["days"]] == [
+        (today - timedelta(days=1)).isoformat(), today.isoformat()]
+    observed = sum(d["observedMinutes"] for d in report["days"])
+    assert observed == sum(d["upMinutes"] + d["plannedDownMinutes"] + d["unplannedDownMinutes"]
+                           for d in report["days"])
+    bad = operator.get("/v1/ops/availability", params={"from": today.isoformat(),
+                                                       "to": "2020-01-01"})
+    assert bad.status_code == 400

@@ -1,0 +1,69 @@
+"""The availability record in Kafka: minute samples written by the monitor, maintenance
+windows declared by operators, and reading them back for reports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from connectors.compacted import CompactedView
+from connectors.kafka import resolve_bootstrap, security_kwargs
+from domain.availability import MaintenanceWindow, MinuteSample
+from straum.settings import Settings
+from streams.serialisation import AVAILABILITY_SAMPLE, MAINTENANCE_WINDOW, codec
+from streams.topics import TopicCatalogue
+
+
+def decode_window(value: bytes) -> MaintenanceWindow:
+    """A window as stored (its id is the record key: see :func:`windows`)."""
+    r = codec(MAINTENANCE_WINDOW).decode(value)
+    return MaintenanceWindow("", r["start"], r["end"], r["reason"])
+
+
+def windows(view: CompactedView[MaintenanceWindow]) -> list[MaintenanceWindow]:
+    """Every declared window with its id, earliest first."""
+    return sorted((replace(w, id=key) for key, w in view.values.items()),
+                  key=lambda w: w.start)
+
+
+def encode_window(window: MaintenanceWindow, declared_by: str) -> bytes:
+    return codec(MAINTENANCE_WINDOW).encode({
+        "start": window.start, "end": window.end, "reason": window.reason,
+        "declaredBy": declared_by, "declaredAt": datetime.now(UTC)})
+
+
+def encode_sample(sample: MinuteSample, in_maintenance: bool) -> bytes:
+    return codec(AVAILABILITY_SAMPLE).encode({"minute": sample.minute, "up": sample.up,
+                                              "inMaintenance": in_maintenance})
+
+
+async def read_samples(settings: Settings, catalogue: TopicCatalogue, start: datetime,
+                       end: datetime) -> list[MinuteSample]:
+    """The monitor's minute samples in [start, end)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(settings), group_id=None,
+                                enable_auto_commit=False, client_id="straum-availability",
+                                **security_kwargs(settings))
+    await consumer.start()
+    try:
+        tp = TopicPartition(catalogue.availability, 0)
+        consumer.assign([tp])
+        found = await consumer.offsets_for_times({tp: int(start.timestamp() * 1000)})
+        log_end = (await consumer.end_offsets([tp]))[tp]
+        if found.get(tp) is None:
+            return []
+        consumer.seek(tp, found[tp].offset)
+        samples: list[MinuteSample] = []
+        decode = codec(AVAILABILITY_SAMPLE).decode
+        while await consumer.position(tp) < log_end:
+            batch = await consumer.getmany(tp, timeout_ms=1000, max_records=10_000)
+            for record in batch.get(tp, []):
+                r = decode(record.value)
+                if r["minute"] >= end:
+                    return samples
+                if r["minute"] >= start:
+                    samples.append(MinuteSample(r["minute"], r["up"]))
+        return samples
+    finally:
+        await consumer.stop()
