@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from domain.messages import Reason
@@ -86,6 +86,7 @@ def access_window(access: ThirdPartyAccess, start: datetime, end: datetime, reso
     inside it: a third party never sees a value from outside its grant.
     """
     step = RESOLUTIONS[resolution]
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # elapsed time, not wall clock
     lo = max(start, access.valid_from)
     hi = end if access.valid_to is None else min(end, access.valid_to)
     first = math.ceil((lo - start) / step)

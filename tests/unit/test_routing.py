@@ -406,3 +406,12 @@ def test_supplier_that_is_also_a_third_party_gets_two_distinct_messages() -> Non
     mine = by_recipient(route_series(point, DAY_START, DAY_END, "PT1H"))[SUPPLIER_A]
     assert sorted(d.role for d in mine) == ["supplier", "third_party"]
     assert len({d.part for d in mine}) == 2
+
+
+def test_third_party_window_on_the_dst_autumn_day_counts_elapsed_time() -> None:
+    autumn = date(2026, 10, 25)
+    start, end = oslo_midnight(autumn), oslo_midnight(autumn + timedelta(days=1))
+    point = make_point(resolution="PT15M", supplies=((SUPPLIER_A, date(2026, 1, 1)),),
+                       access=(ThirdPartyAccess(THIRD_PARTY, utc(2026, 1, 1)),))
+    [got] = by_recipient(route_series(point, start, end, "PT15M"))[THIRD_PARTY]
+    assert (got.first, got.end) == (0, 100)
