@@ -103,3 +103,10 @@ async def wait_for_broker(settings: Settings, deadline_s: float = 60.0) -> None:
         finally:
             await admin.close()
     raise TimeoutError(f"Kafka at {resolve_bootstrap(settings)} did not answer: {last}")
+
+
+async def partitions_of(admin: AIOKafkaAdminClient, topic: str) -> list[int]:
+    """The partition numbers of ``topic`` (empty when it does not exist)."""
+    described = await admin.describe_topics([topic])
+    return sorted(p["partition"] for t in described if t["error_code"] == 0
+                  for p in t["partitions"])

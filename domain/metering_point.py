@@ -36,6 +36,45 @@ class ThirdPartyAccess:
 
 
 @dataclass(frozen=True)
+class Characteristics:
+    """What BRS-NO-302 can change about a point, as it applies on some day."""
+
+    grid_area: str
+    price_area: str
+    point_type: str
+    resolution: str
+    consumption_code: str | None = None
+    industry_code: str | None = None
+    production_type: str | None = None
+
+
+@dataclass(frozen=True)
+class CharacteristicsChange:
+    effective_from: date
+    message_id: str
+    characteristics: Characteristics
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Customer contact information (BRS-NO-301); personal data, never logged."""
+
+    kind: str  # mobile, phone, email, fax
+    value: str
+    purpose: str  # contract, notification
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """A third party's request for access, waiting for the end user's approval."""
+
+    request_id: str
+    party: str
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+
+@dataclass(frozen=True)
 class MeteringPoint:
     """Characteristics and relations of one metering point (GSRN)."""
 
@@ -51,6 +90,29 @@ class MeteringPoint:
     production_type: str | None = None
     supplies: tuple[SupplyPeriod, ...] = field(default=())
     third_party_access: tuple[ThirdPartyAccess, ...] = field(default=())
+    changes: tuple[CharacteristicsChange, ...] = field(default=())
+    contacts: tuple[Contact, ...] = field(default=())
+    access_requests: tuple[AccessRequest, ...] = field(default=())
+
+    @property
+    def registered(self) -> Characteristics:
+        return Characteristics(self.grid_area, self.price_area, self.point_type,
+                               self.resolution, self.consumption_code, self.industry_code,
+                               self.production_type)
+
+    def characteristics_on(self, day: date) -> Characteristics:
+        """The characteristics in force on ``day``: the latest change effective by then."""
+        current = self.registered
+        for change in self.changes:  # kept sorted by effective date
+            if change.effective_from <= day:
+                current = change.characteristics
+        return current
+
+    def with_change(self, change: CharacteristicsChange) -> MeteringPoint:
+        changes = sorted([*(c for c in self.changes
+                            if c.effective_from != change.effective_from), change],
+                         key=lambda c: c.effective_from)
+        return replace(self, changes=tuple(changes))
 
     def supply_on(self, day: date) -> SupplyPeriod | None:
         """The supply period covering ``day``, if any (supplies are kept sorted by start)."""
@@ -101,7 +163,28 @@ def to_record(point: MeteringPoint) -> dict[str, Any]:
             {"party": a.party, "validFrom": a.valid_from, "validTo": a.valid_to}
             for a in point.third_party_access
         ],
+        "characteristicsChanges": [
+            {"effectiveFrom": c.effective_from, "messageId": c.message_id,
+             **characteristics_record(c.characteristics)} for c in point.changes
+        ],
+        "contacts": [{"kind": c.kind, "value": c.value, "purpose": c.purpose}
+                     for c in point.contacts],
+        "accessRequests": [
+            {"requestId": r.request_id, "party": r.party, "validFrom": r.valid_from,
+             "validTo": r.valid_to} for r in point.access_requests
+        ],
     }
+
+
+def characteristics_record(c: Characteristics) -> dict[str, Any]:
+    return {"gridArea": c.grid_area, "priceArea": c.price_area, "pointType": c.point_type,
+            "resolution": c.resolution, "consumptionCode": c.consumption_code,
+            "industryCode": c.industry_code, "productionType": c.production_type}
+
+
+def characteristics_from(r: dict[str, Any]) -> Characteristics:
+    return Characteristics(r["gridArea"], r["priceArea"], r["pointType"], r["resolution"],
+                           r["consumptionCode"], r["industryCode"], r["productionType"])
 
 
 def from_record(record: dict[str, Any]) -> MeteringPoint:
@@ -124,5 +207,15 @@ def from_record(record: dict[str, Any]) -> MeteringPoint:
         third_party_access=tuple(
             ThirdPartyAccess(a["party"], a["validFrom"], a["validTo"])
             for a in record["thirdPartyAccess"]
+        ),
+        changes=tuple(
+            CharacteristicsChange(c["effectiveFrom"], c["messageId"], characteristics_from(c))
+            for c in record["characteristicsChanges"]
+        ),
+        contacts=tuple(Contact(c["kind"], c["value"], c["purpose"])
+                       for c in record["contacts"]),
+        access_requests=tuple(
+            AccessRequest(r["requestId"], r["party"], r["validFrom"], r["validTo"])
+            for r in record["accessRequests"]
         ),
     )

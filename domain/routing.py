@@ -48,9 +48,10 @@ def check_series_against_point(
     if point.grid_owner != sender:
         reasons.append(Reason("sender.not_grid_owner",
                               "the sender is not the metering point's grid owner"))
-    if point.resolution != resolution:
+    registered = point.characteristics_on(start.astimezone(HUB_TIMEZONE).date()).resolution
+    if registered != resolution:
         reasons.append(Reason("series.resolution_mismatch",
-                              f"the point is registered with resolution {point.resolution}, "
+                              f"the point is registered with resolution {registered}, "
                               f"the series has {resolution}"))
     if start.astimezone(HUB_TIMEZONE).date() < point.valid_from:
         reasons.append(Reason("series.before_valid_from",

@@ -7,10 +7,11 @@ argument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from domain.codes import check_consumption_code, check_industry
+from domain.industry_codes import CodeLists
 from domain.messages import (
     MARKET_PROCESSES,
     Outbound,
@@ -19,28 +20,29 @@ from domain.messages import (
     outbound_message_id,
 )
 from domain.metering_point import MeteringPoint, SupplyPeriod
+from domain.outcome import Outcome
 
 MAX_SUPPLY_BACKDATING_DAYS = 14
 """How far back a start of supply may be dated (a setting in production; Elhub's own limit
 depends on the case)."""
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one master-data document does: the new state (None: unchanged) and messages."""
-
-    state: MeteringPoint | None
-    reasons: list[Reason]
-    messages: list[Outbound] = field(default_factory=list)
-
-
 def register_metering_point(
     current: MeteringPoint | None, *, message_id: str, sender: str, document: dict[str, Any],
-    metering_point_id: str, now: datetime,
+    metering_point_id: str, now: datetime, code_lists: CodeLists | None = None,
 ) -> Outcome:
-    """BRS-NO-121: a grid owner registers a new metering point; it becomes the grid owner."""
+    """BRS-NO-121: a grid owner registers a new metering point; it becomes the grid owner.
+
+    Its consumption code and næringskode are checked as on its valid-from date.
+    """
+    reasons = [r for r in (
+        check_consumption_code(document.get("consumptionCode")),
+        check_industry(document.get("industryCode"), document["validFrom"], code_lists))
+        if r is not None]
     if current is not None:
-        reasons = [Reason("metering_point.exists", "the metering point is already registered")]
+        reasons.insert(0, Reason("metering_point.exists",
+                                 "the metering point is already registered"))
+    if reasons:
         ack = acknowledgement(original_message_id=message_id,
                               original_document_type="RegisterMeteringPoint", sender=sender,
                               reasons=reasons, created_at=now,

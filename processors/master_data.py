@@ -5,18 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.metering_point import from_record, to_record
+from connectors.reference_data import ReferenceData
+from domain.characteristics import change_characteristics
+from domain.customer_information import update_customer_information
+from domain.metering_point import Contact, from_record, to_record
+from domain.outcome import Outcome
 from domain.series import HUB_TIMEZONE
-from domain.supply import Outcome, register_metering_point, start_of_supply
+from domain.supply import register_metering_point, start_of_supply
+from domain.third_party import approve_access, delete_access, request_access
 from processors.heartbeats import is_heartbeat, pass_on
 from processors.outbound import outbound_records
 from processors.output import Record, dead_letter, now, produce_durably
 from straum.logging import get_logger
-from streams.app import app, master_data_topic, metering_points
+from streams.app import app, master_data_topic, metering_points, settings
 from streams.serialisation import MASTER_DATA_EVENT, METERING_POINT_STATE, codec
 
 log = get_logger(__name__)
 PROCESSOR = "master-data"
+reference = ReferenceData(settings)
+
+
+@app.task
+async def load_reference_data() -> None:
+    """Load imported reference data (næringskode lists) when the worker starts."""
+    await reference.start()
 
 
 def apply(record: dict[str, Any]) -> Outcome:
@@ -28,11 +40,32 @@ def apply(record: dict[str, Any]) -> Outcome:
     moment = now()
     common = {"message_id": record["messageId"], "sender": record["sender"],
               "metering_point_id": record["meteringPointId"], "now": moment}
-    if kind.endswith("MeteringPointRegistration"):
-        return register_metering_point(current, document=document, **common)
-    if kind.endswith("StartOfSupply"):
-        return start_of_supply(current, start_date=document["startDate"],
-                               today=moment.astimezone(HUB_TIMEZONE).date(), **common)
+    today = moment.astimezone(HUB_TIMEZONE).date()
+    name = kind.rsplit(".", 1)[-1]
+    if name == "MeteringPointRegistration":
+        return register_metering_point(current, document=document,
+                                       code_lists=reference.industry_codes(), **common)
+    if name == "StartOfSupply":
+        return start_of_supply(current, start_date=document["startDate"], today=today,
+                               **common)
+    if name == "ChangeOfCharacteristics":
+        fields = {k: v for k, v in document.items() if k != "effectiveFrom"}
+        return change_characteristics(current, effective_from=document["effectiveFrom"],
+                                      fields=fields, today=today,
+                                      code_lists=reference.industry_codes(), **common)
+    if name == "CustomerInformationUpdate":
+        contacts = [Contact(c["kind"], c["value"], c["purpose"]) for c in document["contacts"]]
+        return update_customer_information(current, contacts=contacts, today=today, **common)
+    if name == "ThirdPartyAccessRequest":
+        if document["action"] == "delete":
+            return delete_access(current, **common)
+        return request_access(current, valid_from=document["validFrom"],
+                              valid_to=document["validTo"], **common)
+    if name == "ThirdPartyAccessApproval":
+        return approve_access(current, message_id=record["messageId"],
+                              request_id=document["requestId"],
+                              metering_point_id=record["meteringPointId"],
+                              approver=record["sender"], now=moment)
     raise ValueError(f"unsupported master-data document {kind}")
 
 

@@ -122,3 +122,49 @@ class MaintenanceIn(ContractModel):
     start: AwareDatetime
     end: AwareDatetime
     reason: str = Field(min_length=1, max_length=500)
+
+
+class MasterDataChangeIn(ContractModel):
+    """``POST /v1/master-data``: BRS-NO-302, characteristics that change from a date."""
+
+    message_id: UUID
+    metering_point_id: str
+    effective_from: date
+    grid_area: str | None = None
+    price_area: Literal["NO1", "NO2", "NO3", "NO4", "NO5"] | None = None
+    type: Literal["consumption", "production", "exchange"] | None = None
+    resolution: Literal["PT15M", "PT1H"] | None = None
+    consumption_code: str | None = None
+    industry_code: str | None = None
+    production_type: str | None = None
+
+
+class ContactIn(ContractModel):
+    kind: Literal["mobile", "phone", "email", "fax"]
+    value: str = Field(min_length=1, max_length=254)
+    purpose: Literal["contract", "notification"]
+
+
+class CustomerInformationIn(ContractModel):
+    """``POST /v1/customer-information``: BRS-NO-301, the customer's contacts on a point."""
+
+    message_id: UUID
+    metering_point_id: str
+    contacts: list[ContactIn] = Field(min_length=1, max_length=10)
+
+
+class ThirdPartyAccessIn(ContractModel):
+    """``POST /v1/third-party-access``: BRS-NO-622, ask for access (add) or end it (delete)."""
+
+    message_id: UUID
+    metering_point_id: str
+    action: Literal["add", "delete"]
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+
+
+class AccessApprovalIn(ContractModel):
+    """``POST /v1/third-party-access/{id}/approval``: the end user approved (operator)."""
+
+    message_id: UUID
+    metering_point_id: str

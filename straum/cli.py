@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,9 @@ app = typer.Typer(help="straum: a message backend for an electricity datahub, on
                   pretty_exceptions_enable=False)
 broker_app = typer.Typer(help="The embedded single-node Kafka broker.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
+codes_app = typer.Typer(help="Næringskode reference data (SSB KLASS exports).",
+                        no_args_is_help=True)
+app.add_typer(codes_app, name="codes")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -183,6 +187,34 @@ def broker_status() -> None:
     typer.echo(f"broker pid {info.pid} at {info.bootstrap}: "
                + ("answering" if answers else "NOT answering"))
     raise typer.Exit(0 if answers else 1)
+
+
+ExistingFile = Annotated[Path, typer.Option(exists=True, dir_okay=False, readable=True)]
+
+
+@codes_app.command("import")
+def codes_import(sn2007: ExistingFile, sn2025: ExistingFile, correspondence: ExistingFile
+                 ) -> None:
+    """Import SN2007 and SN2025 code lists and their correspondence (KLASS CSV exports)."""
+    from straum.codes import run_import
+
+    try:
+        typer.echo(run_import(settings_or_fail(), sn2007, sn2025, correspondence))
+    except (ValueError, TimeoutError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@codes_app.command("report")
+def codes_report(output: Annotated[Path | None, typer.Option(
+        help="CSV file to write; standard output when left out.")] = None) -> None:
+    """Per grid owner, the points that still carry an SN2007 code (CSV)."""
+    from straum.codes import run_report
+
+    try:
+        count = run_report(settings_or_fail(), output)
+    except (ValueError, TimeoutError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"{count} metering points still carry an SN2007 code", err=True)
 
 
 def main() -> None:

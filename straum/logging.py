@@ -14,16 +14,26 @@ from typing import Any
 
 import structlog
 
-from domain.identifiers import mask_national_ids
+from domain.privacy import mask_personal_data
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_personal_data(value)
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(value)) == 11:
+        return mask_personal_data(str(value))
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v) for v in value]
+    return value
 
 
 def mask_personal_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
-    """structlog processor: replace every valid national id in any string value."""
+    """structlog processor: national ids, e-mails and phone numbers out of every value,
+    including nested ones and rendered exceptions."""
     for key, value in event_dict.items():
-        if isinstance(value, str):
-            event_dict[key] = mask_national_ids(value)
-        elif isinstance(value, (int,)) and not isinstance(value, bool) and len(str(value)) == 11:
-            event_dict[key] = mask_national_ids(str(value))
+        event_dict[key] = _masked(value)
     return event_dict
 
 
@@ -44,7 +54,6 @@ def configure_logging(process: str, level: str = "INFO") -> None:
         processors=[
             *_SHARED,
             structlog.processors.dict_tracebacks,
-            mask_personal_ids,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),

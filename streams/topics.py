@@ -126,6 +126,11 @@ class TopicCatalogue:
         return self._n("maintenance")
 
     @property
+    def reference_data(self) -> str:
+        """Imported reference data such as SSB's næringskode lists (compacted)."""
+        return self._n("reference-data")
+
+    @property
     def actors(self) -> str:
         """Market actors the hub knows, by GLN (compacted)."""
         return self._n("actors")
@@ -185,6 +190,7 @@ class TopicCatalogue:
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),
             TopicSpec(self.actors, 1, r, compacted=True, purpose="known market actors"),
+            TopicSpec(self.reference_data, 1, r, compacted=True, purpose="imported code lists"),
             TopicSpec(self.heartbeats, 1, r, DAY_MS, purpose="heartbeats end to end"),
             TopicSpec(self.ops_status, 1, r, compacted=True, purpose="monitor's latest round"),
             TopicSpec(self.availability, 1, r, 800 * DAY_MS,

@@ -7,17 +7,17 @@ an actor only ever reaches its own queues.
 from __future__ import annotations
 
 import asyncio
+import pathlib
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -32,6 +32,8 @@ from connectors.http.problems import Problem, problem_handler, validation_handle
 from connectors.http.queues import QueueStore
 from connectors.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
 from domain.availability import Availability, MaintenanceWindow, maintenance_problems
+from domain.codes import check_consumption_code
+from domain.customer_information import contact_problem
 from domain.identifiers import (
     IdentifierError,
     validate_eic,
@@ -39,13 +41,18 @@ from domain.identifiers import (
     validate_national_id,
     validate_organisation_number,
 )
+from domain.industry_codes import is_subclass_code
 from schemas.api import (
     Accepted,
+    AccessApprovalIn,
     AckRequest,
+    CustomerInformationIn,
     MaintenanceIn,
+    MasterDataChangeIn,
     MeteringPointRegistrationIn,
     MeteringValuesDocument,
     StartOfSupplyIn,
+    ThirdPartyAccessIn,
 )
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
@@ -55,9 +62,11 @@ log = get_logger(__name__)
 
 INTAKE = Counter("straum_intake_documents_total", "Intake documents", ["document", "result"])
 INTAKE_SERIES = Counter("straum_intake_series_total", "Series accepted at intake")
-OPS_PAGE = Path(__file__).resolve().parent / "static" / "ops.html"
+OPS_PAGE = pathlib.Path(__file__).resolve().parent / "static" / "ops.html"
 ROLE_OF_DOCUMENT = {"metering-values": "grid_owner", "metering-points": "grid_owner",
-                    "start-of-supply": "supplier"}
+                    "start-of-supply": "supplier", "master-data": "grid_owner",
+                    "customer-information": "supplier", "third-party-access": "third_party",
+                    "access-approval": "operator"}
 INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A message id this sender already used: nothing is processed twice",
           "model": Accepted},
@@ -311,6 +320,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             validate_eic(document.grid_area)
         except IdentifierError as exc:
             problems.append(identifier_problem(exc, "/gridArea"))
+        problems += code_problems(document.consumption_code, document.industry_code)
         if problems:
             raise Problem(400, "metering_point.invalid", "The metering point is not valid",
                           problems=problems)
@@ -363,6 +373,102 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await services.intake(request, who, "start-of-supply", str(document.message_id),
                                      services.catalogue.master_data, [record])
 
+    def point_problem(point_id: str) -> list[dict[str, str]]:
+        try:
+            validate_gsrn(point_id)
+        except IdentifierError as exc:
+            return [identifier_problem(exc, "/meteringPointId")]
+        return []
+
+    def invalid(code: str, title: str, problems: list[dict[str, str]]) -> None:
+        if problems:
+            raise Problem(400, code, title, f"{len(problems)} problem(s) found", problems)
+
+    async def master_data(request: Request, who: Caller, document_type: str, role: str,
+                          message_id: str, point_id: str, record_type: str,
+                          document: dict[str, Any]) -> JSONResponse:
+        record = master_data_record(message_id=message_id, sender=who.party, sender_role=role,
+                                    metering_point_id=point_id, document_type=record_type,
+                                    document=document)
+        return await services.intake(request, who, document_type, message_id,
+                                     services.catalogue.master_data, [record])
+
+    @app.post("/v1/master-data", status_code=202, tags=["intake"], response_model=Accepted,
+              responses=INTAKE_RESPONSES)
+    async def change_master_data(document: MasterDataChangeIn, who: Authenticated,
+                                 request: Request) -> JSONResponse:
+        """BRS-NO-302: characteristics that change from ``effectiveFrom``."""
+        require(who, Role.GRID_OWNER)
+        problems = point_problem(document.metering_point_id)
+        fields = {"gridArea": document.grid_area, "priceArea": document.price_area,
+                  "pointType": document.type, "resolution": document.resolution,
+                  "consumptionCode": document.consumption_code,
+                  "industryCode": document.industry_code,
+                  "productionType": document.production_type}
+        if all(v is None for v in fields.values()):
+            problems.append({"code": "master_data.empty", "pointer": "",
+                             "detail": "give at least one characteristic to change"})
+        if document.grid_area is not None:
+            try:
+                validate_eic(document.grid_area)
+            except IdentifierError as exc:
+                problems.append(identifier_problem(exc, "/gridArea"))
+        problems += code_problems(document.consumption_code, document.industry_code)
+        invalid("master_data.invalid", "The master-data change is not valid", problems)
+        return await master_data(request, who, "master-data", "grid_owner",
+                                 str(document.message_id), document.metering_point_id,
+                                 "ChangeOfCharacteristics",
+                                 {"effectiveFrom": document.effective_from, **fields})
+
+    @app.post("/v1/customer-information", status_code=202, tags=["intake"],
+              response_model=Accepted, responses=INTAKE_RESPONSES)
+    async def customer_information(document: CustomerInformationIn, who: Authenticated,
+                                   request: Request) -> JSONResponse:
+        """BRS-NO-301: the customer's contacts, each with kind and purpose."""
+        require(who, Role.SUPPLIER)
+        problems = point_problem(document.metering_point_id)
+        for i, contact in enumerate(document.contacts):
+            if (why := contact_problem(contact.kind, contact.value)) is not None:
+                problems.append({"code": f"contact.{contact.kind}", "detail": why,
+                                 "pointer": f"/contacts/{i}/value"})
+        invalid("customer_information.invalid", "The customer information is not valid",
+                problems)
+        return await master_data(request, who, "customer-information", "supplier",
+                                 str(document.message_id), document.metering_point_id,
+                                 "CustomerInformationUpdate",
+                                 {"contacts": [c.model_dump() for c in document.contacts]})
+
+    @app.post("/v1/third-party-access", status_code=202, tags=["intake"],
+              response_model=Accepted, responses=INTAKE_RESPONSES)
+    async def third_party_access(document: ThirdPartyAccessIn, who: Authenticated,
+                                 request: Request) -> JSONResponse:
+        """BRS-NO-622: ask for access to a point's data (add) or give it up (delete)."""
+        require(who, Role.THIRD_PARTY)
+        problems = point_problem(document.metering_point_id)
+        if (document.valid_from and document.valid_to
+                and document.valid_to <= document.valid_from):
+            problems.append({"code": "access.period", "pointer": "/validTo",
+                             "detail": "validTo must be after validFrom"})
+        invalid("third_party_access.invalid", "The access request is not valid", problems)
+        return await master_data(request, who, "third-party-access", "third_party",
+                                 str(document.message_id), document.metering_point_id,
+                                 "ThirdPartyAccessRequest",
+                                 {"action": document.action, "validFrom": document.valid_from,
+                                  "validTo": document.valid_to})
+
+    @app.post("/v1/third-party-access/{request_id}/approval", status_code=202,
+              tags=["intake"], response_model=Accepted, responses=INTAKE_RESPONSES)
+    async def approve_third_party_access(
+            request_id: Annotated[str, Path(max_length=64)], document: AccessApprovalIn,
+            who: Authenticated, request: Request) -> JSONResponse:
+        """The end user's approval of a request (an operator stands in for the portal)."""
+        require(who, Role.OPERATOR)
+        invalid("approval.invalid", "The approval is not valid",
+                point_problem(document.metering_point_id))
+        return await master_data(request, who, "access-approval", "operator",
+                                 str(document.message_id), document.metering_point_id,
+                                 "ThirdPartyAccessApproval", {"requestId": request_id})
+
     # -- queues ----------------------------------------------------------------------------
     @app.post("/v1/queues/{queue}/poll", tags=["queues"],
               responses={204: {"description": "The queue is empty"}})
@@ -390,6 +496,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"queues": await queues.status(who.party)})
 
     return app
+
+
+def code_problems(consumption_code: str | None, industry_code: str | None
+                  ) -> list[dict[str, str]]:
+    """Structural problems of a consumption code and a næringskode (lists come later)."""
+    problems = []
+    if (reason := check_consumption_code(consumption_code)) is not None:
+        problems.append({"code": reason.code, "pointer": "/consumptionCode",
+                         "detail": reason.text})
+    if industry_code is not None and not is_subclass_code(industry_code):
+        problems.append({"code": "industry_code.format", "pointer": "/industryCode",
+                         "detail": "a næringskode has the form NN.NNN"})
+    return problems
 
 
 def window_json(window: MaintenanceWindow) -> dict[str, Any]:
