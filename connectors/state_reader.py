@@ -1,45 +1,47 @@
-"""Reading the hub's metering-point state straight from the table's changelog topic, for
-reports and migrations that look at every point (the workers keep the same state in memory)."""
+"""Reading the processors' tables straight from their changelog topics, for reports, replays
+and migrations that look at every point (the workers keep the same state in memory)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connectors.kafka import admin_client, partitions_of, resolve_bootstrap, security_kwargs
 from domain.metering_point import MeteringPoint, from_record
+from domain.versions import SeriesVersion
+from domain.versions import from_record as history_from_record
 from straum.settings import Settings
-from streams.serialisation import METERING_POINT_STATE, codec
+from streams.serialisation import METERING_POINT_STATE, SERIES_HISTORY, codec
 from streams.topics import TopicCatalogue
 
+T = TypeVar("T")
+Progress = Callable[[int, int], None]
 
-async def read_points(settings: Settings,
-                      progress: Callable[[int, int], None] | None = None
-                      ) -> dict[str, MeteringPoint]:
-    """Every metering point's latest state, by id; ``progress(read, total)`` as it goes."""
-    topic = TopicCatalogue.from_settings(settings).metering_point_changelog
-    consumer = AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(settings), group_id=None,
-                                enable_auto_commit=False, client_id="straum-state-reader",
-                                **security_kwargs(settings))
+
+async def read_changelog(settings: Settings, topic: str, decode: Callable[[bytes], T],
+                         progress: Progress | None = None) -> dict[str, T]:
+    """The latest value per key of a (compacted) changelog topic, all partitions."""
     admin = admin_client(settings, "straum-state-reader")
     await admin.start()
     try:
-        partitions = await partitions_of(admin, topic)
+        tps = [TopicPartition(topic, p) for p in await partitions_of(admin, topic)]
     finally:
         await admin.close()
+    if not tps:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(settings), group_id=None,
+                                enable_auto_commit=False, client_id="straum-state-reader",
+                                **security_kwargs(settings))
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in partitions]
-        if not tps:
-            return {}
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         begins = await consumer.beginning_offsets(tps)
         total = sum(ends[tp] - begins[tp] for tp in tps)
-        points: dict[str, MeteringPoint] = {}
-        decode = codec(METERING_POINT_STATE).decode
+        values: dict[str, T] = {}
         read = 0
         pending = {tp for tp in tps if ends[tp] > begins[tp]}
         while pending:
@@ -49,14 +51,32 @@ async def read_points(settings: Settings,
                     read += 1
                     key = record.key.decode()
                     if record.value is None:
-                        points.pop(key, None)
+                        values.pop(key, None)
                     else:
-                        points[key] = from_record(decode(record.value))
+                        values[key] = decode(record.value)
             for tp in list(pending):
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
             if progress:
                 progress(read, total)
-        return points
+        return values
     finally:
         await consumer.stop()
+
+
+async def read_points(settings: Settings, progress: Progress | None = None
+                      ) -> dict[str, MeteringPoint]:
+    """Every metering point's latest state, by id."""
+    decode = codec(METERING_POINT_STATE).decode
+    return await read_changelog(
+        settings, TopicCatalogue.from_settings(settings).metering_point_changelog,
+        lambda value: from_record(decode(value)), progress)
+
+
+async def read_series_histories(settings: Settings, progress: Progress | None = None
+                                ) -> dict[str, list[SeriesVersion]]:
+    """What the forwarder remembers having forwarded, per metering point."""
+    decode = codec(SERIES_HISTORY).decode
+    return await read_changelog(
+        settings, TopicCatalogue.from_settings(settings).series_versions_changelog,
+        lambda value: history_from_record(decode(value)), progress)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,6 +17,8 @@ app = typer.Typer(help="straum: a message backend for an electricity datahub, on
                   pretty_exceptions_enable=False)
 broker_app = typer.Typer(help="The embedded single-node Kafka broker.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
+replay_app = typer.Typer(help="Send again what actors missed.", no_args_is_help=True)
+app.add_typer(replay_app, name="replay")
 codes_app = typer.Typer(help="Næringskode reference data (SSB KLASS exports).",
                         no_args_is_help=True)
 app.add_typer(codes_app, name="codes")
@@ -215,6 +218,107 @@ def codes_report(output: Annotated[Path | None, typer.Option(
     except (ValueError, TimeoutError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"{count} metering points still carry an SN2007 code", err=True)
+
+
+def _moment(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"{option}: {value!r} is not an ISO 8601 time") from exc
+    if moment.tzinfo is None:
+        raise fail(f"{option}: give an offset, e.g. {value}+01:00 or {value}Z")
+    return moment
+
+
+class ReplayBy(StrEnum):
+    value_time = "value-time"
+    intake_time = "intake-time"
+
+
+@replay_app.command("metering-values")
+def replay_metering_values(
+        from_: Annotated[str, typer.Option("--from", help="Window start (ISO 8601, offset).")],
+        to: Annotated[str, typer.Option("--to", help="Window end (exclusive).")],
+        by: Annotated[ReplayBy, typer.Option(help="Which time the window is in.")] =
+        ReplayBy.value_time,
+        metering_point: Annotated[list[str] | None, typer.Option(help="Only these points.")]
+        = None,
+        grid_area: Annotated[list[str] | None, typer.Option(help="Only these grid areas.")]
+        = None,
+        recipient: Annotated[list[str] | None, typer.Option(help="Only to these actors.")]
+        = None,
+        rate: Annotated[float, typer.Option(help="Series per second at most (0: no bound).")]
+        = 500.0,
+        dry_run: Annotated[bool, typer.Option(help="Show the plan; send nothing.")] = False,
+) -> None:
+    """Re-forward metering values for a window, to the recipients of the time of the values,
+    with the first delivery's message ids."""
+    from domain.replay import ReplayScope
+    from straum.replay_cli import replay_values
+
+    scope = ReplayScope(_moment(from_, "--from"), _moment(to, "--to"), by.value,
+                        frozenset(metering_point or ()), frozenset(grid_area or ()),
+                        frozenset(recipient or ()))
+    _replay_call(lambda s: replay_values(s, scope, rate, dry_run))
+
+
+@replay_app.command("resume")
+def replay_resume(job: str, rate: Annotated[float | None, typer.Option(
+        help="New rate bound (series/s).")] = None) -> None:
+    """Continue a stopped replay from its checkpoint: nothing already sent is sent again."""
+    from straum.replay_cli import resume
+
+    _replay_call(lambda s: resume(s, job, rate))
+
+
+@replay_app.command("list")
+def replay_list() -> None:
+    """Every replay and re-delivery, with who, when, what and how far (the audit record)."""
+    import asyncio
+
+    from rich.console import Console
+
+    from straum.replay_cli import list_jobs
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=220)  # whole ids in pipes and files
+    console.print(asyncio.run(list_jobs(settings_or_fail())))
+
+
+class QueueOption(StrEnum):
+    metering_values = "metering-values"
+    market_processes = "market-processes"
+
+
+@replay_app.command("queue")
+def replay_queue(actor: Annotated[str, typer.Option(help="The actor's GLN.")],
+                 queue: Annotated[QueueOption, typer.Option(help="Which queue.")],
+                 since: Annotated[str, typer.Option(help="Deliver again from this time.")]
+                 ) -> None:
+    """Deliver an actor's queue again from a time (moves its position back; copies nothing)."""
+    import asyncio
+
+    from straum.replay_cli import redeliver
+    from streams.topics import Queue
+
+    moment = _moment(since, "--since")
+    try:
+        job = asyncio.run(redeliver(settings_or_fail(), actor, Queue(queue.value), moment))
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"{actor}'s {queue.value} queue will deliver again from {moment.isoformat()}: "
+               f"{job.planned_messages:,} messages (re-delivery {job.id})")
+
+
+def _replay_call(run: Any) -> None:
+    import asyncio
+
+    try:
+        code = asyncio.run(run(settings_or_fail()))
+    except (ValueError, TimeoutError) as exc:
+        raise fail(str(exc)) from exc
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -131,6 +131,11 @@ class TopicCatalogue:
         return self._n("reference-data")
 
     @property
+    def replays(self) -> str:
+        """Replay and re-delivery jobs: checkpoints and audit (compacted by job id)."""
+        return self._n("replays")
+
+    @property
     def actors(self) -> str:
         """Market actors the hub knows, by GLN (compacted)."""
         return self._n("actors")
@@ -190,6 +195,7 @@ class TopicCatalogue:
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),
             TopicSpec(self.actors, 1, r, compacted=True, purpose="known market actors"),
+            TopicSpec(self.replays, 1, r, compacted=True, purpose="replay jobs and audit"),
             TopicSpec(self.reference_data, 1, r, compacted=True, purpose="imported code lists"),
             TopicSpec(self.heartbeats, 1, r, DAY_MS, purpose="heartbeats end to end"),
             TopicSpec(self.ops_status, 1, r, compacted=True, purpose="monitor's latest round"),

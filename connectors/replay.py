@@ -1,0 +1,358 @@
+"""Running replays against Kafka: find the stored intake by time, plan, send at a bounded rate,
+checkpoint, resume; and re-deliver an actor's queue from a time by moving its position back.
+
+Replayed notifications go to the outbound topic like live ones, so the queue writer appends
+them to the actors' queues in order; live traffic keeps flowing beside them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from connectors.actors import ActorRegistry
+from connectors.compacted import CompactedView
+from connectors.kafka import (
+    admin_client,
+    durable_producer,
+    partitions_of,
+    resolve_bootstrap,
+    security_kwargs,
+)
+from connectors.state_reader import read_points, read_series_histories
+from domain.messages import Outbound
+from domain.metering_point import MeteringPoint
+from domain.queue_positions import QueuePosition
+from domain.replay import ReplayPlan, ReplayScope, first_delivery_version, replay_messages
+from domain.versions import SeriesVersion
+from straum.settings import Settings
+from streams.serialisation import (
+    METERING_VALUE_SERIES,
+    QUEUE_MESSAGE,
+    QUEUE_POSITION,
+    REPLAY_JOB,
+    codec,
+)
+from streams.topics import Queue, TopicCatalogue
+
+HEARTBEAT_HEADER = ("straum-kind", b"heartbeat")
+
+
+class ReplayError(ValueError):
+    """A replay that cannot run as asked, with a sentence saying exactly why."""
+
+
+@dataclass
+class Job:
+    """A replay's checkpoint and audit record (Avro ``ReplayJob``)."""
+
+    id: str
+    kind: str
+    operator: str
+    scope: ReplayScope
+    status: str = "running"
+    rate: float = 0.0
+    positions: dict[int, tuple[int, int]] = field(default_factory=dict)  # partition: next, end
+    planned_series: int = 0
+    planned_messages: int = 0
+    sent_series: int = 0
+    sent_messages: int = 0
+    note: str = ""
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_record(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "operator": self.operator,
+                "status": self.status, "createdAt": self.created_at,
+                "updatedAt": datetime.now(UTC), "start": self.scope.start,
+                "end": self.scope.end, "by": self.scope.by,
+                "meteringPoints": sorted(self.scope.points),
+                "gridAreas": sorted(self.scope.grid_areas),
+                "recipients": sorted(self.scope.recipients), "rate": self.rate,
+                "positions": [{"partition": p, "next": n, "end": e}
+                              for p, (n, e) in sorted(self.positions.items())],
+                "plannedSeries": self.planned_series, "plannedMessages": self.planned_messages,
+                "sentSeries": self.sent_series, "sentMessages": self.sent_messages,
+                "note": self.note}
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> Job:
+        scope = ReplayScope(r["start"], r["end"], r["by"], frozenset(r["meteringPoints"]),
+                            frozenset(r["gridAreas"]), frozenset(r["recipients"]))
+        return cls(r["id"], r["kind"], r["operator"], scope, r["status"], r["rate"],
+                   {p["partition"]: (p["next"], p["end"]) for p in r["positions"]},
+                   r["plannedSeries"], r["plannedMessages"], r["sentSeries"],
+                   r["sentMessages"], r["note"], r["createdAt"])
+
+
+def decode_job(value: bytes) -> Job:
+    return Job.from_record(codec(REPLAY_JOB).decode(value))
+
+
+class RateLimiter:
+    """At most ``rate`` series per second on average (0: unbounded)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.started = time.monotonic()
+        self.count = 0
+
+    async def take(self, n: int) -> None:
+        self.count += n
+        if self.rate > 0:
+            ahead = self.count / self.rate - (time.monotonic() - self.started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+
+
+@dataclass
+class State:
+    points: dict[str, MeteringPoint]
+    histories: dict[str, list[SeriesVersion]]
+
+
+class Replayer:
+    """Plans and runs replays; one instance per CLI run or API process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalogue = TopicCatalogue.from_settings(settings)
+        self.jobs = CompactedView(settings, self.catalogue.replays, decode_job)
+        self.producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        await self.jobs.start()
+        self.producer = durable_producer(self.settings, "straum-replay")
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        await self.jobs.stop()
+        if self.producer:
+            await self.producer.stop()
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(self.settings),
+                                group_id=None, enable_auto_commit=False,
+                                client_id="straum-replay", max_partition_fetch_bytes=8 << 20,
+                                **security_kwargs(self.settings))
+
+    async def save(self, job: Job) -> None:
+        assert self.producer is not None
+        await self.producer.send_and_wait(self.catalogue.replays,
+                                          codec(REPLAY_JOB).encode(job.to_record()),
+                                          key=job.id.encode(), partition=0)
+        self.jobs.values[job.id] = job
+
+    def conflicting(self, scope: ReplayScope) -> Job | None:
+        """An unfinished replay whose scope overlaps (a second one would send twice)."""
+        return next((j for j in self.jobs.values.values() if j.kind == "metering-values"
+                     and j.status in ("running", "stopped") and j.scope.overlaps(scope)), None)
+
+    async def check(self, scope: ReplayScope) -> None:
+        """Refuse scopes that name unknown points or actors, or overlap another replay."""
+        if problems := scope.problems():
+            raise ReplayError("; ".join(problems))
+        if (other := self.conflicting(scope)) is not None:
+            raise ReplayError(f"replay {other.id} ({other.status}) covers an overlapping scope: "
+                              f"resume or finish it first (straum replay resume {other.id})")
+        if scope.recipients:
+            actors = ActorRegistry(self.settings, self.catalogue)
+            await actors.start()
+            try:
+                unknown = [r for r in sorted(scope.recipients) if not await actors.knows(r)]
+            finally:
+                await actors.stop()
+            if unknown:
+                raise ReplayError(f"unknown actors: {', '.join(unknown)}")
+
+    async def load_state(self, scope: ReplayScope) -> State:
+        points = await read_points(self.settings)
+        if scope.points and (missing := sorted(scope.points - points.keys())):
+            raise ReplayError(f"unknown metering points: {', '.join(missing)}")
+        return State(points, await read_series_histories(self.settings))
+
+    async def locate(self, scope: ReplayScope) -> dict[int, tuple[int, int]]:
+        """Per intake partition: the first offset at the window's start, and today's end.
+
+        Refuses a window that begins before the oldest intake still stored (retention)."""
+        topic = self.catalogue.metering_values
+        admin = admin_client(self.settings, "straum-replay")
+        await admin.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in await partitions_of(admin, topic)]
+        finally:
+            await admin.close()
+        consumer = self._consumer()
+        await consumer.start()
+        try:
+            begins = await consumer.beginning_offsets(tps)
+            ends = await consumer.end_offsets(tps)
+            found = await consumer.offsets_for_times(
+                {tp: int(scope.start.timestamp() * 1000) for tp in tps})
+            oldest: datetime | None = None
+            for tp in tps:
+                if begins[tp] > 0 and begins[tp] < ends[tp]:
+                    consumer.assign([tp])
+                    consumer.seek(tp, begins[tp])
+                    batch = await consumer.getmany(tp, timeout_ms=2000, max_records=1)
+                    for record in batch.get(tp, []):
+                        at = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+                        oldest = at if oldest is None else min(oldest, at)
+            if oldest is not None and oldest > scope.start:
+                raise ReplayError(
+                    f"intake from {scope.start.isoformat()} to {oldest.isoformat()} is no "
+                    "longer stored (retention): it cannot be replayed; replay from "
+                    f"{oldest.isoformat()} instead")
+            return {tp.partition: (found[tp].offset if found.get(tp) else ends[tp], ends[tp])
+                    for tp in tps}
+        finally:
+            await consumer.stop()
+
+    async def stored_series(self, positions: dict[int, tuple[int, int]]
+                            ) -> AsyncIterator[tuple[int, int, dict[str, Any]]]:
+        """(partition, offset, series) of the stored intake from each position to its end."""
+        consumer = self._consumer()
+        await consumer.start()
+        decode = codec(METERING_VALUE_SERIES).decode
+        try:
+            for partition, (start, end) in sorted(positions.items()):
+                tp = TopicPartition(self.catalogue.metering_values, partition)
+                if start >= end:
+                    continue
+                consumer.assign([tp])
+                consumer.seek(tp, start)
+                while await consumer.position(tp) < end:
+                    batch = await consumer.getmany(tp, timeout_ms=2000, max_records=500)
+                    for record in batch.get(tp, []):
+                        if record.offset >= end:
+                            break
+                        if HEARTBEAT_HEADER in (record.headers or ()):
+                            continue
+                        try:
+                            series = decode(record.value)
+                        except ValueError:
+                            continue  # a dead letter the first time; not replayed
+                        yield partition, record.offset, series
+        finally:
+            await consumer.stop()
+
+    def messages_for(self, state: State, scope: ReplayScope, series: dict[str, Any],
+                     now: datetime) -> list[Outbound] | None:
+        """What one stored series is sent again as; None when it is outside the scope or was
+        never forwarded (rejected, or a duplicate)."""
+        point = state.points.get(series["meteringPointId"])
+        if not scope.covers(series, point):
+            return None
+        version = first_delivery_version(state.histories.get(series["meteringPointId"], []),
+                                         series["transactionId"])
+        if version is None:
+            return None
+        return replay_messages(point, series, version, scope, now)
+
+    async def plan(self, scope: ReplayScope) -> tuple[ReplayPlan, dict[int, tuple[int, int]],
+                                                      State]:
+        """The dry run: how many series and messages, for whom. Sends nothing."""
+        await self.check(scope)
+        state = await self.load_state(scope)
+        positions = await self.locate(scope)
+        plan = ReplayPlan()
+        now = datetime.now(UTC)
+        async for _, _, series in self.stored_series(positions):
+            messages = self.messages_for(state, scope, series, now)
+            if messages is not None:
+                plan.add(messages)
+        return plan, positions, state
+
+    async def run(self, job: Job, state: State,
+                  progress: Callable[[Job], None] | None = None,
+                  should_stop: Callable[[], bool] = lambda: False, batch: int = 200) -> Job:
+        """Send what the job covers from its checkpoint on; checkpoint after every batch."""
+        assert self.producer is not None
+        limiter = RateLimiter(job.rate)
+        encode = codec(QUEUE_MESSAGE).encode
+        pending: list[Any] = []
+        last: dict[int, int] = {}
+        series_in_batch = 0
+
+        async def flush() -> None:
+            nonlocal series_in_batch
+            await asyncio.gather(*pending)
+            pending.clear()
+            for partition, offset in last.items():
+                job.positions[partition] = (offset + 1, job.positions[partition][1])
+            job.sent_series += series_in_batch
+            series_in_batch = 0
+            await self.save(job)
+            if progress:
+                progress(job)
+
+        try:
+            async for partition, offset, series in self.stored_series(dict(job.positions)):
+                messages = self.messages_for(state, job.scope, series, datetime.now(UTC))
+                last[partition] = offset
+                if messages:
+                    await limiter.take(1)
+                    series_in_batch += 1
+                    job.sent_messages += len(messages)
+                    for m in messages:
+                        pending.append(await self.producer.send(
+                            self.catalogue.outbound, encode(m.to_record()),
+                            key=f"{m.recipient}|{m.queue}".encode()))
+                if series_in_batch >= batch or len(pending) >= batch * 4:
+                    await flush()
+                if should_stop():
+                    await flush()
+                    job.status = "stopped"
+                    await self.save(job)
+                    return job
+            await flush()
+            job.status = "done"
+            await self.save(job)
+            return job
+        except BaseException:
+            job.status = "stopped"
+            await asyncio.shield(self.save(job))
+            raise
+
+    def new_job(self, scope: ReplayScope, operator: str, rate: float,
+                positions: dict[int, tuple[int, int]], plan: ReplayPlan) -> Job:
+        return Job(str(uuid.uuid4()), "metering-values", operator, scope, "running", rate,
+                   positions, plan.series, plan.messages)
+
+    async def redeliver(self, actor: str, queue: Queue, since: datetime, operator: str) -> Job:
+        """Move an actor's acknowledged position back to ``since``: nothing is copied."""
+        topic = self.catalogue.queue_topic(actor, queue)
+        tp = TopicPartition(topic, 0)
+        consumer = self._consumer()
+        await consumer.start()
+        try:
+            if topic not in await consumer.topics():
+                raise ReplayError(f"actor {actor} has no {queue.value} queue")
+            found = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000)})
+            end = (await consumer.end_offsets([tp]))[tp]
+            begin = (await consumer.beginning_offsets([tp]))[tp]
+        finally:
+            await consumer.stop()
+        offset = found[tp].offset if found.get(tp) else end
+        note = ""
+        if offset == begin and begin > 0:
+            note = "messages before the queue's retention are gone; re-delivering what is kept"
+        assert self.producer is not None
+        position = QueuePosition(acked_offset=offset)
+        await self.producer.send_and_wait(
+            self.catalogue.queue_positions, codec(QUEUE_POSITION).encode({
+                "ackedOffset": position.acked_offset, "pollId": None, "pollFrom": 0,
+                "pollTo": 0, "lastAckedPollId": None, "updatedAt": datetime.now(UTC)}),
+            key=f"{actor}|{queue.value}".encode(), partition=0)
+        scope = ReplayScope(since, datetime.now(UTC), "intake-time", recipients=frozenset({actor}))
+        job = Job(str(uuid.uuid4()), "queue", operator, scope, "done",
+                  positions={0: (offset, end)}, planned_messages=end - offset,
+                  sent_messages=end - offset, note=note or f"{queue.value} from offset {offset}")
+        await self.save(job)
+        return job
