@@ -17,19 +17,21 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from connectors.actors import ActorRegistry
-from connectors.http.auth import AuthError, Caller, Role, TokenVerifier
+from connectors.http.auth import AuthError, Caller, Role, TokenVerifier, require
+from connectors.http.deps import Authenticated
 from connectors.http.documents import DocumentLedger
 from connectors.http.intake import master_data_record, send_all, series_records
 from connectors.http.limits import BodyLimit
 from connectors.http.ops import OpsView
 from connectors.http.problems import Problem, problem_handler, validation_handler
 from connectors.http.queues import QueueStore
+from connectors.http.replays import replay_routes
 from connectors.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
 from domain.availability import Availability, MaintenanceWindow, maintenance_problems
 from domain.codes import check_consumption_code
@@ -150,14 +152,7 @@ async def _connect(services: Services) -> None:
             await asyncio.sleep(2)
 
 
-def current_caller(request: Request, authorization: Annotated[str | None, Header()] = None,
-                   sender: Annotated[str | None, Header()] = None) -> Caller:
-    """The authenticated caller of a request (401/403 otherwise)."""
-    services: Services = request.app.state.services
-    return services.verifier.verify(authorization, sender)
 
-
-Authenticated = Annotated[Caller, Depends(current_caller)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -204,11 +199,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         REQUEST_SECONDS.labels(getattr(route, "path", "unmatched"), request.method).observe(
             time.perf_counter() - started)
         return response
-
-    def require(who: Caller, *roles: Role) -> None:
-        if not who.roles.intersection(roles):
-            raise AuthError(403, "role.forbidden",
-                            f"this call needs one of the roles {', '.join(roles)}")
 
     def identifier_problem(exc: IdentifierError, ptr: str) -> dict[str, str]:
         return {"code": exc.code, "pointer": ptr, "detail": str(exc)}
@@ -287,6 +277,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         days, months = await view.availability(from_, to)
         return JSONResponse(_jsonable({"days": [availability_json(a) for a in days],
                                        "months": [availability_json(a) for a in months]}))
+
+    app.include_router(replay_routes(services))
 
     # -- intake ----------------------------------------------------------------------------
     @app.post("/v1/metering-values", status_code=202, tags=["intake"],

@@ -138,3 +138,10 @@ class TokenVerifier:
             raise AuthError(403, "sender.mismatch",
                             "the Sender header does not match the token's subject")
         return Caller(party, roles)
+
+
+def require(who: Caller, *roles: Role) -> None:
+    """403 unless the caller holds one of ``roles``."""
+    if not who.roles.intersection(roles):
+        raise AuthError(403, "role.forbidden",
+                        f"this call needs one of the roles {', '.join(roles)}")

@@ -153,3 +153,34 @@ def test_bad_replays_say_what_is_wrong(straum: Straum) -> None:
     naive = straum_cli(straum, "replay", "queue", "--actor", gln(), "--queue",
                        "metering-values", "--since", "2026-01-01T00:00:00")
     assert naive.returncode == 1 and "give an offset" in naive.stderr
+
+
+def test_replay_and_redelivery_through_the_operator_api(straum: Straum) -> None:
+    point, go, supplier, supplier_id = point_with_supplier(straum, today() - timedelta(days=5))
+    series = day_series(point, today() - timedelta(days=2))
+    assert go.post("/v1/metering-values", json=values_document(series)).status_code == 202
+    [first] = drain(supplier, "metering-values")
+    operator = straum.client("7080005051286", "operator")
+    body = {"from": oslo_midnight(today() - timedelta(days=2)).isoformat(),
+            "to": oslo_midnight(today() - timedelta(days=1)).isoformat(),
+            "meteringPoints": [point], "recipients": [supplier_id], "rate": 0}
+    plan = operator.post("/v1/ops/replays", json={**body, "dryRun": True})
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["plan"] == {"series": 1, "messages": 1,
+                                   "perRecipient": {supplier_id: 1}}
+    started = operator.post("/v1/ops/replays", json=body)
+    assert started.status_code == 202, started.text
+    job_id = started.json()["replay"]["id"]
+    [again] = drain(supplier, "metering-values")
+    assert again["messageId"] == first["messageId"] and again["replayed"]
+    assert operator.get(f"/v1/ops/replays/{job_id}").json()["status"] == "done"
+    assert supplier.post("/v1/ops/replays", json=body).status_code == 403
+    since = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    redelivery = operator.post("/v1/ops/redeliveries", json={
+        "actor": supplier_id, "queue": "metering-values", "since": since})
+    assert redelivery.status_code == 201, redelivery.text
+    assert [m["messageId"] for m in drain(supplier, "metering-values")] == [
+        first["messageId"], again["messageId"]]
+    unknown = operator.post("/v1/ops/redeliveries", json={
+        "actor": gln(), "queue": "metering-values", "since": since})
+    assert unknown.status_code == 404
