@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     http_port: int = 8080
     max_body_bytes: int = Field(default=8 * 1024 * 1024, description="Intake body limit.")
 
+    rate_limit_per_second: float = Field(
+        default=100.0, ge=0, description="Requests per second per actor and API process (0: off).")
+    rate_limit_burst: int = Field(default=300, ge=1)
     jwks_url: str | None = Field(default=None, description="Production token keys (JWKS).")
     token_issuer: str = "straum-dev"  # noqa: S105 - an issuer name, not a secret
     token_audience: str = "straum"  # noqa: S105 - an audience name, not a secret

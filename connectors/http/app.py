@@ -31,6 +31,7 @@ from connectors.http.limits import BodyLimit
 from connectors.http.ops import OpsView
 from connectors.http.problems import Problem, problem_handler, validation_handler
 from connectors.http.queues import QueueStore
+from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
 from connectors.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
 from domain.availability import Availability, MaintenanceWindow, maintenance_problems
@@ -93,6 +94,7 @@ class Services:
     ops: OpsView | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     processors_seen: float = 0.0
+    rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
 
     def kafka(self) -> tuple[AIOKafkaProducer, QueueStore, DocumentLedger]:
         if (self.producer is None or self.queues is None or self.ledger is None
@@ -159,7 +161,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The API application (uvicorn runs it; tests may too)."""
     settings = settings or get_settings()
     services = Services(settings, TopicCatalogue.from_settings(settings),
-                        TokenVerifier(settings))
+                        TokenVerifier(settings),
+                        rate_limiter=RateLimiter(settings.rate_limit_per_second,
+                                                 settings.rate_limit_burst))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

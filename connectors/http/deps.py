@@ -7,13 +7,18 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from connectors.http.auth import Caller
+from connectors.http.problems import Problem
 
 
 def current_caller(request: Request, authorization: Annotated[str | None, Header()] = None,
                    sender: Annotated[str | None, Header()] = None) -> Caller:
     """The authenticated caller of a request (401/403 otherwise)."""
-    verifier = request.app.state.services.verifier
-    caller: Caller = verifier.verify(authorization, sender)
+    services = request.app.state.services
+    caller: Caller = services.verifier.verify(authorization, sender)
+    if (wait := services.rate_limiter.retry_after(caller.party)) is not None:
+        raise Problem(429, "rate.limited", "Too many requests",
+                      f"this actor may send {services.rate_limiter.rate:g} requests per second",
+                      headers={"Retry-After": str(wait)})
     return caller
 
 

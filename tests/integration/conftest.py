@@ -43,6 +43,16 @@ class Straum:
         self.processes[name] = process
         return process
 
+    def start_with_env(self, name: str, env: dict[str, str], *args: str
+                       ) -> subprocess.Popen[bytes]:
+        """Another straum process with some settings changed."""
+        log = (self.log_dir / f"{name}.log").open("ab")
+        process = subprocess.Popen([sys.executable, "-m", "straum", *args],
+                                   env={**self.env, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        self.processes[name] = process
+        return process
+
     def stop(self, name: str) -> None:
         process = self.processes.pop(name)
         process.terminate()

@@ -107,3 +107,37 @@ def test_queues_overview_shows_only_the_callers_queues(straum: Straum) -> None:
 
 def day_of_2026() -> date:
     return date(2026, 2, 10)
+
+
+def test_per_actor_rate_limit_is_429_with_retry_after(straum: Straum) -> None:
+    import time
+
+    from connectors.broker.embedded import free_port
+
+    port = free_port()
+    limited = straum.start_with_env("api-limited", {"STRAUM_RATE_LIMIT_PER_SECOND": "1",
+                                                    "STRAUM_RATE_LIMIT_BURST": "3"},
+                                    "api", "--port", str(port))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        busy = {"Authorization": f"Bearer {straum.token(gln(), 'supplier')}"}
+        calm = {"Authorization": f"Bearer {straum.token(gln(), 'supplier')}"}
+        codes = [httpx.get(f"{base}/v1/queues", headers=busy).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited_response = httpx.get(f"{base}/v1/queues", headers=busy)
+        assert limited_response.status_code == 429
+        assert int(limited_response.headers["Retry-After"]) >= 1
+        assert limited_response.json()["code"] == "rate.limited"
+        assert httpx.get(f"{base}/v1/queues", headers=calm).status_code == 200
+    finally:
+        straum.stop("api-limited")
+        assert limited.poll() is not None
