@@ -33,7 +33,10 @@ class ReplayScope:
     recipients: frozenset[str] = frozenset()
 
     def problems(self) -> list[str]:
-        return ["--to must be after --from"] if self.end <= self.start else []
+        found = ["--to must be after --from"] if self.end <= self.start else []
+        if not (2000 <= self.start.year <= 2100 and 2000 <= self.end.year <= 2100):
+            found.append("the window must lie between the years 2000 and 2100")
+        return found
 
     def covers(self, series: dict[str, Any], point: MeteringPoint | None) -> bool:
         """Whether a stored intake series falls in this scope."""

@@ -273,9 +273,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             to: Annotated[date, Query()]) -> JSONResponse:
         """Technical availability per day and month, planned maintenance counted apart."""
         view = ops_view(who)
-        if to < from_ or (to - from_).days > 366:
+        if to < from_ or (to - from_).days > 366 or from_.year < 2000 or to.year > 2100:
             raise Problem(400, "availability.range", "The period is not valid",
-                          "give from <= to, at most 366 days apart",
+                          "give from <= to, at most 366 days apart, between 2000 and 2100",
                           problems=[{"code": "availability.range", "pointer": "/query/to",
                                      "detail": "to must be on or after from, within 366 days"}])
         days, months = await view.availability(from_, to)

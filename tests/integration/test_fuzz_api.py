@@ -1,0 +1,136 @@
+"""Hostile input against straum's own OpenAPI document: no input gives a server error, and
+answers match what the document says; fuzzed intake bodies never stop the stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from connectors.broker.embedded import free_port
+from tests.helpers import day_series, gln, gsrn, values_document
+from tests.integration.conftest import Straum
+
+ALL_ROLES = ("grid_owner", "supplier", "third_party", "operator")
+
+
+@pytest.fixture(scope="module")
+def fuzz_api(straum: Straum) -> Iterator[str]:
+    """An API process without rate limits, so the fuzzer reaches past the limiter."""
+    port = free_port()
+    straum.start_with_env("api-fuzz", {"STRAUM_RATE_LIMIT_PER_SECOND": "0"},
+                          "api", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "fuzz API did not come up"
+        time.sleep(0.3)
+    try:
+        yield base
+    finally:
+        straum.stop("api-fuzz")
+
+
+def test_no_input_gives_a_server_error(straum: Straum, fuzz_api: str) -> None:
+    """Every operation of /openapi.json, fuzzed by schemathesis with a token holding every
+    role (so requests get past authentication): no 5xx, responses as documented."""
+    schema = schemathesis.openapi.from_url(f"{fuzz_api}/openapi.json")
+    token = straum.token("7080005051286", *ALL_ROLES)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 15
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def fuzz(case: Any) -> None:
+            response = case.call(base_url=fuzz_api, timeout=30,
+                                 headers={"Authorization": f"Bearer {token}"})
+            case.validate_response(response, checks=[not_a_server_error,
+                                                     response_schema_conformance])
+
+        fuzz()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=True) | st.text(max_size=30)
+    | st.integers(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                max_size=4),
+    max_leaves=20)
+
+
+@given(mutation=st.dictionaries(
+    st.sampled_from(["messageId", "series", "meteringPointId", "start", "end", "resolution",
+                     "points", "quantity", "quality", "unit", "transactionId"]),
+    json_values, max_size=3),
+    where=st.sampled_from(["document", "series", "point"]))
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_intake_bodies_get_4xx_never_5xx(straum: Straum, fuzz_api: str,
+                                                mutation: dict[str, Any], where: str) -> None:
+    document = values_document(day_series(gsrn(), day_of_2026()))
+    target = {"document": document, "series": document["series"][0],
+              "point": document["series"][0]["points"][0]}[where]
+    target.update(mutation)
+    token = straum.token(gln(), "grid_owner")
+    response = httpx.post(f"{fuzz_api}/v1/metering-values", json=document, timeout=30,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code in (200, 202, 400, 422), response.text
+    if response.status_code == 400:
+        body = response.json()
+        assert body["problems"] and all("code" in p and "pointer" in p
+                                        for p in body["problems"])
+
+
+def test_deeply_nested_and_oversized_bodies(straum: Straum, fuzz_api: str) -> None:
+    headers = {"Authorization": f"Bearer {straum.token(gln(), 'grid_owner')}",
+               "Content-Type": "application/json"}
+    nested = "[" * 5000 + "]" * 5000
+    response = httpx.post(f"{fuzz_api}/v1/metering-values", content=nested, headers=headers)
+    assert response.status_code == 400
+    many = values_document(*[day_series(gsrn(), day_of_2026()) for _ in range(3)])
+    many["series"][0]["points"] *= 40  # far beyond the longest series
+    response = httpx.post(f"{fuzz_api}/v1/metering-values", json=many, headers=headers)
+    assert response.status_code == 400
+    assert httpx.post(f"{fuzz_api}/v1/metering-values", content=b"\xff\xfe garbage",
+                      headers=headers).status_code == 400
+
+
+def test_stream_still_flows_after_the_fuzzing(straum: Straum) -> None:
+    """After everything above, a good series still goes all the way to its grid owner."""
+    from tests.helpers import poll_until
+    from tests.integration.test_metering_values import point_with_supplier
+
+    point, go, supplier, _ = point_with_supplier(straum, today_minus(3))
+    series = day_series(point, today_minus(1))
+    assert go.post("/v1/metering-values", json=values_document(series)).status_code == 202
+    poll_until(supplier, "metering-values",
+               lambda m: m["payload"]["transactionId"] == series["transactionId"])
+
+
+def day_of_2026() -> Any:
+    from datetime import date
+
+    return date(2026, 2, 10)
+
+
+def today_minus(days: int) -> Any:
+    from datetime import datetime, timedelta
+
+    from domain.series import HUB_TIMEZONE
+
+    return datetime.now(HUB_TIMEZONE).date() - timedelta(days=days)
