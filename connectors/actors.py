@@ -14,9 +14,12 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 
 from connectors.compacted import CompactedView
+from straum.logging import get_logger
 from straum.settings import Settings
 from streams.serialisation import ACTOR, codec
 from streams.topics import TopicCatalogue
+
+log = get_logger(__name__)
 
 
 def decode_roles(value: bytes) -> frozenset[str]:
@@ -48,8 +51,16 @@ class ActorRegistry:
         self._view.values[gln] = frozenset(roles)
 
     async def knows(self, gln: str) -> bool:
-        """Whether ``gln`` is registered, after catching up with every registration so far."""
-        if gln in self._view.values:
-            return True
-        await self._view.caught_up()
+        """Whether ``gln`` is registered, after catching up with every registration so far.
+
+        A registration is durable before the document that made the message, so a view that
+        lags must catch up, never give a false 'unknown': it waits, however long it takes.
+        """
+        while gln not in self._view.values:
+            try:
+                if await self._view.caught_up(deadline_s=10.0):
+                    break
+            except TimeoutError:
+                pass
+            log.warning("actor registry is catching up; the queue writer waits", actor=gln)
         return gln in self._view.values

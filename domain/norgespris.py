@@ -18,7 +18,9 @@ Decisions, with the reasons:
   ``created_at + 14 × 24 h`` computed in UTC, so across a DST change the wall-clock time of
   activation moves by an hour (created 10:00 CEST → activated 09:00 CET).
 * **Expiry**: an Activated contract expires at the last millisecond (23:59:59.999 Europe/Oslo)
-  of its end date, or of 31 December of its start date's year when it has no end date. An end
+  of its end date or, when it has none, of 31 December of the Norgespris price year its start
+  date falls in: the first price period runs 1 Oct 2025 – 31 Dec 2026 (domain.md), later ones
+  are calendar years, so a contract starting in 2025 expires at the end of 2026. An end
   date that has already passed makes it expire at once (at the moment of the change that set
   it, or of its activation). Initiated → Expired is not a transition (the spec gives it as its
   example of ``INVALID_STATUS_TRANSITION``): an Initiated contract whose end date passes stays
@@ -55,6 +57,9 @@ CONTRACT_TYPE: Final = "Norgespris"
 
 REGRET_PERIOD: Final = timedelta(days=14)
 """Angrefrist: exact elapsed time from creation during which the contract may be cancelled."""
+
+FIRST_PRICE_PERIOD_END: Final = date(2026, 12, 31)
+"""Norgespris started 1 Oct 2025 at a price fixed to 31 Dec 2026; adjusted yearly after."""
 
 HOUSEHOLD: Final = "35"
 HOLIDAY_HOME: Final = "36"
@@ -181,10 +186,14 @@ def regret_period_end(contract: Contract) -> datetime:
     return contract.created_at + REGRET_PERIOD
 
 
+def price_period_end(start_date: date) -> date:
+    """Last day of the Norgespris price period ``start_date`` falls in (see the docstring)."""
+    return date(max(start_date.year, FIRST_PRICE_PERIOD_END.year), 12, 31)
+
+
 def expires_at(contract: Contract) -> datetime:
     """The nominal instant an Activated contract expires (see the module docstring)."""
-    last_day = contract.end_date or date(contract.start_date.year, 12, 31)
-    return _end_of_day(last_day)
+    return _end_of_day(contract.end_date or price_period_end(contract.start_date))
 
 
 def _last_change_at(contract: Contract) -> datetime:

@@ -192,6 +192,38 @@ def broker_status() -> None:
     raise typer.Exit(0 if answers else 1)
 
 
+@app.command()
+def simulate(
+        points: Annotated[int, typer.Option(help="Metering points to simulate.")] = 1000,
+        grid_owners: Annotated[int, typer.Option(help="Grid owners (they send the values).")
+                               ] = 10,
+        suppliers: Annotated[int, typer.Option(help="Suppliers (they receive them).")] = 20,
+        day: Annotated[datetime | None, typer.Option(
+            formats=["%Y-%m-%d"], help="Day of values to send (default: yesterday in Oslo)."),
+        ] = None,
+        follow: Annotated[bool, typer.Option(
+            help="Then keep going until Ctrl-C or SIGTERM: a trickle of corrections and each "
+                 "new day's morning batch.")] = False,
+        rate: Annotated[float | None, typer.Option(
+            help="At most this many series per second (default: as fast as the API answers; "
+                 "1/s for the --follow trickle).")] = None,
+        seed: Annotated[int, typer.Option(
+            help="Seed of the population and its values: the same seed and day send the same "
+                 "documents again (answered as duplicates).")] = 1,
+        url: Annotated[str | None, typer.Option(
+            help="straum's API (default: http://STRAUM_HTTP_HOST:STRAUM_HTTP_PORT).")] = None,
+) -> None:
+    """Traffic against the API: register points, start supply, send a day of metering values."""
+    from connectors.simulator import main as simulate_main
+    from straum.logging import configure_logging
+
+    s = settings_or_fail()
+    configure_logging("simulator", s.log_level)
+    host = "127.0.0.1" if s.http_host in ("0.0.0.0", "::") else s.http_host
+    raise typer.Exit(simulate_main(points, grid_owners, suppliers, day.date() if day else None,
+                                   follow, rate, seed, url or f"http://{host}:{s.http_port}", s))
+
+
 ExistingFile = Annotated[Path, typer.Option(exists=True, dir_okay=False, readable=True)]
 
 

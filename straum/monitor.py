@@ -286,7 +286,7 @@ def run_monitor(settings: Settings, metrics_port: int | None,
                 webhook_url: str | None = None) -> None:
     configure_logging("monitor", settings.log_level)
     if metrics_port:
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=settings.metrics_host)
     thresholds = Thresholds(heartbeat_stale_s=settings.heartbeat_stale_seconds,
                             startup_grace_s=settings.monitor_startup_grace_seconds)
 

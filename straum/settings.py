@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         default=40.0, gt=0, description="Forwarding counts as stopped when the newest "
         "heartbeat through a partition is older than this.")
     monitor_startup_grace_seconds: float = Field(default=60.0, ge=0)
+    metrics_host: str = Field(default="127.0.0.1",
+                              description="Interface of the worker's and monitor's /metrics.")
+    dev_tokens: bool | None = Field(
+        default=None, description="Accept development tokens; default: only without a JWKS.")
     worker_metrics_port: int = Field(default=9465, ge=0, description="Worker /metrics; 0: off.")
     monitor_metrics_port: int = Field(default=9466, ge=0, description="Monitor /metrics; 0: off.")
     log_level: str = "INFO"
@@ -72,6 +76,11 @@ class Settings(BaseSettings):
     def bootstrap(self) -> str:
         """The bootstrap servers to use: the configured cluster or the embedded broker."""
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def accepts_dev_tokens(self) -> bool:
+        """Development tokens are for machines without an identity provider."""
+        return self.jwks_url is None if self.dev_tokens is None else self.dev_tokens
 
     @property
     def dev_key_path(self) -> Path:

@@ -76,7 +76,8 @@ class Supervisor:
             Child("monitor", ["monitor"]),
         ]
         if demo:
-            self.children.append(Child("simulator", ["simulate", "--follow"]))
+            url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+            self.children.append(Child("simulator", ["simulate", "--follow", "--url", url]))
         self._stopping = False
 
     def _env(self, bootstrap: str) -> dict[str, str]:

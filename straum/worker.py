@@ -32,7 +32,7 @@ def run_worker(settings: Settings, metrics_port: int | None) -> None:
     configure_logging("worker", settings.log_level)
     asyncio.run(prepare(settings))
     if metrics_port:
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=settings.metrics_host)
     from faust import Worker
 
     import processors  # noqa: F401  registers the agents on the app

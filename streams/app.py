@@ -7,6 +7,7 @@ instead of an exception inside Faust's stream machinery.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import faust
@@ -22,6 +23,7 @@ def create_app(settings: Settings) -> Any:
     return faust.App(
         settings.topic_prefix,
         broker=broker,
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         autodiscover=False,
         key_serializer="raw",
@@ -39,6 +41,25 @@ def create_app(settings: Settings) -> Any:
         stream_wait_empty=False,
         logging_config=None,
     )
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """TLS/SASL for Faust's own clients, from the same settings as every other client."""
+    protocol = settings.kafka_security_protocol
+    ssl_context = None
+    if "SSL" in protocol:
+        ssl_context = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    if settings.kafka_sasl_mechanism:
+        mechanism = settings.kafka_sasl_mechanism.upper()
+        if mechanism.startswith("SCRAM"):
+            return faust.SASLCredentials(username=settings.kafka_sasl_username,
+                                         password=settings.kafka_sasl_password,
+                                         mechanism=mechanism, ssl_context=ssl_context)
+        return faust.SASLCredentials(username=settings.kafka_sasl_username,
+                                     password=settings.kafka_sasl_password,
+                                     ssl_context=ssl_context)
+    return faust.SSLCredentials(ssl_context) if ssl_context else None
 
 
 settings = get_settings()

@@ -104,6 +104,10 @@ class TokenVerifier:
                             f"token algorithm {header.get('alg')!r} is not accepted")
         if self._jwks is not None and header.get("kid") != DEV_KEY_ID:
             return self._jwks.get_signing_key_from_jwt(token).key
+        if not self.settings.accepts_dev_tokens:
+            raise AuthError(401, "token.untrusted_key",
+                            "development tokens are not accepted here; use the identity "
+                            "provider's token")
         if header.get("alg") != "ES256":
             raise AuthError(401, "token.algorithm",
                             "development tokens are ES256; configure a JWKS for RS256 keys")

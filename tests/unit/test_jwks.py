@@ -249,9 +249,21 @@ def test_jwks_claims_are_checked_like_dev_tokens(verifier: TokenVerifier, jwks: 
     assert refusal(verifier, token(k1, "k1", sub="7080005051280")).code == "token.subject"
 
 
-def test_dev_key_still_works_beside_the_jwks(tmp_path: Path, verifier: TokenVerifier,
-                                             jwks: Jwks) -> None:
+def test_dev_tokens_are_refused_once_a_jwks_is_configured(tmp_path: Path,
+                                                          verifier: TokenVerifier,
+                                                          jwks: Jwks) -> None:
+    """Production trusts the identity provider only: whoever can read the dev key could
+    otherwise act as any party."""
     jwks.keys = [jwk(rsa_key(), "k1")]
+    dev = issue_dev_token(Settings(data_dir=tmp_path), PARTY, ["supplier"])
+    error = refusal(verifier, f"Bearer {dev}")
+    assert (error.status, error.code) == (401, "token.untrusted_key")
+    assert jwks.fetches == 0
+
+
+def test_dev_tokens_beside_the_jwks_when_asked_for(tmp_path: Path, jwks: Jwks) -> None:
+    jwks.keys = [jwk(rsa_key(), "k1")]
+    verifier = TokenVerifier(Settings(data_dir=tmp_path, jwks_url=jwks.url, dev_tokens=True))
     dev = issue_dev_token(Settings(data_dir=tmp_path), PARTY, ["supplier"])
     assert verifier.verify(f"Bearer {dev}", PARTY) == SUPPLIER
     assert jwks.fetches == 0  # the dev key is local: no fetch
