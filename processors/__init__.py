@@ -3,6 +3,6 @@
 Importing this package registers every agent on :data:`streams.app.app`.
 """
 
-from processors import forwarder, master_data, queue_writer
+from processors import contracts, forwarder, master_data, queue_writer
 
-__all__ = ["forwarder", "master_data", "queue_writer"]
+__all__ = ["contracts", "forwarder", "master_data", "queue_writer"]

@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 
 from straum.logging import get_logger
-from streams.app import app, catalogue
+from streams.app import app, catalogue, settings
 from streams.serialisation import DEAD_LETTER, codec
 
 log = get_logger(__name__)
@@ -83,5 +83,5 @@ def dead_letter(processor: str, event: Any, exc: BaseException) -> Record:
 
 
 def now() -> datetime:
-    """The processors' clock (one place, so tests and replays can reason about it)."""
-    return datetime.fromtimestamp(time.time(), UTC)
+    """The processors' clock (one place, so tests and drills can move it)."""
+    return datetime.fromtimestamp(time.time() + settings.clock_offset_seconds, UTC)

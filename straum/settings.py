@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     token_audience: str = "straum"  # noqa: S105 - an audience name, not a secret
 
     alert_webhook: str | None = Field(default=None, description="Alert events as JSON here.")
+    clock_offset_seconds: float = Field(
+        default=0.0, description="Shifts the processors' clock: for drills and "
+        "time-compressed tests only, never in production.")
+    contract_timer_seconds: float = Field(
+        default=30.0, gt=0, description="How often contract lifecycles are moved on.")
     monitor_interval_seconds: float = Field(default=5.0, gt=0)
     heartbeat_interval_seconds: float = Field(default=10.0, gt=0)
     heartbeat_stale_seconds: float = Field(

@@ -107,3 +107,15 @@ series_versions: BatchWrittenTable = app.tables.add(BatchWrittenTable(
     partitions=settings.partitions,
     help="SeriesHistory (Avro) per metering point: what was forwarded, for de-duplication.",
 ))
+
+contract_commands_topic = app.topic(catalogue.contract_commands, key_type=bytes,
+                                    value_type=bytes)
+contracts_table: BatchWrittenTable = app.tables.add(BatchWrittenTable(
+    app,
+    name="contracts",
+    default=None,
+    key_type=bytes,
+    value_type=bytes,
+    partitions=settings.partitions,
+    help="ContractSet (Avro) per metering point: its Norgespris contracts.",
+))

@@ -96,6 +96,31 @@ class TopicCatalogue:
         return f"{self.prefix}-series-versions-changelog"
 
     @property
+    def contract_commands(self) -> str:
+        """Norgespris contract requests from the Contracts API, keyed by metering point."""
+        return self._n("contract-commands")
+
+    @property
+    def contracts_changelog(self) -> str:
+        """Changelog of the contracts processor's table (contracts per metering point)."""
+        return f"{self.prefix}-contracts-changelog"
+
+    @property
+    def contracts(self) -> str:
+        """Every Norgespris contract as it now stands, by contract id (compacted)."""
+        return self._n("contracts")
+
+    @property
+    def contract_replies(self) -> str:
+        """The contracts processor's answers, by correlation id (short-lived)."""
+        return self._n("contract-replies")
+
+    @property
+    def prices(self) -> str:
+        """Area prices per interval, by area and interval start (compacted)."""
+        return self._n("prices")
+
+    @property
     def outbound(self) -> str:
         """Messages for market actors, keyed by recipient and queue, before the queue writer."""
         return self._n("outbound")
@@ -192,6 +217,13 @@ class TopicCatalogue:
             TopicSpec(self.series_versions_changelog, p, r, compacted=True,
                       purpose="forwarder de-duplication table changelog"),
             TopicSpec(self.outbound, p, r, 7 * DAY_MS, purpose="messages before the queue writer"),
+            TopicSpec(self.contract_commands, p, r, 7 * DAY_MS, purpose="contract requests"),
+            TopicSpec(self.contracts_changelog, p, r, compacted=True,
+                      purpose="contracts table changelog"),
+            TopicSpec(self.contracts, 1, r, compacted=True, purpose="contracts by id"),
+            TopicSpec(self.contract_replies, 1, r, DAY_MS, compacted=True,
+                      purpose="answers to contract requests"),
+            TopicSpec(self.prices, 1, r, compacted=True, purpose="area prices"),
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),
             TopicSpec(self.actors, 1, r, compacted=True, purpose="known market actors"),

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 
 from connectors.actors import ActorRegistry
 from connectors.http.auth import AuthError, Caller, Role, TokenVerifier, require
+from connectors.http.contracts import JsonApiError, contract_routes, jsonapi_error_handler
 from connectors.http.deps import Authenticated
 from connectors.http.documents import DocumentLedger
 from connectors.http.intake import master_data_record, send_all, series_records
@@ -283,6 +284,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                        "months": [availability_json(a) for a in months]}))
 
     app.include_router(replay_routes(services))
+    app.include_router(contract_routes(services))
+    app.add_exception_handler(JsonApiError, jsonapi_error_handler)
 
     # -- intake ----------------------------------------------------------------------------
     @app.post("/v1/metering-values", status_code=202, tags=["intake"],

@@ -1,0 +1,278 @@
+"""Elhub's Contracts JSON:API (/v1/contracts) on straum's authentication.
+
+Writes go as commands to the contracts processor, the single writer per metering point, and
+the request waits for its answer on the replies topic; reads come from the compacted contracts
+topic this process follows. Media type ``application/vnd.api+json``; errors are JSON:API error
+objects (``status``, ``code``, ``title``, ``detail``, ``source.pointer``) in an ``errors`` list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Protocol
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from connectors.compacted import CompactedView
+from connectors.http.auth import Role, require
+from connectors.http.deps import Authenticated
+from domain.identifiers import IdentifierError, validate_gsrn
+from straum.settings import Settings
+from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
+from streams.topics import TopicCatalogue
+
+JSONAPI = "application/vnd.api+json"
+REPLY_WAIT_S = 15.0
+
+
+class ContractServices(Protocol):
+    settings: Settings
+    catalogue: TopicCatalogue
+
+    def kafka(self) -> tuple[AIOKafkaProducer, Any, Any]: ...
+
+
+class JsonApiError(Exception):
+    def __init__(self, status: int, code: str, title: str, detail: str,
+                 pointer: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.title, self.detail, self.pointer = (
+            status, code, title, detail, pointer)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"status": str(self.status), "code": self.code,
+                                 "title": self.title, "detail": self.detail}
+        if self.pointer:
+            error["source"] = {"pointer": self.pointer}
+        return {"errors": [error]}
+
+
+async def jsonapi_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, JsonApiError)
+    return jsonapi(exc.body(), exc.status)
+
+
+def jsonapi(body: Any, status: int = 200) -> JSONResponse:
+    from fastapi.encoders import jsonable_encoder
+
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=JSONAPI)
+
+
+def resource(c: dict[str, Any]) -> dict[str, Any]:
+    """The spec's ``contract`` resource object."""
+    return {"type": "contract", "id": c["id"],
+            "attributes": {"contractType": c["contractType"], "startDate": c["startDate"],
+                           "endDate": c["endDate"], "status": c["status"],
+                           "isCancelled": c["status"] == "Cancelled"},
+            "relationships": {
+                "createdBy": {"data": {"type": "Party", "id": c["createdBy"]}},
+                "updatedBy": {"data": {"type": "Party", "id": c["updatedBy"]}},
+                "meteringPoint": {"data": {"type": "MeteringPoint",
+                                           "id": c["meteringPointId"]}}},
+            "meta": {"createdAt": c["createdAt"], "updatedAt": c["updatedAt"]}}
+
+
+def _date(value: Any, pointer: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise JsonApiError(400, "INVALID_INPUT", "Invalid date",
+                           f"{value!r} is not a date (YYYY-MM-DD)", pointer) from exc
+
+
+def _object(value: Any, pointer: str, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise JsonApiError(400, "INVALID_INPUT", f"Missing {what}", f"{what} must be an object",
+                           pointer)
+    return value
+
+
+def parse_create(item: Any, index: int) -> dict[str, Any]:
+    base = f"/data/{index}"
+    item = _object(item, base, "resource object")
+    if item.get("type") != "contract":
+        raise JsonApiError(400, "INVALID_INPUT", "Wrong type", "type must be 'contract'",
+                           f"{base}/type")
+    attributes = _object(item.get("attributes"), f"{base}/attributes", "attributes")
+    relationships = _object(item.get("relationships"), f"{base}/relationships",
+                            "relationships")
+    if attributes.get("contractType") != "Norgespris":
+        raise JsonApiError(400, "INVALID_INPUT", "Invalid contract type",
+                           "contractType must be 'Norgespris'",
+                           f"{base}/attributes/contractType")
+    start = _date(attributes.get("startDate"), f"{base}/attributes/startDate")
+    if start is None:
+        raise JsonApiError(400, "INVALID_INPUT", "Missing start date", "startDate is required",
+                           f"{base}/attributes/startDate")
+    point = _object(relationships.get("meteringPoint"), f"{base}/relationships/meteringPoint",
+                    "meteringPoint relationship")
+    point_id = _object(point.get("data"), f"{base}/relationships/meteringPoint/data",
+                       "meteringPoint data").get("id")
+    try:
+        validate_gsrn(str(point_id))
+    except IdentifierError as exc:
+        raise JsonApiError(400, "INVALID_INPUT", "Invalid metering point", str(exc),
+                           f"{base}/relationships/meteringPoint/data/id") from exc
+    return {"meteringPointId": str(point_id), "startDate": start,
+            "endDate": _date(attributes.get("endDate"), f"{base}/attributes/endDate")}
+
+
+def contract_routes(services: ContractServices) -> APIRouter:
+    router = APIRouter(tags=["contracts (Norgespris)"])
+    views: dict[str, CompactedView[dict[str, Any]]] = {}
+
+    async def view(name: str) -> CompactedView[dict[str, Any]]:
+        if name not in views:
+            topic, decoder = ((services.catalogue.contracts, codec(CONTRACT).decode)
+                              if name == "contracts"
+                              else (services.catalogue.contract_replies,
+                                    codec(CONTRACT_REPLY).decode))
+            created = CompactedView(services.settings, topic, decoder)
+            await created.start()
+            views[name] = created
+        return views[name]
+
+    async def command(sender: str, action: str, point_id: str, contract_id: str,
+                      start: date | None = None, end: date | None = None,
+                      clear_end: bool = False) -> dict[str, Any]:
+        producer, _, _ = services.kafka()
+        replies = await view("replies")
+        correlation = str(uuid.uuid4())
+        value = codec(CONTRACT_COMMAND).encode({
+            "correlationId": correlation, "action": action, "sender": sender,
+            "meteringPointId": point_id, "contractId": contract_id, "startDate": start,
+            "endDate": end, "clearEndDate": clear_end, "receivedAt": datetime.now(UTC)})
+        await producer.send_and_wait(services.catalogue.contract_commands, value,
+                                     key=point_id.encode())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REPLY_WAIT_S
+        while (answer := replies.values.get(correlation)) is None:
+            if loop.time() > deadline:
+                raise JsonApiError(503, "PROCESSING_DELAYED", "Not processed yet",
+                                   "the request is queued but was not processed in time; "
+                                   "read the contract again shortly")
+            await asyncio.sleep(0.02)
+        if answer["errorCode"] is not None:
+            raise JsonApiError(answer["errorStatus"], answer["errorCode"],
+                               answer["errorTitle"] or answer["errorCode"],
+                               answer["errorDetail"] or "", answer["errorPointer"])
+        contract: dict[str, Any] = answer["contract"]
+        if isinstance(contract, tuple):  # a union of records is read as (name, fields)
+            contract = contract[1]
+        contracts = await view("contracts")
+        known = contracts.values.get(contract["id"])
+        if known is None or known["updatedAt"] <= contract["updatedAt"]:
+            contracts.values[contract["id"]] = contract  # read your own write at once
+        return contract
+
+    def visible(caller_party: str, roles: frozenset[Role], c: dict[str, Any]) -> bool:
+        return (Role.OPERATOR in roles
+                or (Role.GRID_OWNER in roles and c["gridOwner"] == caller_party)
+                or (Role.SUPPLIER in roles and c.get("supplier") == caller_party))
+
+    async def body_of(request: Request) -> Any:
+        try:
+            return json.loads(await request.body())
+        except ValueError as exc:
+            raise JsonApiError(400, "INVALID_INPUT", "Invalid JSON", str(exc)) from exc
+
+    @router.get("/v1/ping", response_class=PlainTextResponse)
+    async def ping() -> str:
+        return "pong"
+
+    @router.get("/v1/contracts")
+    async def list_contracts(
+            who: Authenticated,
+            contract_type: Annotated[str | None, Query(alias="filter[contractType]")] = None,
+            point_ids: Annotated[list[str] | None, Query(alias="filter[meteringPointId]")]
+            = None,
+            updated_after: Annotated[datetime | None, Query(alias="filter[updatedAt][gt]")]
+            = None,
+            updated_before: Annotated[datetime | None, Query(alias="filter[updatedAt][lt]")]
+            = None,
+    ) -> JSONResponse:
+        """The contracts the caller may see: a grid owner's on its points, a supplier's on
+        the points it supplies; operators see all."""
+        require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
+        if contract_type not in (None, "Norgespris"):
+            raise JsonApiError(400, "INVALID_INPUT", "Invalid filter",
+                               "filter[contractType] must be Norgespris")
+        wanted = {p for ids in point_ids or [] for p in ids.split(",") if p}
+        found = []
+        for c in (await view("contracts")).values.values():
+            if not visible(who.party, who.roles, c):
+                continue
+            if wanted and c["meteringPointId"] not in wanted:
+                continue
+            if updated_after and c["updatedAt"] <= updated_after:
+                continue
+            if updated_before and c["updatedAt"] >= updated_before:
+                continue
+            found.append(resource(c))
+        found.sort(key=lambda r: r["meta"]["updatedAt"])
+        return jsonapi({"data": found})
+
+    @router.post("/v1/contracts", status_code=201)
+    async def create_contracts(request: Request, who: Authenticated) -> JSONResponse:
+        """Create one or more Norgespris contracts (grid owner, on its own points)."""
+        require(who, Role.GRID_OWNER)
+        body = _object(await body_of(request), "", "document")
+        items = body.get("data")
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list) or not items or len(items) > 100:
+            raise JsonApiError(400, "INVALID_INPUT", "Missing data",
+                               "data must hold 1 to 100 contract resource objects", "/data")
+        parsed = [parse_create(item, i) for i, item in enumerate(items)]
+        created = [await command(who.party, "create", p["meteringPointId"], str(uuid.uuid4()),
+                                 p["startDate"], p["endDate"]) for p in parsed]
+        return jsonapi({"data": [resource(c) for c in created]}, 201)
+
+    ContractId = Path(max_length=64)
+
+    async def one(who: Any, contract_id: str) -> dict[str, Any]:
+        contract = (await view("contracts")).values.get(contract_id)
+        if contract is None or not visible(who.party, who.roles, contract):
+            raise JsonApiError(404, "CONTRACT_NOT_FOUND", "Contract not found",
+                               f"no contract {contract_id} that you may see")
+        return contract
+
+    @router.get("/v1/contracts/{contract_id}")
+    async def get_contract(who: Authenticated, contract_id: str = ContractId) -> JSONResponse:
+        require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
+        return jsonapi({"data": resource(await one(who, contract_id))})
+
+    @router.patch("/v1/contracts/{contract_id}")
+    async def update_contract(request: Request, who: Authenticated,
+                              contract_id: str = ContractId) -> JSONResponse:
+        """Edit start or end date, or cancel (isCancelled) within the regret period."""
+        require(who, Role.GRID_OWNER)
+        current = await one(who, contract_id)
+        data = _object(_object(await body_of(request), "", "document").get("data"), "/data",
+                       "data")
+        attributes = _object(data.get("attributes", {}), "/data/attributes", "attributes")
+        if "status" in attributes:
+            raise JsonApiError(403, "INVALID_STATUS_UPDATE", "Status is set by the hub",
+                               "status changes by the lifecycle; cancel with isCancelled",
+                               "/data/attributes/status")
+        if attributes.get("isCancelled") is True:
+            changed = await command(who.party, "cancel", current["meteringPointId"],
+                                    contract_id)
+        else:
+            start = _date(attributes.get("startDate"), "/data/attributes/startDate")
+            end = _date(attributes.get("endDate"), "/data/attributes/endDate")
+            if start is None and end is None and "endDate" not in attributes:
+                raise JsonApiError(400, "INVALID_INPUT", "Nothing to change",
+                                   "give startDate, endDate or isCancelled", "/data/attributes")
+            changed = await command(who.party, "edit", current["meteringPointId"], contract_id,
+                                    start, end, clear_end="endDate" in attributes and end is None)
+        return jsonapi({"data": resource(changed)})
+
+    return router
