@@ -224,6 +224,58 @@ def simulate(
                                    follow, rate, seed, url or f"http://{host}:{s.http_port}", s))
 
 
+prices_app = typer.Typer(help="Area prices for the Norgespris comparison.",
+                         no_args_is_help=True)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.command("import")
+def prices_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+                  eur_nok: Annotated[float | None, typer.Option(
+                      help="Exchange rate for rows in EUR/MWh without their own.")] = None
+                  ) -> None:
+    """Import area prices from CSV: area,start,resolution,price[,unit[,eurNok]]."""
+    import asyncio
+    import csv
+
+    from rich.progress import track
+
+    from connectors.http.norgespris import publish_prices
+    from connectors.kafka import durable_producer, wait_for_broker
+    from domain.prices import parse_price
+    from streams.topics import TopicCatalogue
+
+    s = settings_or_fail()
+    with file.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    prices, problems = [], []
+    for i, row in enumerate(track(rows, description="checking prices",
+                                  disable=not sys.stderr.isatty())):
+        if eur_nok is not None and not row.get("eurNok"):
+            row["eurNok"] = str(eur_nok)
+        price, found = parse_price(row, f"line {i + 2}")
+        problems += found
+        if price is not None:
+            prices.append(price)
+    if problems:
+        for p in problems[:20]:
+            typer.echo(f"{file.name}: {p['pointer']}: {p['detail']}", err=True)
+        raise fail(f"{len(problems)} problem(s) in {file.name}; nothing was imported")
+
+    async def send() -> None:
+        await wait_for_broker(s, 30)
+        producer = durable_producer(s, "straum-prices")
+        await producer.start()
+        try:
+            await publish_prices(producer, TopicCatalogue.from_settings(s), prices,
+                                 f"file:{file.name}")
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+    typer.echo(f"imported {len(prices)} prices from {file.name}")
+
+
 ExistingFile = Annotated[Path, typer.Option(exists=True, dir_okay=False, readable=True)]
 
 

@@ -29,6 +29,7 @@ from connectors.http.deps import Authenticated
 from connectors.http.documents import DocumentLedger
 from connectors.http.intake import master_data_record, send_all, series_records
 from connectors.http.limits import BodyLimit
+from connectors.http.norgespris import norgespris_routes
 from connectors.http.ops import OpsView
 from connectors.http.problems import Problem, problem_handler, validation_handler
 from connectors.http.queues import QueueStore
@@ -285,6 +286,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(replay_routes(services))
     app.include_router(contract_routes(services))
+    app.include_router(norgespris_routes(services))
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
 
     # -- intake ----------------------------------------------------------------------------

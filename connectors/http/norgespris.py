@@ -1,0 +1,190 @@
+"""Area prices in, and the Norgespris comparison out.
+
+``POST /v1/prices`` (operator) puts area prices on the compacted prices topic; the API follows
+it. The comparison reads the point's state and its metering values from Kafka, the area's
+prices from that view, and computes with :mod:`domain.comparison`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Protocol
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Path, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from connectors.compacted import CompactedView
+from connectors.http.auth import Role, require
+from connectors.http.deps import Authenticated
+from connectors.http.problems import Problem
+from connectors.point_records import records_for_key
+from domain.comparison import compare, tariffs_for
+from domain.metering_point import MeteringPoint, from_record
+from domain.prices import AreaPrice, parse_price
+from domain.routing import check_series_against_point
+from domain.series import HUB_TIMEZONE, point_time
+from schemas.api import ContractModel
+from straum.settings import Settings
+from streams.serialisation import AREA_PRICE, METERING_POINT_STATE, METERING_VALUE_SERIES, codec
+from streams.topics import TopicCatalogue
+
+MAX_PRICES = 50_000
+LATE_VALUES = timedelta(days=90)  # values and corrections for a period arrive after it
+
+
+class PricesIn(ContractModel):
+    prices: list[dict[str, Any]]
+
+
+class HasKafka(Protocol):
+    settings: Settings
+    catalogue: TopicCatalogue
+
+    def kafka(self) -> tuple[AIOKafkaProducer, Any, Any]: ...
+
+
+def encode_price(price: AreaPrice, source: str) -> bytes:
+    return codec(AREA_PRICE).encode({"area": price.area, "start": price.start,
+                                     "resolution": price.resolution,
+                                     "nokPerMwh": price.nok_per_mwh, "eurNok": price.eur_nok,
+                                     "source": source})
+
+
+def decode_price(value: bytes) -> AreaPrice:
+    r = codec(AREA_PRICE).decode(value)
+    return AreaPrice(r["area"], r["start"], r["resolution"], r["nokPerMwh"], r["eurNok"])
+
+
+async def publish_prices(producer: AIOKafkaProducer, catalogue: TopicCatalogue,
+                         prices: list[AreaPrice], source: str) -> None:
+    futures = [await producer.send(catalogue.prices, encode_price(p, source),
+                                   key=p.key.encode(), partition=0) for p in prices]
+    for future in futures:
+        await future
+
+
+async def point_state(settings: Settings, catalogue: TopicCatalogue,
+                      point_id: str) -> MeteringPoint | None:
+    records = await records_for_key(settings, catalogue.metering_point_changelog,
+                                    point_id.encode())
+    if not records:
+        return None
+    return from_record(codec(METERING_POINT_STATE).decode(records[-1][1]))
+
+
+async def point_values(settings: Settings, catalogue: TopicCatalogue, point: MeteringPoint,
+                       first: date, last: date) -> list[tuple[datetime, float, str]]:
+    """The point's accepted values in the period, the latest version of each series."""
+    start = datetime.combine(first, datetime.min.time(), HUB_TIMEZONE)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), HUB_TIMEZONE)
+    since = int((start - timedelta(days=1)).timestamp() * 1000)
+    latest: dict[tuple[datetime, datetime], dict[str, Any]] = {}
+    decode = codec(METERING_VALUE_SERIES).decode
+    for _, value in await records_for_key(settings, catalogue.metering_values,
+                                          point.metering_point_id.encode(), since):
+        try:
+            series = decode(value)
+        except ValueError:
+            continue  # a heartbeat or a dead letter
+        if series["end"] <= start or series["start"] >= end:
+            continue
+        if check_series_against_point(point, series["sender"], series["resolution"],
+                                      series["start"]):
+            continue  # rejected when it came in
+        latest[(series["start"], series["end"])] = series
+    values = []
+    for series in latest.values():
+        for i, (quantity, quality) in enumerate(zip(series["quantities"], series["qualities"],
+                                                    strict=True)):
+            moment = point_time(series["start"], series["resolution"], i)
+            if start <= moment < end:
+                values.append((moment, quantity, quality))
+    return sorted(values)
+
+
+def norgespris_routes(services: HasKafka) -> APIRouter:
+    router = APIRouter(tags=["Norgespris"])
+    prices_view: CompactedView[AreaPrice] | None = None
+
+    async def prices() -> CompactedView[AreaPrice]:
+        nonlocal prices_view
+        if prices_view is None:
+            prices_view = CompactedView(services.settings, services.catalogue.prices,
+                                        decode_price)
+            await prices_view.start()
+        return prices_view
+
+    @router.post("/v1/prices", status_code=202)
+    async def post_prices(body: PricesIn, who: Authenticated) -> JSONResponse:
+        """Area prices per interval (NOK/MWh, or EUR/MWh with an eurNok rate)."""
+        require(who, Role.OPERATOR)
+        if not 0 < len(body.prices) <= MAX_PRICES:
+            raise Problem(400, "prices.count", "Too many or no prices",
+                          f"send 1 to {MAX_PRICES} prices per request")
+        parsed, problems = [], []
+        for i, row in enumerate(body.prices):
+            price, found = parse_price(row, f"/prices/{i}")
+            problems += found
+            if price is not None:
+                parsed.append(price)
+        if problems:
+            raise Problem(400, "prices.invalid", "The prices are not valid",
+                          f"{len(problems)} problem(s) found", problems[:200])
+        producer, _, _ = services.kafka()
+        await publish_prices(producer, services.catalogue, parsed, f"api:{who.party}")
+        view = await prices()
+        for price in parsed:
+            view.values[price.key] = price
+        return JSONResponse({"accepted": len(parsed)}, status_code=202)
+
+    @router.get("/v1/metering-points/{metering_point_id}/norgespris-comparison")
+    async def comparison(
+            who: Authenticated,
+            metering_point_id: Annotated[str, Path(min_length=18, max_length=18)],
+            from_: Annotated[date, Query(alias="from")],
+            to: Annotated[date, Query()],
+            vat_exempt: Annotated[bool, Query(alias="vatExempt")] = False) -> JSONResponse:
+        """What the point's energy would have cost with and without Norgespris, per month.
+        For the point's grid owner and its suppliers in the period."""
+        require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
+        if to < from_ or (to - from_).days > 366 or from_.year < 2000 or to.year > 2100:
+            raise Problem(400, "comparison.period", "The period is not valid",
+                          "from <= to, at most 366 days, between 2000 and 2100")
+        point = await point_state(services.settings, services.catalogue, metering_point_id)
+        days = [from_ + timedelta(days=n) for n in range((to - from_).days + 1)]
+        allowed = point is not None and (
+            Role.OPERATOR in who.roles or point.grid_owner == who.party
+            or any(point.supplier_on(d) == who.party for d in days))
+        if point is None or not allowed:
+            raise Problem(404, "metering_point.unknown", "No such metering point",
+                          "no metering point with that id that you may see")
+        code = point.characteristics_on(to).consumption_code
+        if code not in ("35", "36"):
+            raise Problem(422, "comparison.not_eligible", "Norgespris does not apply",
+                          "only households (35) and holiday homes (36) can have Norgespris")
+        month_start = from_.replace(day=1)
+        values = await point_values(services.settings, services.catalogue, point, month_start,
+                                    to)
+        area = point.characteristics_on(to).price_area
+        stored = [p for p in (await prices()).values.values() if p.area == area]
+        area_prices = {p.start: p.nok_per_mwh for p in stored}
+        resolution_at = {p.start: p.resolution for p in stored}
+        years = {d.year for d in days} | {month_start.year}
+        try:
+            result = compare(values, area_prices, code, vat_exempt,
+                             {y: tariffs_for(y) for y in years}, from_, to,
+                             resolution=point.characteristics_on(to).resolution,
+                             price_resolution=lambda hour: resolution_at.get(
+                                 hour.astimezone(UTC), "PT15M"))
+        except ValueError as exc:
+            raise Problem(422, "comparison.unavailable", "The comparison cannot be made",
+                          str(exc)) from exc
+        body = asdict(result)
+        body.update({"meteringPointId": metering_point_id, "priceArea": area,
+                     "computedAt": datetime.now(UTC), "complete": result.complete})
+        return JSONResponse(jsonable_encoder(body))
+
+    return router
