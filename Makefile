@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup browser lint typecheck unit integration bench clean-data help
+.PHONY: run test setup browser lint typecheck unit integration bench chaos clean-data help
 
 help:
 	@echo "make run    - set up and run straum on an embedded Kafka (http://127.0.0.1:8080)"
 	@echo "make test   - set up and run lint, type checks and every test against a real broker"
 	@echo "make bench  - benchmarks; results in docs/BENCHMARKS.md"
+	@echo "make chaos  - fault injection under load; results in docs/RELIABILITY.md"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "straum needs Python 3.11 or newer")'
@@ -53,6 +54,11 @@ test: setup browser lint typecheck
 
 bench: setup
 	$(BIN)/python -m bench
+
+# Faults under load (kill -9 workers, broker restart, frozen worker, API killed mid-request);
+# figures into docs/RELIABILITY.md.
+chaos: setup
+	$(BIN)/python -m bench.chaos
 
 clean-data:
 	rm -rf var
