@@ -224,6 +224,32 @@ def simulate(
                                    follow, rate, seed, url or f"http://{host}:{s.http_port}", s))
 
 
+master_data_app = typer.Typer(help="Bulk master-data work.", no_args_is_help=True)
+app.add_typer(master_data_app, name="master-data")
+
+
+@master_data_app.command("migrate-types")
+def migrate_types(
+        mapping: Annotated[Path, typer.Option(exists=True, dir_okay=False,
+                                              help="CSV: field,old,new.")],
+        effective_from: Annotated[datetime | None, typer.Option(
+            formats=["%Y-%m-%d"], help="Date the new codes apply from (default today).")]
+        = None,
+        dry_run: Annotated[bool, typer.Option(help="Show what would change; send nothing.")]
+        = False) -> None:
+    """Apply a production/consumption type mapping to every stored point, through the
+    ordinary BRS-NO-302 path (suppliers are notified)."""
+    from domain.series import HUB_TIMEZONE
+    from straum.migrate import run_migration
+
+    day = effective_from.date() if effective_from else datetime.now(HUB_TIMEZONE).date()
+    try:
+        count = run_migration(settings_or_fail(), mapping, day, dry_run)
+    except (ValueError, TimeoutError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"{count} metering points {'would change' if dry_run else 'sent for change'}")
+
+
 prices_app = typer.Typer(help="Area prices for the Norgespris comparison.",
                          no_args_is_help=True)
 app.add_typer(prices_app, name="prices")

@@ -236,3 +236,39 @@ def test_no_personal_data_in_any_log_line(straum: Straum) -> None:
         text = path.read_text(errors="replace")
         for secret in secrets:
             assert secret not in text, f"{secret} in {path.name}"
+
+
+def test_type_migration_changes_the_mapped_points_and_notifies(straum: Straum,
+                                                               tmp_path: Path) -> None:
+    owner = gln()
+    go = straum.client(owner, "grid_owner")
+    supplier_id = gln()
+    supplier = straum.client(supplier_id, "supplier")
+    solar, other = gsrn(), gsrn()
+    for point, production in ((solar, "solar-old"), (other, "wind")):
+        body = register_point(point)
+        body["productionType"] = production
+        assert go.post("/v1/metering-points", json=body).status_code == 202
+        assert reasons_for(go, body["messageId"]) == []
+    assert supplier.post("/v1/start-of-supply",
+                         json=start_of_supply(solar, today() - timedelta(days=2))
+                         ).status_code == 202
+    poll_until(supplier, "market-processes", lambda m: m["documentType"] ==
+               "ConfirmStartOfSupply")
+    mapping = tmp_path / "types.csv"
+    mapping.write_text("field,old,new\nproductionType,solar-old,E12\n")
+    dry = cli(straum, "master-data", "migrate-types", "--mapping", str(mapping), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would change" in dry.stdout
+    real = cli(straum, "master-data", "migrate-types", "--mapping", str(mapping))
+    assert real.returncode == 0, real.stderr
+    notice = poll_until(supplier, "market-processes",
+                        lambda m: m["documentType"] == "NotifyMeteringPointCharacteristics"
+                        and m["payload"]["meteringPointId"] == solar)
+    assert notice["payload"]["productionType"] == "E12"
+    again = cli(straum, "master-data", "migrate-types", "--mapping", str(mapping), "--dry-run")
+    assert again.returncode == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("field,old,new\ncolour,red,blue\n")
+    refused = cli(straum, "master-data", "migrate-types", "--mapping", str(bad))
+    assert refused.returncode == 1 and "field must be one of" in refused.stderr
