@@ -7,10 +7,12 @@ record of the master-data table lives here too, so the shape is defined in one p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from domain.industry_codes import CodeLists, migration_candidates
 from domain.series import HUB_TIMEZONE
 
 
@@ -219,3 +221,12 @@ def from_record(record: dict[str, Any]) -> MeteringPoint:
             for r in record["accessRequests"]
         ),
     )
+
+
+def points_to_migrate(points: Iterable[MeteringPoint], lists: CodeLists
+                      ) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(grid owner, point, SN2007 code, SN2025 candidates) of the points that carry an SN2007
+    næringskode in their latest characteristics: the hub's migration lists."""
+    rows = ((p.grid_owner, p.metering_point_id, p.characteristics_on(date.max).industry_code)
+            for p in points)
+    return migration_candidates(rows, lists)

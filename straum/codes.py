@@ -14,8 +14,8 @@ from connectors.kafka import durable_producer, wait_for_broker
 from connectors.klass import load_code_lists
 from connectors.reference_data import ReferenceData, publish_code_lists
 from connectors.state_reader import read_points
-from domain.industry_codes import CodeLists, migration_candidates
-from domain.metering_point import MeteringPoint
+from domain.industry_codes import CodeLists
+from domain.metering_point import points_to_migrate
 from straum.settings import Settings
 
 
@@ -43,16 +43,6 @@ async def _lists(settings: Settings) -> CodeLists | None:
         await reference.stop()
 
 
-def report_rows(points: dict[str, MeteringPoint], lists: CodeLists, today_code: bool = True
-                ) -> list[tuple[str, str, str, tuple[str, ...]]]:
-    """(grid owner, point, SN2007 code, SN2025 candidates) for points carrying an old code now."""
-    from datetime import date
-
-    rows = ((p.grid_owner, p.metering_point_id, p.characteristics_on(date.max).industry_code)
-            for p in points.values())
-    return migration_candidates(rows, lists)
-
-
 async def migration_report(settings: Settings, out: TextIO, show_progress: bool) -> int:
     """Write the CSV of points still carrying an SN2007 code; return how many."""
     await wait_for_broker(settings, 30)
@@ -63,7 +53,7 @@ async def migration_report(settings: Settings, out: TextIO, show_progress: bool)
         task = progress.add_task("reading metering points", total=None)
         points = await read_points(
             settings, lambda done, total: progress.update(task, completed=done, total=total))
-    rows = report_rows(points, lists)
+    rows = points_to_migrate(points.values(), lists)
     writer = csv.writer(out)
     writer.writerow(["gridOwner", "meteringPointId", "sn2007Code", "sn2025Candidates"])
     for grid_owner, point, code, candidates in rows:

@@ -36,6 +36,8 @@ from connectors.http.queues import QueueStore
 from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
 from connectors.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
+from connectors.reference_data import ReferenceData
+from connectors.state_reader import read_points
 from domain.availability import Availability, MaintenanceWindow, maintenance_problems
 from domain.codes import check_consumption_code
 from domain.customer_information import contact_problem
@@ -47,6 +49,7 @@ from domain.identifiers import (
     validate_organisation_number,
 )
 from domain.industry_codes import is_subclass_code
+from domain.metering_point import points_to_migrate
 from schemas.api import (
     Accepted,
     AccessApprovalIn,
@@ -244,6 +247,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/ops/alerts", tags=["operations"])
     async def ops_alerts(who: Authenticated) -> JSONResponse:
         return JSONResponse(_jsonable({"alerts": ops_view(who).alerts()}))
+
+    migration_cache: dict[str, Any] = {}
+
+    @app.get("/v1/ops/industry-code-migration", tags=["operations"])
+    async def industry_code_migration(who: Authenticated) -> JSONResponse:
+        """Per grid owner, the points that still carry an SN2007 næringskode (refreshed at
+        most once a minute). Operators see all grid owners; a grid owner its own points."""
+        require(who, Role.OPERATOR, Role.GRID_OWNER)
+        services.kafka()
+        if time.monotonic() - migration_cache.get("at", -1e9) > 60:
+            reference = ReferenceData(services.settings)
+            await reference.start()
+            try:
+                lists = reference.industry_codes()
+            finally:
+                await reference.stop()
+            rows = (points_to_migrate((await read_points(services.settings)).values(), lists)
+                    if lists else None)
+            migration_cache.update(at=time.monotonic(), rows=rows)
+        rows = migration_cache["rows"]
+        if rows is None:
+            return JSONResponse({"imported": False, "gridOwners": []})
+        if Role.OPERATOR not in who.roles:
+            rows = [r for r in rows if r[0] == who.party]
+        owners: dict[str, list[dict[str, Any]]] = {}
+        for grid_owner, point, code, candidates in rows:
+            owners.setdefault(grid_owner, []).append(
+                {"meteringPointId": point, "sn2007Code": code,
+                 "sn2025Candidates": list(candidates)})
+        return JSONResponse({"imported": True, "gridOwners": [
+            {"gridOwner": g, "points": len(p), "details": p} for g, p in sorted(owners.items())]})
 
     @app.get("/v1/ops/queues", tags=["operations"])
     async def ops_queues(who: Authenticated) -> JSONResponse:

@@ -225,6 +225,13 @@ def test_migration_report_lists_exactly_the_points_with_old_codes(
         (old_a, "62.010"), (old_b, "35.111")}
     [split] = [r for r in rows if r["sn2007Code"] == "35.111"]
     assert split["sn2025Candidates"].split() == ["35.121", "35.160"]
+    # The same list for the ops page, and for the grid owner itself.
+    for client in (straum.client("7080005051286", "operator"), go):
+        listed = client.get("/v1/ops/industry-code-migration").json()
+        [mine] = [g for g in listed["gridOwners"] if g["gridOwner"] == owner]
+        assert mine["points"] == 2
+    assert straum.client(gln(), "supplier").get(
+        "/v1/ops/industry-code-migration").status_code == 403
 
 
 def test_no_personal_data_in_any_log_line(straum: Straum) -> None:
