@@ -51,13 +51,9 @@ def faust_credentials(settings: Settings) -> Any:
         ssl_context = ssl.create_default_context(
             cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
     if settings.kafka_sasl_mechanism:
-        mechanism = settings.kafka_sasl_mechanism.upper()
-        if mechanism.startswith("SCRAM"):
-            return faust.SASLCredentials(username=settings.kafka_sasl_username,
-                                         password=settings.kafka_sasl_password,
-                                         mechanism=mechanism, ssl_context=ssl_context)
         return faust.SASLCredentials(username=settings.kafka_sasl_username,
                                      password=settings.kafka_sasl_password,
+                                     mechanism=settings.kafka_sasl_mechanism.upper(),
                                      ssl_context=ssl_context)
     return faust.SSLCredentials(ssl_context) if ssl_context else None
 

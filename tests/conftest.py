@@ -12,26 +12,36 @@ from pathlib import Path
 
 import pytest
 
-from connectors.broker.embedded import EmbeddedBroker
+from connectors.broker.embedded import BrokerInfo, EmbeddedBroker
 from straum.settings import Settings
+
+SASL_USER, SASL_PASSWORD = "straum-test", "test-secret"
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of the session's real broker."""
-    external = os.environ.get("STRAUM_TEST_KAFKA_BOOTSTRAP")
-    if external:
-        yield external
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerInfo | None]:
+    """The session's real broker: a plain listener and a SASL/PLAIN one."""
+    if os.environ.get("STRAUM_TEST_KAFKA_BOOTSTRAP"):
+        yield None
         return
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     data_dir = tmp_path_factory.mktemp("kafka")
     broker = EmbeddedBroker(data_dir, settings.kafka_cache_dir, settings.kafka_version,
-                            port=0, controller_port=0, heap="768m")
+                            port=0, controller_port=0, heap="768m", sasl_port=0,
+                            sasl_users={SASL_USER: SASL_PASSWORD})
     info = broker.start(timeout=120)
     try:
-        yield info.bootstrap
+        yield info
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: BrokerInfo | None) -> str:
+    """Bootstrap address of the session's real broker (plain listener)."""
+    if kafka_broker is None:
+        return os.environ["STRAUM_TEST_KAFKA_BOOTSTRAP"]
+    return kafka_broker.bootstrap
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ class BrokerInfo:
     port: int
     controller_port: int
     cluster_id: str
+    sasl_port: int | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -153,13 +154,17 @@ class EmbeddedBroker:
     """One single-node KRaft broker whose state lives in ``<data_dir>/broker``."""
 
     def __init__(self, data_dir: Path, cache_dir: Path, kafka_version: str,
-                 port: int = 9092, controller_port: int = 9093, heap: str = "768m") -> None:
+                 port: int = 9092, controller_port: int = 9093, heap: str = "768m",
+                 sasl_port: int | None = None,
+                 sasl_users: dict[str, str] | None = None) -> None:
         self.home = data_dir.resolve() / "broker"
         self.cache_dir = cache_dir
         self.kafka_version = kafka_version
         self.port = port
         self.controller_port = controller_port
         self.heap = heap
+        self.sasl_port = sasl_port
+        self.sasl_users = sasl_users or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     # -- files --------------------------------------------------------------------------
@@ -206,7 +211,7 @@ class EmbeddedBroker:
                 f"use another STRAUM_DATA_DIR or delete {self.home} to start afresh"
             )
 
-    def _write_config(self, port: int, controller_port: int) -> Path:
+    def _write_config(self, port: int, controller_port: int, sasl_port: int | None) -> Path:
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
@@ -230,6 +235,16 @@ class EmbeddedBroker:
             "log.retention.check.interval.ms": "60000",
             "message.max.bytes": str(16 * 1024 * 1024),
         }
+        if sasl_port is not None:
+            sasl = f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
+            props["listeners"] += f",{sasl}"
+            props["advertised.listeners"] += f",{sasl}"
+            props["listener.security.protocol.map"] += ",SASL_PLAINTEXT:SASL_PLAINTEXT"
+            props["sasl.enabled.mechanisms"] = "PLAIN"
+            users = " ".join(f'user_{u}="{pw}"' for u, pw in self.sasl_users.items())
+            props["listener.name.sasl_plaintext.plain.sasl.jaas.config"] = (
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f"{users};")
         path = self.home / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.home / "log4j2.properties").write_text(_LOG4J2.format(logs=self.logs))
@@ -254,6 +269,7 @@ class EmbeddedBroker:
         libs = ensure_jars(self.cache_dir, self.kafka_version)
         port = self.port or free_port()
         controller_port = self.controller_port or free_port()
+        sasl_port = (self.sasl_port or free_port()) if self.sasl_port is not None else None
         for p, what in ((port, "STRAUM_KAFKA_PORT"), (controller_port,
                                                         "STRAUM_KAFKA_CONTROLLER_PORT")):
             if not port_is_free(p):
@@ -263,7 +279,7 @@ class EmbeddedBroker:
         self.logs.mkdir(exist_ok=True)
         cluster_id = self._cluster_id()
         self._check_formatted_for(cluster_id)
-        config = self._write_config(port, controller_port)
+        config = self._write_config(port, controller_port, sasl_port)
         classpath = f"{libs}/*"
         if not (self.log_dir / "meta.properties").exists():
             fmt = subprocess.run(
@@ -280,7 +296,7 @@ class EmbeddedBroker:
         self.process = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=detach)
         stdout.close()
-        info = BrokerInfo(self.process.pid, port, controller_port, cluster_id)
+        info = BrokerInfo(self.process.pid, port, controller_port, cluster_id, sasl_port)
         self.info_file.write_text(json.dumps(asdict(info)))
         self._wait_ready(info, timeout, on_wait)
         return info
