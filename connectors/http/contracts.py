@@ -244,17 +244,17 @@ def contract_routes(services: ContractServices) -> APIRouter:
                                f"no contract {contract_id} that you may see")
         return contract
 
-    @router.get("/v1/contracts/{contract_id}")
-    async def get_contract(who: Authenticated, contract_id: str = ContractId) -> JSONResponse:
+    @router.get("/v1/contracts/{contractId}")
+    async def get_contract(who: Authenticated, contractId: str = ContractId) -> JSONResponse:
         require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
-        return jsonapi({"data": resource(await one(who, contract_id))})
+        return jsonapi({"data": resource(await one(who, contractId))})
 
-    @router.patch("/v1/contracts/{contract_id}")
+    @router.patch("/v1/contracts/{contractId}")
     async def update_contract(request: Request, who: Authenticated,
-                              contract_id: str = ContractId) -> JSONResponse:
+                              contractId: str = ContractId) -> JSONResponse:
         """Edit start or end date, or cancel (isCancelled) within the regret period."""
         require(who, Role.GRID_OWNER)
-        current = await one(who, contract_id)
+        current = await one(who, contractId)
         data = _object(_object(await body_of(request), "", "document").get("data"), "/data",
                        "data")
         attributes = _object(data.get("attributes", {}), "/data/attributes", "attributes")
@@ -264,14 +264,14 @@ def contract_routes(services: ContractServices) -> APIRouter:
                                "/data/attributes/status")
         if attributes.get("isCancelled") is True:
             changed = await command(who.party, "cancel", current["meteringPointId"],
-                                    contract_id)
+                                    contractId)
         else:
             start = _date(attributes.get("startDate"), "/data/attributes/startDate")
             end = _date(attributes.get("endDate"), "/data/attributes/endDate")
             if start is None and end is None and "endDate" not in attributes:
                 raise JsonApiError(400, "INVALID_INPUT", "Nothing to change",
                                    "give startDate, endDate or isCancelled", "/data/attributes")
-            changed = await command(who.party, "edit", current["meteringPointId"], contract_id,
+            changed = await command(who.party, "edit", current["meteringPointId"], contractId,
                                     start, end, clear_end="endDate" in attributes and end is None)
         return jsonapi({"data": resource(changed)})
 
