@@ -1,0 +1,242 @@
+"""Intake routes: metering values and the BRS documents, each checked for structure (every
+problem with its pointer) and written durably once per (sender, messageId).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from connectors.http.auth import Caller, Role, require
+from connectors.http.deps import Authenticated
+from connectors.http.intake import master_data_record, series_records
+from connectors.http.problems import Problem
+from connectors.http.services import INTAKE, INTAKE_RESPONSES, INTAKE_SERIES, Services
+from domain.codes import check_consumption_code
+from domain.customer_information import contact_problem
+from domain.identifiers import (
+    IdentifierError,
+    validate_eic,
+    validate_gsrn,
+    validate_national_id,
+    validate_organisation_number,
+)
+from domain.industry_codes import is_subclass_code
+from schemas.api import (
+    Accepted,
+    AccessApprovalIn,
+    CustomerInformationIn,
+    MasterDataChangeIn,
+    MeteringPointRegistrationIn,
+    MeteringValuesDocument,
+    StartOfSupplyIn,
+    ThirdPartyAccessIn,
+)
+from straum.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def code_problems(consumption_code: str | None, industry_code: str | None
+                  ) -> list[dict[str, str]]:
+    """Structural problems of a consumption code and a næringskode (lists come later)."""
+    problems = []
+    if (reason := check_consumption_code(consumption_code)) is not None:
+        problems.append({"code": reason.code, "pointer": "/consumptionCode",
+                         "detail": reason.text})
+    if industry_code is not None and not is_subclass_code(industry_code):
+        problems.append({"code": "industry_code.format", "pointer": "/industryCode",
+                         "detail": "a næringskode has the form NN.NNN"})
+    return problems
+
+
+def intake_routes(services: Services) -> APIRouter:
+    router = APIRouter()
+
+    def identifier_problem(exc: IdentifierError, ptr: str) -> dict[str, str]:
+        return {"code": exc.code, "pointer": ptr, "detail": str(exc)}
+
+
+    @router.post("/v1/metering-values", status_code=202, tags=["intake"],
+              response_model=Accepted, responses=INTAKE_RESPONSES)
+    async def metering_values(document: MeteringValuesDocument, who: Authenticated,
+                              request: Request) -> JSONResponse:
+        require(who, Role.GRID_OWNER)
+        try:
+            records = series_records(document, who.party)
+        except Problem:
+            INTAKE.labels("metering-values", "invalid").inc()
+            raise
+        response = await services.intake(request, who, "metering-values",
+                                         str(document.message_id),
+                                         services.catalogue.metering_values, records)
+        if response.status_code == 202:
+            INTAKE_SERIES.inc(len(records))
+        return response
+
+    @router.post("/v1/metering-points", status_code=202, tags=["intake"], response_model=Accepted,
+              responses=INTAKE_RESPONSES)
+    async def register_metering_point(document: MeteringPointRegistrationIn,
+                                      who: Authenticated, request: Request) -> JSONResponse:
+        require(who, Role.GRID_OWNER)
+        problems = []
+        try:
+            validate_gsrn(document.metering_point_id)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/meteringPointId"))
+        try:
+            validate_eic(document.grid_area)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/gridArea"))
+        problems += code_problems(document.consumption_code, document.industry_code)
+        if problems:
+            raise Problem(400, "metering_point.invalid", "The metering point is not valid",
+                          problems=problems)
+        record = master_data_record(
+            message_id=str(document.message_id), sender=who.party, sender_role="grid_owner",
+            metering_point_id=document.metering_point_id,
+            document_type="MeteringPointRegistration",
+            document={"gridArea": document.grid_area, "priceArea": document.price_area,
+                      "pointType": document.type, "resolution": document.resolution,
+                      "consumptionCode": document.consumption_code,
+                      "industryCode": document.industry_code,
+                      "productionType": document.production_type,
+                      "validFrom": document.valid_from})
+        return await services.intake(request, who, "metering-points", str(document.message_id),
+                                     services.catalogue.master_data, [record])
+
+    @router.post("/v1/start-of-supply", status_code=202, tags=["intake"], response_model=Accepted,
+              responses=INTAKE_RESPONSES)
+    async def start_of_supply(document: StartOfSupplyIn, who: Authenticated,
+                              request: Request) -> JSONResponse:
+        require(who, Role.SUPPLIER)
+        problems = []
+        try:
+            validate_gsrn(document.metering_point_id)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/meteringPointId"))
+        end_user = document.end_user
+        if (end_user.national_id is None) == (end_user.organisation_number is None):
+            problems.append({"code": "end_user.identifier", "pointer": "/endUser",
+                             "detail": "give exactly one of nationalId or organisationNumber"})
+        try:
+            if end_user.national_id is not None:
+                validate_national_id(end_user.national_id)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/endUser/nationalId"))
+        try:
+            if end_user.organisation_number is not None:
+                validate_organisation_number(end_user.organisation_number)
+        except IdentifierError as exc:
+            problems.append(identifier_problem(exc, "/endUser/organisationNumber"))
+        if problems:
+            raise Problem(400, "start_of_supply.invalid", "The start of supply is not valid",
+                          problems=problems)
+        record = master_data_record(
+            message_id=str(document.message_id), sender=who.party, sender_role="supplier",
+            metering_point_id=document.metering_point_id, document_type="StartOfSupply",
+            document={"startDate": document.start_date, "endUserName": end_user.name,
+                      "endUserNationalId": end_user.national_id,
+                      "endUserOrganisationNumber": end_user.organisation_number})
+        return await services.intake(request, who, "start-of-supply", str(document.message_id),
+                                     services.catalogue.master_data, [record])
+
+    def point_problem(point_id: str) -> list[dict[str, str]]:
+        try:
+            validate_gsrn(point_id)
+        except IdentifierError as exc:
+            return [identifier_problem(exc, "/meteringPointId")]
+        return []
+
+    def invalid(code: str, title: str, problems: list[dict[str, str]]) -> None:
+        if problems:
+            raise Problem(400, code, title, f"{len(problems)} problem(s) found", problems)
+
+    async def master_data(request: Request, who: Caller, document_type: str, role: str,
+                          message_id: str, point_id: str, record_type: str,
+                          document: dict[str, Any]) -> JSONResponse:
+        record = master_data_record(message_id=message_id, sender=who.party, sender_role=role,
+                                    metering_point_id=point_id, document_type=record_type,
+                                    document=document)
+        return await services.intake(request, who, document_type, message_id,
+                                     services.catalogue.master_data, [record])
+
+    @router.post("/v1/master-data", status_code=202, tags=["intake"], response_model=Accepted,
+              responses=INTAKE_RESPONSES)
+    async def change_master_data(document: MasterDataChangeIn, who: Authenticated,
+                                 request: Request) -> JSONResponse:
+        """BRS-NO-302: characteristics that change from ``effectiveFrom``."""
+        require(who, Role.GRID_OWNER)
+        problems = point_problem(document.metering_point_id)
+        fields = {"gridArea": document.grid_area, "priceArea": document.price_area,
+                  "pointType": document.type, "resolution": document.resolution,
+                  "consumptionCode": document.consumption_code,
+                  "industryCode": document.industry_code,
+                  "productionType": document.production_type}
+        if all(v is None for v in fields.values()):
+            problems.append({"code": "master_data.empty", "pointer": "",
+                             "detail": "give at least one characteristic to change"})
+        if document.grid_area is not None:
+            try:
+                validate_eic(document.grid_area)
+            except IdentifierError as exc:
+                problems.append(identifier_problem(exc, "/gridArea"))
+        problems += code_problems(document.consumption_code, document.industry_code)
+        invalid("master_data.invalid", "The master-data change is not valid", problems)
+        return await master_data(request, who, "master-data", "grid_owner",
+                                 str(document.message_id), document.metering_point_id,
+                                 "ChangeOfCharacteristics",
+                                 {"effectiveFrom": document.effective_from, **fields})
+
+    @router.post("/v1/customer-information", status_code=202, tags=["intake"],
+              response_model=Accepted, responses=INTAKE_RESPONSES)
+    async def customer_information(document: CustomerInformationIn, who: Authenticated,
+                                   request: Request) -> JSONResponse:
+        """BRS-NO-301: the customer's contacts, each with kind and purpose."""
+        require(who, Role.SUPPLIER)
+        problems = point_problem(document.metering_point_id)
+        for i, contact in enumerate(document.contacts):
+            if (why := contact_problem(contact.kind, contact.value)) is not None:
+                problems.append({"code": f"contact.{contact.kind}", "detail": why,
+                                 "pointer": f"/contacts/{i}/value"})
+        invalid("customer_information.invalid", "The customer information is not valid",
+                problems)
+        return await master_data(request, who, "customer-information", "supplier",
+                                 str(document.message_id), document.metering_point_id,
+                                 "CustomerInformationUpdate",
+                                 {"contacts": [c.model_dump() for c in document.contacts]})
+
+    @router.post("/v1/third-party-access", status_code=202, tags=["intake"],
+              response_model=Accepted, responses=INTAKE_RESPONSES)
+    async def third_party_access(document: ThirdPartyAccessIn, who: Authenticated,
+                                 request: Request) -> JSONResponse:
+        """BRS-NO-622: ask for access to a point's data (add) or give it up (delete)."""
+        require(who, Role.THIRD_PARTY)
+        problems = point_problem(document.metering_point_id)
+        if (document.valid_from and document.valid_to
+                and document.valid_to <= document.valid_from):
+            problems.append({"code": "access.period", "pointer": "/validTo",
+                             "detail": "validTo must be after validFrom"})
+        invalid("third_party_access.invalid", "The access request is not valid", problems)
+        return await master_data(request, who, "third-party-access", "third_party",
+                                 str(document.message_id), document.metering_point_id,
+                                 "ThirdPartyAccessRequest",
+                                 {"action": document.action, "validFrom": document.valid_from,
+                                  "validTo": document.valid_to})
+
+    @router.post("/v1/third-party-access/{request_id}/approval", status_code=202,
+              tags=["intake"], response_model=Accepted, responses=INTAKE_RESPONSES)
+    async def approve_third_party_access(
+            request_id: Annotated[str, Path(max_length=64)], document: AccessApprovalIn,
+            who: Authenticated, request: Request) -> JSONResponse:
+        """The end user's approval of a request (an operator stands in for the portal)."""
+        require(who, Role.OPERATOR)
+        invalid("approval.invalid", "The approval is not valid",
+                point_problem(document.metering_point_id))
+        return await master_data(request, who, "access-approval", "operator",
+                                 str(document.message_id), document.metering_point_id,
+                                 "ThirdPartyAccessApproval", {"requestId": request_id})
+
+    return router
