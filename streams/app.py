@@ -24,6 +24,7 @@ def create_app(settings: Settings) -> Any:
         settings.topic_prefix,
         broker=broker,
         broker_credentials=faust_credentials(settings),
+        datadir=str(settings.data_dir / "faust"),  # not "<app id>-data" in the working dir
         store="memory://",
         autodiscover=False,
         key_serializer="raw",
