@@ -1,0 +1,122 @@
+"""``python -m bench`` (``make bench``): one embedded broker, every benchmark, one report.
+
+The broker and every straum process the benchmarks start are stopped whatever happens; the
+report is written only when every selected benchmark finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.baseline import Baseline, baseline_table, run_baseline
+from bench.common import Run, Table, console
+from bench.findings import findings, targets_missed
+from bench.forwarder import run_forwarder
+from bench.forwarder_report import forwarder_table
+from bench.latency import run_latency
+from bench.latency_report import capacity_table, latency_table
+from bench.procs import LoadMeter
+from bench.profiling import summarise
+from bench.report import load_note, render
+from connectors.broker.embedded import EmbeddedBroker
+from straum.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILE = ROOT / "bench" / "results" / "forwarder.prof"
+NAMES = ("baseline", "forwarder", "latency")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--series", type=int, default=20_000,
+                        help="series (records) per throughput benchmark (default 20000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small counts for a smoke run; writes bench/results/ by default")
+    parser.add_argument("--only", choices=NAMES,
+                        help="run one benchmark (the baseline always runs: figures stand "
+                             "beside it)")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the worker (a separate pass under cProfile, written to "
+                             "bench/results/forwarder.prof) even when the targets are met")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the scratch directory (broker data, straum logs)")
+    parser.add_argument("--output", type=Path,
+                        help="report file (default docs/BENCHMARKS.md, or "
+                             "bench/results/BENCHMARKS-quick.md with --quick)")
+    return parser.parse_args(argv)
+
+
+async def run_all(run: Run, args: argparse.Namespace) -> tuple[list[Table], list[str]]:
+    rate, seconds = (50, 5.0) if run.quick else (200, 20.0)
+    wanted = set(NAMES) if args.only is None else {"baseline", args.only}
+    meter = LoadMeter(run.broker_pid)
+    base: Baseline = await run_baseline(run, rate, min(seconds, 10.0))
+    tables, extra = [baseline_table(base)], []
+    tables[-1].notes.append(load_note(meter.share()))
+    if "forwarder" in wanted:
+        meter = LoadMeter(run.broker_pid)
+        fwd = await run_forwarder(run)
+        tables.append(forwarder_table(fwd, base.pass_rate))
+        tables[-1].notes.append(load_note(meter.share()))
+        if args.profile or targets_missed(fwd, base.pass_rate):
+            profiled = replace(run, series=max(2_000, run.series // 4))
+            PROFILE.parent.mkdir(parents=True, exist_ok=True)
+            PROFILE.unlink(missing_ok=True)
+            console.print(f"bench: profiling the worker over {profiled.series} series")
+            await run_forwarder(profiled, PROFILE)
+            extra = findings(fwd, base, summarise(PROFILE), profiled.series)
+    if "latency" in wanted:
+        meter = LoadMeter(run.broker_pid)
+        lat = await run_latency(run, rate, seconds)
+        tables.append(capacity_table(lat, base.produce_rate))
+        tables.append(latency_table(lat, base.ack_ms, base.latencies_ms))
+        tables[-1].notes.append(load_note(meter.share()))
+    return tables, extra
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # coordinator retries are noise
+    series = min(args.series, 2_000) if args.quick else args.series
+    output = args.output or (ROOT / "bench" / "results" / "BENCHMARKS-quick.md" if args.quick
+                             else ROOT / "docs" / "BENCHMARKS.md")
+    settings = Settings()
+    started, clock = datetime.now(UTC), time.monotonic()
+    meter = LoadMeter()
+    root = Path(tempfile.mkdtemp(prefix="straum-bench-"))
+    broker = EmbeddedBroker(root / "kafka", settings.kafka_cache_dir, settings.kafka_version,
+                            port=0, controller_port=0, heap="1g")
+    try:
+        console.print(f"bench: starting Kafka {settings.kafka_version} (scratch in {root})")
+        info = broker.start(timeout=120)
+        run = Run(info.bootstrap, info.pid, root, series, args.quick)
+        tables, extra = asyncio.run(run_all(run, args))
+    finally:
+        broker.stop()
+        if args.keep:
+            console.print(f"bench: kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    elapsed = time.monotonic() - clock
+    load = meter.share()
+    given = sys.argv[1:] if argv is None else argv
+    command = "python -m bench " + " ".join(given) if given else "make bench"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(tables, settings.kafka_version, command, started, elapsed, extra,
+                             load))
+    console.print(f"bench: wrote {output}")
+    print("\n".join(t.markdown() for t in tables))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

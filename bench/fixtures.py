@@ -1,0 +1,103 @@
+"""A small market for the benchmarks: grid owners, suppliers, points and their series.
+
+Every series is a new period for its point (one Oslo day of 96 quarter-hours on or after the
+supply start), as in daily operation: straum forwards it to the supplier and the grid owner,
+not as a duplicate or a correction.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from domain.series import HUB_TIMEZONE, expected_point_count
+from streams.serialisation import METERING_VALUE_SERIES, codec
+from tests.helpers import gln, gsrn, oslo_midnight
+
+RESOLUTION = "PT15M"
+POINTS_PER_DAY = 96
+SUPPLY_DAYS_BACK = 13  # start of supply may be backdated 14 days at most
+
+
+@dataclass(frozen=True)
+class Point:
+    point_id: str
+    grid_owner: str
+    supplier: str
+
+
+@dataclass(frozen=True)
+class Market:
+    """``points`` carry the measured series; ``warmup`` (one per supplier) the warm-up."""
+
+    points: list[Point]
+    warmup: list[Point]
+    valid_from: date
+    supply_start: date
+    days: list[date]
+
+    @property
+    def all_points(self) -> list[Point]:
+        return self.points + self.warmup
+
+    @property
+    def suppliers(self) -> list[str]:
+        return sorted({p.supplier for p in self.all_points})
+
+    def slot(self, i: int) -> tuple[Point, date]:
+        """The i-th (point, day) pair; distinct for i < len(points) * len(days)."""
+        return self.points[i % len(self.points)], self.days[i // len(self.points)]
+
+
+def _unique(make: Any, count: int, rng: random.Random, taken: set[str]) -> list[str]:
+    found: dict[str, None] = {}
+    while len(found) < count:
+        value = make(rng)
+        if value not in taken:
+            found[value] = None
+    taken.update(found)
+    return list(found)
+
+
+def make_market(series: int, grid_owners: int, suppliers: int, seed: int) -> Market:
+    """Enough points for ``series`` distinct (point, day) pairs."""
+    today = datetime.now(HUB_TIMEZONE).date()
+    supply_start = today - timedelta(days=SUPPLY_DAYS_BACK)
+    days = [d for d in (supply_start + timedelta(days=n) for n in range(SUPPLY_DAYS_BACK))
+            if expected_point_count(oslo_midnight(d), oslo_midnight(d + timedelta(days=1)),
+                                    RESOLUTION) == POINTS_PER_DAY]
+    rng, taken = random.Random(seed), set[str]()
+    owners = _unique(gln, grid_owners, rng, taken)
+    sellers = _unique(gln, suppliers, rng, taken)
+    ids = _unique(gsrn, math.ceil(series / len(days)) + suppliers, rng, taken)
+    points = [Point(p, owners[i % grid_owners], sellers[i % suppliers])
+              for i, p in enumerate(ids)]
+    return Market(points[suppliers:], points[:suppliers], today - timedelta(days=60),
+                  supply_start, days)
+
+
+def series_value(point: Point, day: date, seq: int = 0) -> bytes:
+    """A 96-point PT15M MeteringValueSeries for ``day``, as the API writes it to intake."""
+    start = oslo_midnight(day)
+    return codec(METERING_VALUE_SERIES).encode({
+        "messageId": str(uuid.uuid4()), "transactionId": str(uuid.uuid4()),
+        "sender": point.grid_owner, "receivedAt": datetime.now(UTC),
+        "meteringPointId": point.point_id, "start": start,
+        "end": start + timedelta(days=1), "resolution": RESOLUTION, "unit": "kWh",
+        "quantities": [round(0.25 + ((seq + i) % 97) / 1000, 3) for i in range(POINTS_PER_DAY)],
+        "qualities": ["measured"] * POINTS_PER_DAY})
+
+
+def series_records(market: Market, count: int) -> list[tuple[bytes, bytes]]:
+    """``count`` intake records, each a new (point, day), keyed by metering point id."""
+    slots = [market.slot(i) for i in range(count)]
+    return [(p.point_id.encode(), series_value(p, d, i)) for i, (p, d) in enumerate(slots)]
+
+
+def warmup_records(market: Market) -> list[tuple[bytes, bytes]]:
+    """One series per warm-up point: every actor's queue topics exist afterwards."""
+    return [(p.point_id.encode(), series_value(p, market.days[0])) for p in market.warmup]

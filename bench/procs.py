@@ -1,0 +1,124 @@
+"""straum's own processes (worker, API) as real OS processes, stopped whatever happens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+from straum.settings import Settings
+
+
+def straum_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "STRAUM_KAFKA_BOOTSTRAP": settings.kafka_bootstrap or "",
+        "STRAUM_DATA_DIR": str(settings.data_dir),
+        "STRAUM_TOPIC_PREFIX": settings.topic_prefix,
+        "STRAUM_PARTITIONS": str(settings.partitions),
+        "STRAUM_LOG_LEVEL": settings.log_level,
+    })
+    return env
+
+
+class Processes:
+    """Started straum processes; leaving the ``with`` block stops every one of them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = straum_env(settings)
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self.started_at: dict[str, float] = {}
+
+    def log(self, name: str) -> Path:
+        return self.settings.data_dir / f"{name}.log"
+
+    def start(self, name: str, *args: str, python: list[str] | None = None
+              ) -> subprocess.Popen[bytes]:
+        """``python -m straum <args>`` (``python`` replaces ``[sys.executable]``)."""
+        with self.log(name).open("ab") as log:
+            process = subprocess.Popen([*(python or [sys.executable]), "-m", "straum", *args],
+                                       env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL)
+        self.running[name] = process
+        self.started_at[name] = time.monotonic()
+        return process
+
+    def check(self) -> None:
+        """RuntimeError naming the process and its log if one has exited."""
+        for name, process in self.running.items():
+            if process.poll() is not None:
+                tail = self.log(name).read_text(errors="replace").splitlines()[-5:]
+                raise RuntimeError(f"straum {name} exited with code {process.returncode}; "
+                                   f"see {self.log(name)}: " + " | ".join(tail))
+
+    def stop(self, name: str, timeout: float = 30.0) -> None:
+        process = self.running.pop(name)
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.running)):
+            self.stop(name)
+
+    def __enter__(self) -> Processes:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None
+                 ) -> None:
+        self.stop_all()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc); NaN if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy since boot (Linux /proc/stat)."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds per named process, ``bench`` being this one, and ``machine``: every
+    process on the machine."""
+    return {"bench": time.process_time(), "machine": busy_cpu_seconds(),
+            **{n: cpu_seconds(p) for n, p in pids.items()}}
+
+
+class LoadMeter:
+    """How much CPU processes this run did not start took on the machine since creation."""
+
+    def __init__(self, broker_pid: int | None = None) -> None:
+        self.broker_pid = broker_pid  # running, so not yet in the children's times
+        self.start = self._read()
+
+    def _read(self) -> tuple[float, float, float]:
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        if self.broker_pid is not None:
+            own += cpu_seconds(self.broker_pid)
+        return time.monotonic(), busy_cpu_seconds(), own
+
+    def share(self) -> float:
+        """Other processes' CPU as a share of the machine's capacity (all cores)."""
+        (t0, busy0, own0), (t1, busy1, own1) = self.start, self._read()
+        other = max(0.0, (busy1 - busy0) - (own1 - own0))
+        return other / (max(t1 - t0, 1e-9) * (os.cpu_count() or 1))

@@ -1,0 +1,249 @@
+"""What the benchmarks that run on their own share: ``python -m bench.<name> [--quick]``.
+
+Each of bench/queues.py, replay_bench.py, detection.py, scaleout.py and comparison_bench.py is
+one async function ``measure(run, args) -> list[Table]``; :func:`main` gives it a broker (an
+embedded Kafka on free ports in a scratch directory, or ``--bootstrap``), stops that broker and
+every straum process whatever happens (also on SIGTERM), and writes the tables as one Markdown
+section to ``bench/results/<name>.md`` with the date, the exact command and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from bench.common import Run, Table, console
+from bench.probe import Probe
+from bench.procs import LoadMeter, Processes
+from bench.report import cpu_model, load_note, memory_gib
+from connectors.broker.embedded import EmbeddedBroker
+from straum.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+Measure = Callable[[Run, argparse.Namespace], Coroutine[Any, Any, list[Table]]]
+
+
+def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small counts for a smoke run")
+    p.add_argument("--bootstrap", help="an existing Kafka (host:port) instead of an embedded "
+                                       "broker; its CPU is then not measured")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the scratch directory (broker data, straum logs)")
+    p.add_argument("--output", type=Path,
+                   help=f"Markdown file to write (default bench/results/{name}.md)")
+    return p
+
+
+def _raise_exit(signum: int, _: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def rss_kib(pid: int) -> int | None:
+    """Resident memory of a process (VmRSS, KiB); None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class RssSampler:
+    """Samples a process's VmRSS every ``every`` seconds while its ``async with`` block runs."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        self.pid, self.every = pid, every
+        self.samples: list[int] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            value = rss_kib(self.pid)
+            if value is not None:
+                self.samples.append(value)
+            await asyncio.sleep(self.every)
+
+    async def __aenter__(self) -> RssSampler:
+        self._task = asyncio.create_task(self._loop())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        value = rss_kib(self.pid)
+        if value is not None:
+            self.samples.append(value)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.samples, default=0) / 1024
+
+    @property
+    def last_mib(self) -> float:
+        return (self.samples[-1] if self.samples else 0) / 1024
+
+
+def machine_facts(command: str, started: datetime, elapsed_s: float, load: float,
+                  kafka: str) -> list[str]:
+    return [
+        "| Fact | Value |", "|---|---|",
+        f"| Date | {started.astimezone(UTC):%Y-%m-%d %H:%M UTC} |",
+        f"| Command | `{command}` |",
+        f"| Duration of the run | {elapsed_s / 60:.1f} min |",
+        f"| Machine | {os.cpu_count()} CPUs ({cpu_model()}), {memory_gib()} memory, "
+        f"Python {sys.version.split()[0]} |",
+        f"| Kafka | {kafka} |",
+        f"| Load from other processes | {load_note(load)} |",
+    ]
+
+
+def main(name: str, title: str, doc: str | None, measure: Measure,
+         argv: list[str] | None = None,
+         extend: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+    p = parser(name, doc)
+    if extend:
+        extend(p)
+    args = p.parse_args(argv)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # coordinator retries are noise
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    output = args.output or RESULTS / f"{name}.md"
+    given = sys.argv[1:] if argv is None else argv
+    command = " ".join([".venv/bin/python -m", f"bench.{name}", *given])
+    settings = Settings()
+    started, clock = datetime.now(UTC), time.monotonic()
+    previous = signal.signal(signal.SIGTERM, _raise_exit)
+    root = Path(tempfile.mkdtemp(prefix=f"straum-bench-{name}-"))
+    broker: EmbeddedBroker | None = None
+    meter = LoadMeter()
+    try:
+        if args.bootstrap:
+            bootstrap, pid = args.bootstrap, 0
+            kafka = f"existing broker at {args.bootstrap} (--bootstrap)"
+        else:
+            broker = EmbeddedBroker(root / "kafka", settings.kafka_cache_dir,
+                                    settings.kafka_version, port=0, controller_port=0,
+                                    heap="1g")
+            console.print(f"{name}: starting Kafka {settings.kafka_version} (scratch in {root})")
+            info = broker.start(timeout=120)
+            bootstrap, pid = info.bootstrap, info.pid
+            meter = LoadMeter(pid)
+            kafka = (f"Apache Kafka {settings.kafka_version}, embedded single node (KRaft), "
+                     "heap 1 GiB, on this machine")
+        run = Run(bootstrap, pid, root, 0, args.quick)
+        tables = asyncio.run(measure(run, args))
+    finally:
+        if broker is not None:
+            broker.stop()
+        signal.signal(signal.SIGTERM, previous)
+        if args.keep:
+            console.print(f"{name}: kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    elapsed = time.monotonic() - clock
+    parts = [f"## {title}", "", *machine_facts(command, started, elapsed, meter.share(), kafka),
+             ""]
+    for table in tables:
+        table.level = 3
+        parts.append(table.markdown())
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("\n".join(parts).rstrip() + "\n")
+    console.print(f"{name}: wrote {output}")
+    print("\n".join(parts))
+    return 0
+
+
+def log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def log_lines(path: Path, *needles: str, since: int = 0, limit: int = 8,
+              width: int = 400) -> list[str]:
+    """The last lines of a straum log holding any of ``needles`` (warnings and errors by
+    default) written after byte ``since``, for a report of what broke."""
+    wanted = needles or ('"level": "error"', '"level": "warning"', "Traceback", "Error")
+    try:
+        with path.open("rb") as fh:
+            fh.seek(since)
+            lines = fh.read().decode(errors="replace").splitlines()
+    except OSError:
+        return []
+    found = [line for line in lines if any(n in line for n in wanted)]
+    return [line[:width] for line in found[-limit:]]
+
+
+def log_summary(path: Path, since: int = 0, limit: int = 4) -> list[str]:
+    """Warnings and errors a straum process logged after byte ``since``, grouped by what they
+    say (ids and numbers blanked): ``"12× level: event"``, most frequent first."""
+    import json
+    import re
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for line in log_lines(path, '"level": "error"', '"level": "warning"', '"level": "critical"',
+                          "Traceback", since=since, limit=10**9, width=10**6):
+        start = line.find("{")
+        try:
+            record = json.loads(line[start:]) if start >= 0 else {}
+        except ValueError:
+            record = {}
+        event = str(record.get("event", line))[:160]
+        shape = re.sub(r"\d+", "N", re.sub(r"TopicPartition\([^)]*\)", "TopicPartition(…)",
+                                           event))
+        key = f"{record.get('level', '?')}: {shape}"
+        counts[key] += 1
+        examples.setdefault(key, event)
+    return [f"{n}× {key}" for key, n in counts.most_common(limit)]
+
+
+async def group_members(probe: Probe, group: str) -> int:
+    """Members of ``group`` when it is Stable, else 0; 0 also while the broker has no group
+    coordinator yet (a fresh broker creates ``__consumer_offsets`` on first use)."""
+    from aiokafka.errors import KafkaError
+
+    try:
+        for response in await probe.admin.describe_consumer_groups([group]):
+            for described in response.groups:
+                if described[2] == "Stable":
+                    return len(described[5])
+    except KafkaError:
+        return 0
+    return 0
+
+
+async def until_members(probe: Probe, procs: Processes, group: str, count: int = 1,
+                        within: float = 180) -> float:
+    """Seconds from the first process's start until ``group`` is Stable with ``count``
+    members."""
+    started: float = min(procs.started_at.values())
+    deadline = time.monotonic() + within
+    while await group_members(probe, group) != count:
+        procs.check()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{group} never had {count} stable members in {within:.0f} s")
+        await asyncio.sleep(0.2)
+    return time.monotonic() - started
