@@ -13,7 +13,7 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -59,15 +59,31 @@ def decode_position(value: bytes) -> QueuePosition:
                          last_acked_poll_id=r["lastAckedPollId"])
 
 
+def _plain(value: Any) -> Any:
+    """JSON-ready: times as RFC 3339 text, nested records and lists alike."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def message_json(record: dict[str, Any]) -> dict[str, Any]:
-    """The contract's view of a stored QueueMessage (points as the intake sends them)."""
+    """The contract's view of a stored QueueMessage (points as the intake sends them), ready
+    for json.dumps: a 500-message poll is answered without a generic encoder's walk."""
     _, payload = record["payload"]
     payload = dict(payload)
+    points = None
     if "quantities" in payload:
-        payload["points"] = [{"quantity": q, "quality": k} for q, k in
-                             zip(payload.pop("quantities"), payload.pop("qualities"), strict=True)]
+        points = [{"quantity": q, "quality": k} for q, k in
+                  zip(payload.pop("quantities"), payload.pop("qualities"), strict=True)]
+    payload = _plain(payload)
+    if points is not None:
+        payload["points"] = points
     return {"messageId": record["messageId"], "documentType": record["documentType"],
-            "createdAt": record["createdAt"], "replayed": record["replayed"],
+            "createdAt": record["createdAt"].isoformat(), "replayed": record["replayed"],
             "payload": payload}
 
 
