@@ -29,7 +29,8 @@ async def records_for_key(settings: Settings, topic: str, key: bytes,
     tp = TopicPartition(topic, partition)
     consumer = AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(settings), group_id=None,
                                 enable_auto_commit=False, client_id="straum-point-reader",
-                                **security_kwargs(settings))
+                                # a one-shot read: never let the broker hold a fetch 500 ms
+                                fetch_max_wait_ms=10, **security_kwargs(settings))
     await consumer.start()
     try:
         consumer.assign([tp])

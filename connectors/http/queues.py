@@ -108,6 +108,8 @@ class QueueStore:
                                 client_id=client_id, enable_auto_commit=False,
                                 group_id=None, auto_offset_reset="earliest",
                                 fetch_max_bytes=32 * 1024 * 1024,
+                                # reads of a known range: answer at once, never wait 500 ms
+                                fetch_max_wait_ms=10,
                                 max_partition_fetch_bytes=16 * 1024 * 1024,
                                 **security_kwargs(self.settings))
 
