@@ -39,8 +39,12 @@ def change_characteristics(
     """Apply a change of characteristics from ``effective_from`` (camelCase ``fields``)."""
     reasons: list[Reason] = []
     new: Characteristics | None = None
+    done = next((c for c in current.changes if c.message_id == message_id),
+                None) if current is not None else None
     if current is None:
         reasons.append(Reason("metering_point.unknown", "the metering point is not known"))
+    elif done is not None:
+        new = done.characteristics  # this very change again (processed twice): same answer
     else:
         if current.grid_owner != sender:
             reasons.append(Reason("sender.not_grid_owner",
@@ -67,6 +71,8 @@ def change_characteristics(
     if reasons or current is None or new is None:
         return Outcome(None, reasons, [ack])
     state = current.with_change(CharacteristicsChange(effective_from, message_id, new))
+    if done is not None:
+        state = current
     payload = {"originalMessageId": message_id, "meteringPointId": metering_point_id,
                "effectiveFrom": effective_from, **characteristics_record(new)}
     suppliers = dict.fromkeys(s for s in (current.supplier_on(effective_from),

@@ -39,7 +39,7 @@ def register_metering_point(
         check_consumption_code(document.get("consumptionCode")),
         check_industry(document.get("industryCode"), document["validFrom"], code_lists))
         if r is not None]
-    if current is not None:
+    if current is not None and not _same_registration(current, sender, document):
         reasons.insert(0, Reason("metering_point.exists",
                                  "the metering point is already registered"))
     if reasons:
@@ -48,6 +48,11 @@ def register_metering_point(
                               reasons=reasons, created_at=now,
                               metering_point_id=metering_point_id)
         return Outcome(None, reasons, [ack])
+    if current is not None:  # this very registration again (processed twice): same answer
+        ack = acknowledgement(original_message_id=message_id,
+                              original_document_type="RegisterMeteringPoint", sender=sender,
+                              reasons=[], created_at=now, metering_point_id=metering_point_id)
+        return Outcome(None, [], [ack])
     point = MeteringPoint(
         metering_point_id=metering_point_id,
         grid_owner=sender,
@@ -66,6 +71,18 @@ def register_metering_point(
     return Outcome(point, [], [ack])
 
 
+def _same_registration(current: MeteringPoint, sender: str, document: dict[str, Any]) -> bool:
+    """Whether a registration is the one that created ``current`` (a document processed
+    again after a crash gets its first answer, not a rejection)."""
+    r = current.registered
+    return (current.grid_owner == sender and current.valid_from == document["validFrom"]
+            and (r.grid_area, r.price_area, r.point_type, r.resolution, r.consumption_code,
+                 r.industry_code, r.production_type)
+            == (document["gridArea"], document["priceArea"], document["pointType"],
+                document["resolution"], document.get("consumptionCode"),
+                document.get("industryCode"), document.get("productionType")))
+
+
 def start_of_supply(
     current: MeteringPoint | None, *, message_id: str, sender: str, start_date: date,
     metering_point_id: str, now: datetime, today: date,
@@ -77,8 +94,12 @@ def start_of_supply(
     supply period's start (the hub keeps history; a start cannot rewrite it).
     """
     reasons: list[Reason] = []
+    again = next((i for i, p in enumerate(current.supplies) if p.message_id == message_id),
+                 None) if current is not None else None
     if current is None:
         reasons.append(Reason("metering_point.unknown", "the metering point is not known"))
+    elif again is not None:
+        pass  # this very start of supply again (processed twice): the same messages below
     else:
         if (today - start_date).days > max_backdating_days:
             reasons.append(Reason("supply.backdated",
@@ -99,8 +120,12 @@ def start_of_supply(
                           reasons=reasons, created_at=now, metering_point_id=metering_point_id)
     if reasons or current is None:
         return Outcome(None, reasons, [ack])
-    previous = current.supplier_on(start_date)
-    new_state = current.with_supply(SupplyPeriod(sender, start_date, message_id))
+    if again is not None:
+        previous = current.supplies[again - 1].supplier if again > 0 else None
+        new_state = current
+    else:
+        previous = current.supplier_on(start_date)
+        new_state = current.with_supply(SupplyPeriod(sender, start_date, message_id))
     payload = {"originalMessageId": message_id, "meteringPointId": metering_point_id,
                "supplier": sender, "startDate": start_date, "previousSupplier": previous}
 

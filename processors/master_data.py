@@ -87,8 +87,7 @@ def handle(event: Any) -> tuple[list[Record], tuple[bytes, bytes] | None]:
 @app.agent(master_data_topic, name="master-data")
 async def process_master_data(stream: Any) -> None:
     """One document at a time: the table update needs Faust's current event, and master data
-    is low-volume next to metering values. The state changes only after the document's
-    messages are durable: a crash in between repeats the same messages, never loses them."""
+    is low-volume next to metering values."""
     async for event in stream.events():
         update = None
         try:
@@ -98,6 +97,10 @@ async def process_master_data(stream: Any) -> None:
                 records, update = handle(event)
         except Exception as exc:  # one bad document must not stop the stream
             records = [dead_letter(PROCESSOR, event, exc)]
-        await produce_durably(records, PROCESSOR)
         if update is not None:
+            # State first and durable, then the answers: whoever is told "accepted" finds
+            # the state there, also after a crash (a document processed twice gets the same
+            # answer again: the rules are idempotent on its message id).
             metering_points[update[0]] = update[1]
+            await app.producer.flush()
+        await produce_durably(records, PROCESSOR)
