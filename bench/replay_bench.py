@@ -348,8 +348,9 @@ def tables(r: Result, quick: bool) -> list[Table]:
         f"{r.points:,} metering points, not the issue's 100,000 ({r.describe}). Registering "
         f"them through the API took {r.registration_s:.0f} s (the worker takes master data one "
         "document at a time); 100,000 would take ten times that before anything is measured. "
-        "Replay time grows with the intake it scans (below), so 100,000 points' day would "
-        "take about ten times as long at the same series/s.")
+        "At the same series/s, 100,000 points' day would take about ten times as long; the "
+        "replay scans the intake from the window's start, so more stored intake after that "
+        "(later days, other traffic) makes it longer still.")
     t.notes.append(scale)
     t.notes.append(
         f"The replayed day: {r.day_series:,} series (one per point; PT15M points have 96 "
