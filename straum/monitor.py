@@ -48,6 +48,7 @@ UP = Gauge("straum_monitor_broker_up", "1 when the monitor could read the broker
 LAST_ROUND = Gauge("straum_monitor_last_round_timestamp_seconds", "When the monitor last ran")
 FORWARDING_DOWN = {"ForwardingStopped", "ForwardingFailing", "BrokerUnreachable",
                    "ConsumerLag"}
+RATE_WINDOW_S = 20.0
 ALLOWED_LAG = 1  # Faust commits the offset of the last record it processed: a lag of 1 is idle
 FORWARDING_UP = Gauge("straum_forwarding_up", "1 when heartbeats come through every partition")
 
@@ -249,7 +250,10 @@ class Monitor:
         in_end = sum(v for tp, v in offsets.log_end.items() if tp.topic in inputs)
         done = sum(v or 0 for tp, v in offsets.committed.items() if tp.topic in inputs)
         self.input_ends.append((now, in_end, done, self.dead_letter_total))
-        past = next((e for e in self.input_ends if now - e[0] >= 55), self.input_ends[0])
+        # The oldest round within the window: rates and the failing share over ~20 s, short
+        # enough that "every record fails" is an alert well within a minute.
+        past = next((e for e in self.input_ends if now - e[0] <= RATE_WINDOW_S),
+                    self.input_ends[-1])
         span = now - past[0]
         throughput: list[dict[str, Any]] = []
         if span <= 0:
