@@ -728,6 +728,87 @@ async def master_data_processed(bootstrap: str, within: float, prefix: str = "ch
         await admin.close()
 
 
+async def read_topic(bootstrap: str, topic: str) -> list[Any]:
+    """Every record of ``topic`` (all partitions), from the beginning to the current end."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[Any] = []
+        pending = {tp for tp in tps if ends[tp] > 0}
+        while pending:
+            batch = await consumer.getmany(timeout_ms=2000)
+            if not batch:
+                break
+            for tp, records in batch.items():
+                out.extend(records)
+                if records and records[-1].offset >= ends[tp] - 1:
+                    pending.discard(tp)
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def locate(cluster: Cluster, lost: list[Pair]) -> dict[str, list[str]]:
+    """Where each lost (transaction, recipient) stopped: never in the intake topic, in intake
+    but never forwarded to the outbound topic, in outbound but never appended to the
+    recipient's queue topic, or in the queue topic (then the poll/ack path lost it)."""
+    from streams.serialisation import METERING_VALUE_SERIES, QUEUE_MESSAGE, codec
+
+    wanted = set(lost)
+    txs = {tx for tx, _ in wanted}
+    intake: dict[str, str] = {}
+    decode = codec(METERING_VALUE_SERIES).decode
+    for r in await read_topic(cluster.bootstrap, "chaos.metering-values.intake"):
+        if any(k == "straum-kind" for k, _ in r.headers or ()):
+            continue
+        with contextlib.suppress(Exception):
+            tx = decode(r.value)["transactionId"]
+            if tx in txs:
+                intake.setdefault(tx, f"intake p{r.partition}@{r.offset}")
+    qdecode = codec(QUEUE_MESSAGE).decode
+
+    async def where(topic: str) -> dict[Pair, str]:
+        found: dict[Pair, str] = {}
+        for r in await read_topic(cluster.bootstrap, topic):
+            with contextlib.suppress(Exception):
+                message = qdecode(r.value)
+                if message["documentType"] != NOTIFY_VALUES:
+                    continue
+                payload = message["payload"][1]
+                pair = (payload.get("transactionId", ""), message["recipient"])
+                if pair in wanted:
+                    found.setdefault(pair, f"{topic} p{r.partition}@{r.offset}")
+        return found
+
+    outbound = await where("chaos.outbound")
+    queued: dict[Pair, str] = {}
+    for recipient in {r for _, r in wanted}:
+        queued |= await where(f"chaos.queue.{recipient}.metering-values")
+    out: dict[str, list[str]] = defaultdict(list)
+    for pair in lost:
+        tx, recipient = pair
+        if pair in queued:
+            out["in the queue topic, never polled"].append(f"`{tx}` → {recipient}: {queued[pair]}")
+        elif pair in outbound:
+            out["in outbound, never appended to the queue"].append(
+                f"`{tx}` → {recipient}: {outbound[pair]}")
+        elif tx in intake:
+            out["in intake, never forwarded"].append(f"`{tx}` → {recipient}: {intake[tx]}")
+        else:
+            out["not in intake"].append(f"`{tx}` → {recipient}")
+    return out
+
+
 async def dead_letters(cluster: Cluster) -> int:
     """Records in the run's dead-letter topic."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -871,7 +952,7 @@ def render(result: dict[str, Any], cluster: Cluster, options: Options, command: 
         "Every recipient's metering-values queue was drained throughout (poll up to 1,000, "
         "record, acknowledge) through the API process that is never killed. A poll answered "
         "again with an already seen pollId (its acknowledgement was lost) is not counted "
-        f"again: {state.repeated_polls} such polls.",
+        f"again; such polls: {state.repeated_polls}.",
         "A series belongs to the window in which it was first sent: from a fault's injection "
         "to the next fault's. Lost: expected (transaction, recipient) pairs of series answered "
         "202 that never reached the recipient's queue. Duplicated: pairs delivered more than "
@@ -905,6 +986,9 @@ def render(result: dict[str, Any], cluster: Cluster, options: Options, command: 
     if total.lost:
         notes.append("First lost pairs (transaction, recipient): "
                      + ", ".join(f"`{t}` → {r}" for t, r in total.lost[:5]) + ".")
+    for where, found in result.get("located", {}).items():
+        notes.append(f"Lost, {where} (read back from the topics): {len(found)}, e.g. "
+                     + "; ".join(found[:3]) + ".")
     if total.wrong_id:
         notes.append("Pairs delivered under another message id: "
                      + ", ".join(f"`{p[0]}` → {p[1]}: {ids}" for p, ids in total.wrong_id[:3]))
@@ -989,10 +1073,14 @@ def main(argv: list[str] | None = None) -> int:
         result["load"] = load_at_start
         letters = asyncio.run(dead_letters(cluster))
         logs = log_findings(cluster)
+        state = result["state"]
+        lost_pairs = judge(state.expected([s for s in state.sent.values()
+                                           if s.outcome in ("accepted", "earlier")]),
+                           state.deliveries).lost
+        result["located"] = asyncio.run(locate(cluster, lost_pairs)) if lost_pairs else {}
         elapsed = time.monotonic() - began
         section = render(result, cluster, options, command, started, elapsed, letters, logs)
         write_report(section, options.output)
-        state: State = result["state"]
         lost = len(judge(state.expected([s for s in state.sent.values()
                                          if s.outcome == "accepted"]), state.deliveries).lost)
         say(f"wrote {options.output}: lost {lost}; logs in {cluster.data_dir}")

@@ -417,14 +417,32 @@ def fault_table(outcomes: list[Outcome], facts: dict[str, Any], quick: bool) -> 
         "fault was injected; 'Webhook received': when this benchmark's loopback receiver had "
         "it. Recovery → resolved: the last of the alert's resolved events (ForwardingStopped "
         "is one alert per input partition) minus the moment of recovery.")
+    interval = float(settings["STRAUM_MONITOR_INTERVAL_SECONDS"])
+    kept = 64 * interval  # Monitor.input_ends keeps 64 rounds
     t.notes.append(
-        "What bounds the figures: ForwardingStopped fires when the newest heartbeat through a "
-        "partition is older than the stale threshold (40 s), judged every 5 s: 40–50 s after a "
-        "stop that begins just after a heartbeat came through, less when the last heartbeat "
-        "was older. ForwardingFailing needs at least 5 real input records in the monitor's "
-        "window and dead letters ≥ 50 % of them: one or two rounds. It resolves only when "
-        "the share over the last ~55 s falls under 50 %: with the load at 10/s and garbage "
-        "at 20/s that takes ~37 s of clean traffic, plus the 15 s hold.")
+        "What bounds the figures: ForwardingStopped fires once the newest heartbeat that came "
+        "through a partition is older than the stale threshold "
+        f"({settings['STRAUM_HEARTBEAT_STALE_SECONDS']} s), judged once a round "
+        f"({interval:g} s); where the stop falls in the heartbeat cycle "
+        f"({settings['STRAUM_HEARTBEAT_INTERVAL_SECONDS']} s) and in the round moves the "
+        "detection by up to one interval plus one round either side of the threshold. After a "
+        "kill, a new worker first waits for the group to rebalance (the dead member's session "
+        "must expire) before heartbeats come through again.")
+    t.notes.append(
+        "ForwardingFailing fires when dead letters are ≥ 50 % of the input over the monitor's "
+        "rate window, which straum/monitor.py `_rates` means to be the last ~55 s. But "
+        "`past = next((e for e in self.input_ends if now - e[0] >= 55), self.input_ends[0])` "
+        "walks the kept rounds from the oldest, so it takes the oldest of the 64 rounds it "
+        f"keeps: with {interval:g} s rounds the window is ~{kept:.0f} s. The garbage must then "
+        f"outnumber all normal input of the last ~{kept:.0f} s (at {GARBAGE_RATE:g}/s against "
+        f"{LOAD_RATE:g}/s: about {kept * LOAD_RATE / (GARBAGE_RATE + LOAD_RATE):.0f} s)"
+        + (", which is why it missed 60 s. Taking the newest round at least 55 s old "
+           "(iterate `reversed(self.input_ends)`) gives the intended minute: at these rates "
+           "the share would pass 50 % within two rounds. The same window makes the "
+           "throughput and catch-up ETA figures averages over ~5 minutes. (In time-"
+           "compressed tests, 64 rounds of 0.25 s are 16 s, so they do not see this.)"
+           if kept > 60 else "; compressed, 64 rounds are shorter than the intended minute.")
+        + " It resolves once the share falls under 50 % and stays there for the 15 s hold.")
     for line in facts.get("problems", []):
         t.notes.append(f"Instance A warnings/errors in the logs: `{line}`")
     return t

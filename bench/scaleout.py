@@ -140,6 +140,22 @@ def table(configs: list[Config], base_rate: float, series: int, quick: bool) -> 
         for line in c.problems:
             t.notes.append(f"{c.workers} worker(s), warnings/errors logged during the timed run: "
                            f"`{line}`")
+    if len(configs) > 1:
+        a, b = configs[0], configs[-1]
+        busy = b.cpu_machine / b.timed.path_s / 2
+        t.notes.append(
+            f"Two workers did the whole path {a.timed.path_s / b.timed.path_s:.2f}× as fast as "
+            f"one and the forwarder hop {a.timed.forward_s / b.timed.forward_s:.2f}× "
+            f"(Faust spread the {PARTITIONS} partitions over both). The machine was "
+            f"{busy:.0%} busy with two workers, and each worker used "
+            + " and ".join(f"{s / b.timed.path_s:.0%}" for s in b.cpu_workers)
+            + " of a core: "
+            + ("the two CPUs were the limit." if busy > 0.9 else
+               "neither the workers nor the machine were CPU-bound, so the rest is waiting; "
+               "docs/BENCHMARKS.md (forwarder findings) shows each batch is acknowledged in "
+               "full before the next is taken, which a second worker halves but does not "
+               "remove. How far more workers go with a core each and the broker elsewhere is "
+               "not measured here."))
     t.notes.append(
         "This machine has 2 CPUs for the broker, every worker and the benchmark: a second "
         "worker can at best use the second core, which the broker also needs (it took the "

@@ -53,7 +53,7 @@ class Observed:
     lag_errors: tuple[tuple[str, int, str, str], ...] = ()  # topic, partition, status, reason
     last_dead_letter_at: float | None = None
     dead_letter_total: int = 0
-    failing_share: float = 0.0  # dead letters / input records, last minute
+    failing_share: float = 0.0  # dead letters / input records, last ~20 s
     oldest_unread: tuple[tuple[str, str, float], ...] = ()  # actor, queue, age s
     queue_retention_s: float = 90 * 86400.0
     in_maintenance: bool = False
@@ -93,7 +93,7 @@ def conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Condition]:
     if o.failing_share >= 0.5 and not o.in_maintenance:
         found.append(Condition(
             "ForwardingFailing", "ForwardingFailing", "critical",
-            f"{o.failing_share:.0%} of the last minute's records failed and became dead letters",
+            f"{o.failing_share:.0%} of the last ~20 s of records failed and became dead letters",
             RUNBOOK + "forwarding-failing"))
     for actor, queue, unread_s in o.oldest_unread:
         if unread_s >= t.queue_expiry_warning * o.queue_retention_s:
