@@ -166,6 +166,7 @@ class EmbeddedBroker:
         self.sasl_port = sasl_port
         self.sasl_users = sasl_users or {}
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_from = 0  # where this run's lines begin in the appended server.log
 
     # -- files --------------------------------------------------------------------------
     @property
@@ -292,6 +293,8 @@ class EmbeddedBroker:
         cmd = [java, f"-Xms{min_heap(self.heap)}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
                f"-Dkafka.logs.dir={self.logs}", "-cp", classpath, "kafka.Kafka", str(config)]
+        log = self.logs / "server.log"
+        self._log_from = log.stat().st_size if log.exists() else 0
         stdout = (self.logs / "stdout.log").open("ab")
         self.process = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=detach)
@@ -322,7 +325,8 @@ class EmbeddedBroker:
         log = self.logs / "server.log"
         try:
             with log.open("rb") as fh:
-                fh.seek(max(0, log.stat().st_size - 200_000))
+                size = log.stat().st_size
+                fh.seek(max(self._log_from, size - 200_000) if size >= self._log_from else 0)
                 return b"started (kafka.server.KafkaRaftServer)" in fh.read()
         except OSError:
             return False
