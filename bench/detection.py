@@ -47,6 +47,7 @@ from typing import Any
 
 import httpx
 
+import straum.monitor as monitor_module
 from bench.common import Run, Table, console, num
 from bench.fixtures import Market, make_market, series_value, warmup_records
 from bench.forwarder import create_topics
@@ -418,7 +419,6 @@ def fault_table(outcomes: list[Outcome], facts: dict[str, Any], quick: bool) -> 
         "it. Recovery → resolved: the last of the alert's resolved events (ForwardingStopped "
         "is one alert per input partition) minus the moment of recovery.")
     interval = float(settings["STRAUM_MONITOR_INTERVAL_SECONDS"])
-    kept = 64 * interval  # Monitor.input_ends keeps 64 rounds
     t.notes.append(
         "What bounds the figures: ForwardingStopped fires once the newest heartbeat that came "
         "through a partition is older than the stale threshold "
@@ -428,21 +428,21 @@ def fault_table(outcomes: list[Outcome], facts: dict[str, Any], quick: bool) -> 
         "detection by up to one interval plus one round either side of the threshold. After a "
         "kill, a new worker first waits for the group to rebalance (the dead member's session "
         "must expire) before heartbeats come through again.")
-    t.notes.append(
-        "ForwardingFailing fires when dead letters are ≥ 50 % of the input over the monitor's "
-        "rate window, which straum/monitor.py `_rates` means to be the last ~55 s. But "
-        "`past = next((e for e in self.input_ends if now - e[0] >= 55), self.input_ends[0])` "
-        "walks the kept rounds from the oldest, so it takes the oldest of the 64 rounds it "
-        f"keeps: with {interval:g} s rounds the window is ~{kept:.0f} s. The garbage must then "
-        f"outnumber all normal input of the last ~{kept:.0f} s (at {GARBAGE_RATE:g}/s against "
-        f"{LOAD_RATE:g}/s: about {kept * LOAD_RATE / (GARBAGE_RATE + LOAD_RATE):.0f} s)"
-        + (", which is why it missed 60 s. Taking the newest round at least 55 s old "
-           "(iterate `reversed(self.input_ends)`) gives the intended minute: at these rates "
-           "the share would pass 50 % within two rounds. The same window makes the "
-           "throughput and catch-up ETA figures averages over ~5 minutes. (In time-"
-           "compressed tests, 64 rounds of 0.25 s are 16 s, so they do not see this.)"
-           if kept > 60 else "; compressed, 64 rounds are shorter than the intended minute.")
-        + " It resolves once the share falls under 50 % and stays there for the 15 s hold.")
+    window = float(getattr(monitor_module, "RATE_WINDOW_S", 0.0)) or None
+    if window is not None:
+        clean = window * GARBAGE_RATE / (GARBAGE_RATE + LOAD_RATE)
+        t.notes.append(
+            "ForwardingFailing fires when dead letters are ≥ 50 % of the real input (heartbeats "
+            f"not counted, at least 5 records) over the monitor's rate window (`RATE_WINDOW_S` "
+            f"= {window:g} s in straum/monitor.py): with the normal load paused, once a round "
+            "has seen enough garbage. After recovery the share over the window falls under "
+            f"50 % once clean input outnumbers the garbage still in it (~{clean:.0f} s at "
+            f"{LOAD_RATE:g}/s against {GARBAGE_RATE:g}/s), then the 15 s hold.")
+    else:
+        t.notes.append(
+            "ForwardingFailing fires when dead letters are ≥ 50 % of the real input over the "
+            "monitor's rate window; it resolves once the share is under 50 % for the 15 s "
+            "hold.")
     for line in facts.get("problems", []):
         t.notes.append(f"Instance A warnings/errors in the logs: `{line}`")
     return t

@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+import straum.monitor as monitor_module
 from bench.common import Run, Table, console, num, percentile, progress
 from bench.forwarder import create_topics
 from bench.intake import start_api, wait_ready
@@ -390,17 +391,19 @@ def tables(r: Result, quick: bool) -> list[Table]:
         "(Faust rebuilds its tables from the changelogs first) and stops when its group has "
         f"committed the intake log end, then the outbound log end ({c.outbound:,} outbound "
         "records: acknowledgement, supplier's and grid owner's copy per series).")
+    window = getattr(monitor_module, "RATE_WINDOW_S", None)
+    window_text = f", the last {window:g} s (`RATE_WINDOW_S`)" if window else ""
     rounds = sorted(dict(c.etas).items())  # one entry per monitor round
     etas = [(t, e) for t, e in rounds if e is not None]
     if etas:
         shown = etas[:: max(1, len(etas) // 6)][:7]
         t2.notes.append(
             "The monitor's catch-up ETA (`catchUpEtaSeconds`: backlog ÷ processed rate over "
-            "its rate window, meant to be ~55 s but in fact its 64 kept rounds, ~320 s at 5 s "
-            "rounds, which here still include the minutes the worker was down; see "
-            "bench/results/detection.md), per monitor round after the restart, as (seconds "
-            "since restart: ETA): " + ", ".join(f"{t:.0f} s: {e:.0f} s" for t, e in shown)
-            + f"; the forwarder actually caught up at {c.forward_s:.0f} s.")
+            f"its rate window{window_text}), per monitor round after the restart, as "
+            "(seconds since restart: ETA): "
+            + ", ".join(f"{t:.0f} s: {e:.0f} s" for t, e in shown)
+            + f"; the forwarder actually caught up at {c.forward_s:.0f} s. Early rounds "
+            "still average in time before the worker was back, so the first ETAs run long.")
     else:
         t2.notes.append("The monitor reported no catch-up ETA while catching up (it needs a "
                         "processed rate over its window; the catch-up may have been quicker "
