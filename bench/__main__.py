@@ -26,7 +26,7 @@ from bench.latency import run_latency
 from bench.latency_report import capacity_table, latency_table
 from bench.procs import LoadMeter
 from bench.profiling import summarise
-from bench.report import load_note, render
+from bench.report import load_note, other_sections, render
 from connectors.broker.embedded import EmbeddedBroker
 from straum.settings import Settings
 
@@ -111,8 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     command = "python -m bench " + " ".join(given) if given else "make bench"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(tables, settings.kafka_version, command, started, elapsed, extra,
-                             load))
+    kept = other_sections(output.read_text()) if output.exists() else ""
+    report = render(tables, settings.kafka_version, command, started, elapsed, extra, load)
+    output.write_text(report + ("\n" + kept if kept else ""))
     console.print(f"bench: wrote {output}")
     print("\n".join(t.markdown() for t in tables))
     return 0

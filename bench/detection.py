@@ -205,6 +205,69 @@ async def steady(alerts: Alerts, view: CompactedView[dict[str, Any]], procs: Pro
             f"{heartbeats_fresh(view, stale_s)}; " + "; ".join(bad[:4]))
 
 
+async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
+                          view: CompactedView[dict[str, Any]]) -> str:
+    """For each input partition the monitor calls STOP/STALL: were the intake records past
+    the stuck committed offset forwarded anyway (their acknowledgement is in the outbound
+    topic), or not at all?"""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from streams.serialisation import METERING_VALUE_SERIES, QUEUE_MESSAGE, codec
+
+    status = view.values.get("status") or {}
+    stuck = [(p["topic"], p["partition"], p["committed"] or 0, p["logEnd"])
+             for p in status.get("partitions", [])
+             if p["status"] in ("STOP", "STALL") and p["topic"] == catalogue.metering_values]
+    if not stuck:
+        return ""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+                                enable_auto_commit=False, client_id="bench-diagnosis")
+    await consumer.start()
+    decode_series, decode_message = (codec(METERING_VALUE_SERIES).decode,
+                                     codec(QUEUE_MESSAGE).decode)
+
+    async def read(tp: TopicPartition, start: int, end: int) -> list[Any]:
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        out: list[Any] = []
+        while out[-1:] == [] or out[-1].offset < end - 1:
+            batch = (await consumer.getmany(tp, timeout_ms=2000)).get(tp, [])
+            if not batch:
+                break
+            out += [r for r in batch if r.offset < end]
+        return out
+
+    try:
+        forwarded: set[str] = set()
+        outbound = await consumer.partitions_for_topic(catalogue.outbound) or set()
+        for partition in sorted(outbound):
+            tp = TopicPartition(catalogue.outbound, partition)
+            end = (await consumer.end_offsets([tp]))[tp]
+            for record in await read(tp, 0, end):
+                message = decode_message(record.value)
+                name, payload = message["payload"]
+                if name.endswith("Acknowledgement") and payload.get("transactionId"):
+                    forwarded.add(payload["transactionId"])
+        found = []
+        for topic, partition, committed, log_end in stuck:
+            tp = TopicPartition(topic, partition)
+            series = []
+            for record in await read(tp, committed, log_end):
+                if record.headers and any(k == "straum-kind" for k, _ in record.headers):
+                    continue
+                try:
+                    series.append(decode_series(record.value)["transactionId"])
+                except ValueError:
+                    continue
+            done = sum(1 for t in series if t in forwarded)
+            found.append(f"{topic.rsplit('.', 2)[-2]}[{partition}]: of the {len(series)} series "
+                         f"past committed offset {committed}, {done} had been forwarded "
+                         "(their acknowledgement is in the outbound topic)")
+        return "; ".join(found)
+    finally:
+        await consumer.stop()
+
+
 async def one_fault(kind: str, procs: Processes, load: Load, alerts: Alerts,
                     fire_within: float, resolve_within: float) -> Outcome:
     alert = "ForwardingFailing" if kind == "fail" else "ForwardingStopped"
@@ -354,6 +417,9 @@ async def instance_a(run: Run, quick: bool, quiet: QuietInstance | None
                 for kind in ("kill", "freeze", "fail"):
                     unsteady = await steady(alerts, view, procs, stale_s)
                     if unsteady:
+                        diagnosis = await stuck_diagnosis(settings, catalogue, view)
+                        if diagnosis:
+                            unsteady += f" — {diagnosis}"
                         console.print(f"detection: before '{kind}': {unsteady}")
                     webhook_mark = len(webhook.events)
                     outcome = await one_fault(kind, procs, load, alerts, fire_within,
@@ -466,8 +532,9 @@ def quiet_table(q: Quiet) -> Table:
            "compression)." if simulated < 12 * 3600 else "at least the issue's 12 hours."))
     t.notes.append(
         "Not compressed: Faust's commit interval (1 s), the 15 s resolve hold and the "
-        "~55 s window of the failing-share rule; so relative to the heartbeat clock, "
-        "commits are 20× rarer than in production (harder on the lag rules, not easier).")
+        f"{getattr(monitor_module, 'RATE_WINDOW_S', 20):g} s window of the failing-share rule; "
+        "so relative to the heartbeat clock, commits are 20× rarer than in production "
+        "(harder on the lag rules, not easier).")
     if q.concurrent:
         t.notes.append(
             "This instance (own topics, worker and monitor, no traffic) ran on the same broker "

@@ -3,10 +3,11 @@ when a target is missed: this run's own measurements first, then what the code d
 
 from __future__ import annotations
 
+import os
+
 from bench.baseline import QUEUE_TOPICS, Baseline
 from bench.common import num
 from bench.forwarder import FAN_OUT, ForwarderResult
-from bench.forwarder_report import others
 from bench.profiling import Profile
 
 
@@ -15,14 +16,15 @@ def targets_missed(fwd: ForwarderResult, baseline_rate: float) -> bool:
     return fwd.series / t.forward_s < 0.5 * baseline_rate or fwd.series / t.path_s < 3000
 
 
-def busy_note(share: float, other: float) -> str:
-    """Whether the worker was CPU-bound in a window."""
+def busy_note(share: float, machine: float) -> str:
+    """Whether the worker was CPU-bound in a window; ``machine``: cores busy in all."""
+    cores = os.cpu_count() or 1
     if share >= 0.85:
         return "CPU-bound, one Python process on one core"
-    if other > 0.1:
-        return (f"other processes took {other:.0%} of a core meanwhile, so this run cannot "
+    if machine > 0.85 * cores:
+        return (f"the machine was busy ({machine:.1f} of {cores} cores), so this run cannot "
                 "tell CPU contention from waiting")
-    return "not filling a core: it waits"
+    return f"it waits, with CPU to spare ({machine:.1f} of {cores} cores busy in all)"
 
 
 def findings(fwd: ForwarderResult, base: Baseline, profile: Profile | None,
@@ -32,10 +34,11 @@ def findings(fwd: ForwarderResult, base: Baseline, profile: Profile | None,
     tail_s = max(t.path_s - t.forward_s, 1e-9)
     in_fwd = t.cpu_forward["worker"] / t.forward_s
     in_tail = (t.cpu_path["worker"] - t.cpu_forward["worker"]) / tail_s
-    other_fwd = others(t.cpu_forward) / t.forward_s
-    other_tail = (others(t.cpu_path) - others(t.cpu_forward)) / tail_s
+    machine_fwd = t.cpu_forward["machine"] / t.forward_s
+    machine_tail = (t.cpu_path["machine"] - t.cpu_forward["machine"]) / tail_s
     alone = t.behind_at_forward / tail_s
     copied = t.outbound_records - t.behind_at_forward
+    idle_writer = base.fan_rate > 2 * alone and in_tail < 0.85
     lines = [
         "## What limits the forwarder, and what would lift it",
         "",
@@ -51,13 +54,13 @@ def findings(fwd: ForwarderResult, base: Baseline, profile: Profile | None,
         f"copied once more to a queue topic). The broker used "
         f"{t.cpu_path['broker'] / t.path_s:.0%} of a core; the machine has 2.",
         f"- While the forwarder ran, the worker used {in_fwd:.0%} of one core: "
-        + busy_note(in_fwd, other_fwd) + ".",
+        + busy_note(in_fwd, machine_fwd) + ".",
         f"- The queue writer, the second hop, copied only {num(copied / t.forward_s)} "
         f"records/s while the forwarder ran (it was {num(t.behind_at_forward)} records "
         f"behind when the forwarder had caught up): both hops share one consumer and one "
         f"event loop. Alone afterwards it copied {num(alone)} records/s "
         f"({num(alone / FAN_OUT)} series/s) with the worker at {in_tail:.0%} of one core: "
-        + busy_note(in_tail, other_tail) + f". Raw aiokafka writes the same pattern (batches "
+        + busy_note(in_tail, machine_tail) + f". Raw aiokafka writes the same pattern (batches "
         f"of 1,000 over {QUEUE_TOPICS} single-partition topics, each awaited in full) at "
         f"{num(base.fan_rate)} records/s (baseline table)"
         + ("; so the broker's acknowledgements are not what the queue writer waits for: the "
@@ -102,8 +105,12 @@ def findings(fwd: ForwarderResult, base: Baseline, profile: Profile | None,
         "3. A plain aiokafka batch loop (getmany, process, send, await, commit) for the two "
         "hot agents instead of Faust's per-event stream, keeping the same at-least-once "
         "order: the baseline is that loop.",
-        "4. Pipeline batches: take the next batch while the previous one's records are "
-        "being acknowledged, committing in order.",
+        ("4. Find out where the queue writer waits (above): with a backlog, and a broker "
+         "that acknowledges its write pattern far faster, it should not be idle. Faust's "
+         "consumer and stream settings (fetch sizes, stream buffer, the take_events window, "
+         "commit interval) are the first place to look." if idle_writer else
+         "4. Pipeline batches: take the next batch while the previous one's records are "
+         "being acknowledged, committing in order."),
         "5. Smaller, cheaper records: `qualities` as an enum in QueueMessage (a new schema "
         "version), one encode of the shared payload for the supplier's and the grid "
         "owner's copies, and decoded point state cached per point instead of decoded per "

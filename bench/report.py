@@ -39,6 +39,14 @@ def load_note(share: float) -> str:
     return text + "."
 
 
+def other_sections(old: str) -> str:
+    """What an earlier report holds under top-level headings other than the first (sections
+    that other benchmarks wrote): kept when the report is written again."""
+    lines = old.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.startswith("# ")]
+    return "".join(lines[starts[1]:]) if len(starts) > 1 else ""
+
+
 def render(tables: list[Table], kafka_version: str, command: str, started: datetime,
            elapsed_s: float, extra: list[str], load: float) -> str:
     facts = [
@@ -57,7 +65,9 @@ def render(tables: list[Table], kafka_version: str, command: str, started: datet
     parts = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m bench`); do not edit by hand, rerun instead. "
+        "Written by `make bench` (`python -m bench`) down to the next top-level heading; do "
+        "not edit that part by hand, rerun instead (sections under later top-level "
+        "headings are kept). "
         "Every straum figure stands beside a baseline of raw aiokafka clients measured in "
         "the same run, on the same broker and machine, with the same records. Broker, "
         "straum processes and the benchmark's own clients share the machine's CPUs.",
