@@ -130,16 +130,23 @@ async def run_forwarder(run: Run, profile: Path | None = None) -> ForwarderResul
         async with Probe(settings) as probe:
             startup_s = await until_stable(probe, procs, settings.topic_prefix)
             console.print(f"forwarder: worker group Stable after {startup_s:.1f} s")
-            async with httpx.AsyncClient(base_url=start_api(procs), timeout=60) as client:
-                master_s = await load_master_data(settings, probe, procs, client, market,
-                                                  catalogue)
-            procs.stop("api")
-            await produce(settings, catalogue.metering_values, warmup_records(market))
-            await caught_up(probe, procs, catalogue.metering_values, "worker: warm-up series")
-            await caught_up(probe, procs, catalogue.outbound, "worker: warm-up outbound")
+            master_s = await load_and_warm_up(settings, probe, procs, market, catalogue)
             timed = await timed_run(run, settings, probe, procs, market, catalogue)
     return ForwarderResult(run.series, len(market.all_points), startup_s,
                            2 * len(market.all_points), master_s, timed)
+
+
+async def load_and_warm_up(settings: Settings, probe: Probe, procs: Processes,
+                           market: Market, catalogue: TopicCatalogue) -> float:
+    """Register the market's master data through a short-lived API process, then send one
+    warm-up series per point and wait until it is through; the master data's seconds."""
+    async with httpx.AsyncClient(base_url=start_api(procs), timeout=60) as client:
+        master_s = await load_master_data(settings, probe, procs, client, market, catalogue)
+    procs.stop("api")
+    await produce(settings, catalogue.metering_values, warmup_records(market))
+    await caught_up(probe, procs, catalogue.metering_values, "worker: warm-up series")
+    await caught_up(probe, procs, catalogue.outbound, "worker: warm-up outbound")
+    return master_s
 
 
 async def until_stable(probe: Probe, procs: Processes, group: str) -> float:

@@ -15,17 +15,20 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, replace
 
-import httpx
-
 from bench.baseline import pass_through, produce_all
 from bench.common import Run, Table, console, num
-from bench.fixtures import make_market, series_value, warmup_records
-from bench.forwarder import GRID_OWNERS, SUPPLIERS, Timed, create_topics, timed_run
-from bench.intake import load_master_data, start_api
-from bench.probe import Probe, produce
+from bench.fixtures import make_market, series_value
+from bench.forwarder import (
+    GRID_OWNERS,
+    SUPPLIERS,
+    Timed,
+    create_topics,
+    load_and_warm_up,
+    timed_run,
+)
+from bench.probe import Probe
 from bench.procs import Processes, cpu_snapshot
 from bench.standalone import log_size, log_summary, main, until_members
-from bench.wait import caught_up
 from connectors.kafka import admin_client, ensure_topics
 from straum.settings import Settings
 from streams.topics import TopicSpec
@@ -61,13 +64,7 @@ async def one_config(run: Run, workers: int, series: int) -> Config:
         async with Probe(settings) as probe:
             startup_s = await until_members(probe, procs, settings.topic_prefix, workers)
             console.print(f"scaleout: {workers} worker(s) Stable after {startup_s:.1f} s")
-            async with httpx.AsyncClient(base_url=start_api(procs), timeout=60) as client:
-                master_s = await load_master_data(settings, probe, procs, client, market,
-                                                  catalogue)
-            procs.stop("api")
-            await produce(settings, catalogue.metering_values, warmup_records(market))
-            await caught_up(probe, procs, catalogue.metering_values, "worker: warm-up series")
-            await caught_up(probe, procs, catalogue.outbound, "worker: warm-up outbound")
+            master_s = await load_and_warm_up(settings, probe, procs, market, catalogue)
             # timed_run reads the CPU of the process named "worker"; alias the first one.
             procs.running["worker"] = procs.running[names[0]]
             pids = {n: procs.running[n].pid for n in names}

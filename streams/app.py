@@ -63,9 +63,16 @@ settings = get_settings()
 catalogue = TopicCatalogue.from_settings(settings)
 app = create_app(settings)
 
-metering_values_topic = app.topic(catalogue.metering_values, key_type=bytes, value_type=bytes)
-master_data_topic = app.topic(catalogue.master_data, key_type=bytes, value_type=bytes)
-outbound_topic = app.topic(catalogue.outbound, key_type=bytes, value_type=bytes)
+
+def byte_topic(name: str) -> faust.TopicT:
+    """A source topic of raw bytes: straum decodes its Avro itself (streams/serialisation.py)."""
+    return app.topic(name, key_type=bytes, value_type=bytes)
+
+
+metering_values_topic = byte_topic(catalogue.metering_values)
+master_data_topic = byte_topic(catalogue.master_data)
+outbound_topic = byte_topic(catalogue.outbound)
+contract_commands_topic = byte_topic(catalogue.contract_commands)
 
 metering_points = app.Table(
     "metering-points",
@@ -75,7 +82,6 @@ metering_points = app.Table(
     partitions=settings.partitions,
     help="MeteringPointState (Avro) per metering point id: routing state, kept over time.",
 )
-
 
 
 class BatchWrittenTable(faust.Table):  # type: ignore[misc]
@@ -95,24 +101,16 @@ class BatchWrittenTable(faust.Table):  # type: ignore[misc]
             self._partition = None
 
 
-series_versions: BatchWrittenTable = app.tables.add(BatchWrittenTable(
-    app,
-    name="series-versions",
-    default=None,
-    key_type=bytes,
-    value_type=bytes,
-    partitions=settings.partitions,
-    help="SeriesHistory (Avro) per metering point: what was forwarded, for de-duplication.",
-))
+def batch_written_table(name: str, help_text: str) -> BatchWrittenTable:
+    """A co-partitioned table of Avro bytes per metering point, written after each batch."""
+    table: BatchWrittenTable = app.tables.add(BatchWrittenTable(
+        app, name=name, default=None, key_type=bytes, value_type=bytes,
+        partitions=settings.partitions, help=help_text))
+    return table
 
-contract_commands_topic = app.topic(catalogue.contract_commands, key_type=bytes,
-                                    value_type=bytes)
-contracts_table: BatchWrittenTable = app.tables.add(BatchWrittenTable(
-    app,
-    name="contracts",
-    default=None,
-    key_type=bytes,
-    value_type=bytes,
-    partitions=settings.partitions,
-    help="ContractSet (Avro) per metering point: its Norgespris contracts.",
-))
+
+series_versions = batch_written_table(
+    "series-versions",
+    "SeriesHistory (Avro) per metering point: what was forwarded, for de-duplication.")
+contracts_table = batch_written_table(
+    "contracts", "ContractSet (Avro) per metering point: its Norgespris contracts.")

@@ -4,6 +4,7 @@ problem with its pointer) and written durably once per (sender, messageId).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -39,8 +40,22 @@ from straum.logging import get_logger
 log = get_logger(__name__)
 
 
-def code_problems(consumption_code: str | None, industry_code: str | None
-                  ) -> list[dict[str, str]]:
+Problems = list[dict[str, str]]
+
+
+def identifier_problem(validate: Callable[[str], object], value: str | None,
+                       pointer: str) -> Problems:
+    """The problem with an identifier at ``pointer`` (none when it is valid or absent)."""
+    if value is None:
+        return []
+    try:
+        validate(value)
+    except IdentifierError as exc:
+        return [{"code": exc.code, "pointer": pointer, "detail": str(exc)}]
+    return []
+
+
+def code_problems(consumption_code: str | None, industry_code: str | None) -> Problems:
     """Structural problems of a consumption code and a næringskode (lists come later)."""
     problems = []
     if (reason := check_consumption_code(consumption_code)) is not None:
@@ -52,15 +67,30 @@ def code_problems(consumption_code: str | None, industry_code: str | None
     return problems
 
 
+def point_problem(point_id: str) -> Problems:
+    return identifier_problem(validate_gsrn, point_id, "/meteringPointId")
+
+
+def reject_if_invalid(code: str, title: str, problems: Problems) -> None:
+    """Answer 400 with every problem found, if there is any."""
+    if problems:
+        raise Problem(400, code, title, f"{len(problems)} problem(s) found", problems)
+
+
 def intake_routes(services: Services) -> APIRouter:
     router = APIRouter()
 
-    def identifier_problem(exc: IdentifierError, ptr: str) -> dict[str, str]:
-        return {"code": exc.code, "pointer": ptr, "detail": str(exc)}
-
+    async def master_data(request: Request, who: Caller, document_type: str, role: str,
+                          message_id: str, point_id: str, record_type: str,
+                          document: dict[str, Any]) -> JSONResponse:
+        record = master_data_record(message_id=message_id, sender=who.party, sender_role=role,
+                                    metering_point_id=point_id, document_type=record_type,
+                                    document=document)
+        return await services.intake(request, who, document_type, message_id,
+                                     services.catalogue.master_data, [record])
 
     @router.post("/v1/metering-values", status_code=202, tags=["intake"],
-              response_model=Accepted, responses=INTAKE_RESPONSES)
+                    response_model=Accepted, responses=INTAKE_RESPONSES)
     async def metering_values(document: MeteringValuesDocument, who: Authenticated,
                               request: Request) -> JSONResponse:
         require(who, Role.GRID_OWNER)
@@ -76,95 +106,55 @@ def intake_routes(services: Services) -> APIRouter:
             INTAKE_SERIES.inc(len(records))
         return response
 
-    @router.post("/v1/metering-points", status_code=202, tags=["intake"], response_model=Accepted,
-              responses=INTAKE_RESPONSES)
+    @router.post("/v1/metering-points", status_code=202, tags=["intake"],
+                    response_model=Accepted, responses=INTAKE_RESPONSES)
     async def register_metering_point(document: MeteringPointRegistrationIn,
                                       who: Authenticated, request: Request) -> JSONResponse:
+        """BRS-NO-121: a new metering point with its characteristics, from its grid owner."""
         require(who, Role.GRID_OWNER)
-        problems = []
-        try:
-            validate_gsrn(document.metering_point_id)
-        except IdentifierError as exc:
-            problems.append(identifier_problem(exc, "/meteringPointId"))
-        try:
-            validate_eic(document.grid_area)
-        except IdentifierError as exc:
-            problems.append(identifier_problem(exc, "/gridArea"))
-        problems += code_problems(document.consumption_code, document.industry_code)
-        if problems:
-            raise Problem(400, "metering_point.invalid", "The metering point is not valid",
-                          problems=problems)
-        record = master_data_record(
-            message_id=str(document.message_id), sender=who.party, sender_role="grid_owner",
-            metering_point_id=document.metering_point_id,
-            document_type="MeteringPointRegistration",
-            document={"gridArea": document.grid_area, "priceArea": document.price_area,
-                      "pointType": document.type, "resolution": document.resolution,
-                      "consumptionCode": document.consumption_code,
-                      "industryCode": document.industry_code,
-                      "productionType": document.production_type,
-                      "validFrom": document.valid_from})
-        return await services.intake(request, who, "metering-points", str(document.message_id),
-                                     services.catalogue.master_data, [record])
+        reject_if_invalid("metering_point.invalid", "The metering point is not valid",
+                          point_problem(document.metering_point_id)
+                          + identifier_problem(validate_eic, document.grid_area, "/gridArea")
+                          + code_problems(document.consumption_code, document.industry_code))
+        return await master_data(request, who, "metering-points", "grid_owner",
+                                 str(document.message_id), document.metering_point_id,
+                                 "MeteringPointRegistration",
+                                 {"gridArea": document.grid_area,
+                                  "priceArea": document.price_area,
+                                  "pointType": document.type, "resolution": document.resolution,
+                                  "consumptionCode": document.consumption_code,
+                                  "industryCode": document.industry_code,
+                                  "productionType": document.production_type,
+                                  "validFrom": document.valid_from})
 
-    @router.post("/v1/start-of-supply", status_code=202, tags=["intake"], response_model=Accepted,
-              responses=INTAKE_RESPONSES)
+    @router.post("/v1/start-of-supply", status_code=202, tags=["intake"],
+                    response_model=Accepted, responses=INTAKE_RESPONSES)
     async def start_of_supply(document: StartOfSupplyIn, who: Authenticated,
                               request: Request) -> JSONResponse:
+        """BRS-NO-101: a supplier takes over a point from ``startDate``."""
         require(who, Role.SUPPLIER)
-        problems = []
-        try:
-            validate_gsrn(document.metering_point_id)
-        except IdentifierError as exc:
-            problems.append(identifier_problem(exc, "/meteringPointId"))
         end_user = document.end_user
+        problems = point_problem(document.metering_point_id)
         if (end_user.national_id is None) == (end_user.organisation_number is None):
             problems.append({"code": "end_user.identifier", "pointer": "/endUser",
                              "detail": "give exactly one of nationalId or organisationNumber"})
-        try:
-            if end_user.national_id is not None:
-                validate_national_id(end_user.national_id)
-        except IdentifierError as exc:
-            problems.append(identifier_problem(exc, "/endUser/nationalId"))
-        try:
-            if end_user.organisation_number is not None:
-                validate_organisation_number(end_user.organisation_number)
-        except IdentifierError as exc:
-            problems.append(identifier_problem(exc, "/endUser/organisationNumber"))
-        if problems:
-            raise Problem(400, "start_of_supply.invalid", "The start of supply is not valid",
-                          problems=problems)
-        record = master_data_record(
-            message_id=str(document.message_id), sender=who.party, sender_role="supplier",
-            metering_point_id=document.metering_point_id, document_type="StartOfSupply",
-            document={"startDate": document.start_date, "endUserName": end_user.name,
-                      "endUserNationalId": end_user.national_id,
-                      "endUserOrganisationNumber": end_user.organisation_number})
-        return await services.intake(request, who, "start-of-supply", str(document.message_id),
-                                     services.catalogue.master_data, [record])
+        problems += identifier_problem(validate_national_id, end_user.national_id,
+                                       "/endUser/nationalId")
+        problems += identifier_problem(validate_organisation_number,
+                                       end_user.organisation_number,
+                                       "/endUser/organisationNumber")
+        reject_if_invalid("start_of_supply.invalid", "The start of supply is not valid",
+                          problems)
+        return await master_data(request, who, "start-of-supply", "supplier",
+                                 str(document.message_id), document.metering_point_id,
+                                 "StartOfSupply",
+                                 {"startDate": document.start_date,
+                                  "endUserName": end_user.name,
+                                  "endUserNationalId": end_user.national_id,
+                                  "endUserOrganisationNumber": end_user.organisation_number})
 
-    def point_problem(point_id: str) -> list[dict[str, str]]:
-        try:
-            validate_gsrn(point_id)
-        except IdentifierError as exc:
-            return [identifier_problem(exc, "/meteringPointId")]
-        return []
-
-    def invalid(code: str, title: str, problems: list[dict[str, str]]) -> None:
-        if problems:
-            raise Problem(400, code, title, f"{len(problems)} problem(s) found", problems)
-
-    async def master_data(request: Request, who: Caller, document_type: str, role: str,
-                          message_id: str, point_id: str, record_type: str,
-                          document: dict[str, Any]) -> JSONResponse:
-        record = master_data_record(message_id=message_id, sender=who.party, sender_role=role,
-                                    metering_point_id=point_id, document_type=record_type,
-                                    document=document)
-        return await services.intake(request, who, document_type, message_id,
-                                     services.catalogue.master_data, [record])
-
-    @router.post("/v1/master-data", status_code=202, tags=["intake"], response_model=Accepted,
-              responses=INTAKE_RESPONSES)
+    @router.post("/v1/master-data", status_code=202, tags=["intake"],
+                 response_model=Accepted, responses=INTAKE_RESPONSES)
     async def change_master_data(document: MasterDataChangeIn, who: Authenticated,
                                  request: Request) -> JSONResponse:
         """BRS-NO-302: characteristics that change from ``effectiveFrom``."""
@@ -178,20 +168,16 @@ def intake_routes(services: Services) -> APIRouter:
         if all(v is None for v in fields.values()):
             problems.append({"code": "master_data.empty", "pointer": "",
                              "detail": "give at least one characteristic to change"})
-        if document.grid_area is not None:
-            try:
-                validate_eic(document.grid_area)
-            except IdentifierError as exc:
-                problems.append(identifier_problem(exc, "/gridArea"))
+        problems += identifier_problem(validate_eic, document.grid_area, "/gridArea")
         problems += code_problems(document.consumption_code, document.industry_code)
-        invalid("master_data.invalid", "The master-data change is not valid", problems)
+        reject_if_invalid("master_data.invalid", "The master-data change is not valid", problems)
         return await master_data(request, who, "master-data", "grid_owner",
                                  str(document.message_id), document.metering_point_id,
                                  "ChangeOfCharacteristics",
                                  {"effectiveFrom": document.effective_from, **fields})
 
     @router.post("/v1/customer-information", status_code=202, tags=["intake"],
-              response_model=Accepted, responses=INTAKE_RESPONSES)
+                 response_model=Accepted, responses=INTAKE_RESPONSES)
     async def customer_information(document: CustomerInformationIn, who: Authenticated,
                                    request: Request) -> JSONResponse:
         """BRS-NO-301: the customer's contacts, each with kind and purpose."""
@@ -201,7 +187,7 @@ def intake_routes(services: Services) -> APIRouter:
             if (why := contact_problem(contact.kind, contact.value)) is not None:
                 problems.append({"code": f"contact.{contact.kind}", "detail": why,
                                  "pointer": f"/contacts/{i}/value"})
-        invalid("customer_information.invalid", "The customer information is not valid",
+        reject_if_invalid("customer_information.invalid", "The customer information is not valid",
                 problems)
         return await master_data(request, who, "customer-information", "supplier",
                                  str(document.message_id), document.metering_point_id,
@@ -209,7 +195,7 @@ def intake_routes(services: Services) -> APIRouter:
                                  {"contacts": [c.model_dump() for c in document.contacts]})
 
     @router.post("/v1/third-party-access", status_code=202, tags=["intake"],
-              response_model=Accepted, responses=INTAKE_RESPONSES)
+                 response_model=Accepted, responses=INTAKE_RESPONSES)
     async def third_party_access(document: ThirdPartyAccessIn, who: Authenticated,
                                  request: Request) -> JSONResponse:
         """BRS-NO-622: ask for access to a point's data (add) or give it up (delete)."""
@@ -219,7 +205,7 @@ def intake_routes(services: Services) -> APIRouter:
                 and document.valid_to <= document.valid_from):
             problems.append({"code": "access.period", "pointer": "/validTo",
                              "detail": "validTo must be after validFrom"})
-        invalid("third_party_access.invalid", "The access request is not valid", problems)
+        reject_if_invalid("third_party_access.invalid", "The access request is not valid", problems)
         return await master_data(request, who, "third-party-access", "third_party",
                                  str(document.message_id), document.metering_point_id,
                                  "ThirdPartyAccessRequest",
@@ -227,13 +213,13 @@ def intake_routes(services: Services) -> APIRouter:
                                   "validTo": document.valid_to})
 
     @router.post("/v1/third-party-access/{request_id}/approval", status_code=202,
-              tags=["intake"], response_model=Accepted, responses=INTAKE_RESPONSES)
+                 tags=["intake"], response_model=Accepted, responses=INTAKE_RESPONSES)
     async def approve_third_party_access(
             request_id: Annotated[str, Path(max_length=64)], document: AccessApprovalIn,
             who: Authenticated, request: Request) -> JSONResponse:
         """The end user's approval of a request (an operator stands in for the portal)."""
         require(who, Role.OPERATOR)
-        invalid("approval.invalid", "The approval is not valid",
+        reject_if_invalid("approval.invalid", "The approval is not valid",
                 point_problem(document.metering_point_id))
         return await master_data(request, who, "access-approval", "operator",
                                  str(document.message_id), document.metering_point_id,

@@ -14,43 +14,27 @@ from typing import Any
 import pytest
 
 from domain.forwarding import NOTIFY_VALUES, forward_series
-from domain.identifiers import gs1_check_digit
 from domain.messages import MARKET_PROCESSES, METERING_VALUES, Outbound
-from domain.metering_point import MeteringPoint, SupplyPeriod, ThirdPartyAccess
-from domain.series import HUB_TIMEZONE, expected_point_count
+from domain.metering_point import MeteringPoint, ThirdPartyAccess
+from domain.series import expected_point_count
+from tests.unit.builders import GRID_OWNER, POINT_ID, gln, metering_point, oslo_midnight
 
-
-def _gln(body: str) -> str:
-    return body + str(gs1_check_digit(body))
-
-
-POINT_ID = "707057500000000017"
-GRID_OWNER = _gln("708000000001")
-SUPPLIER_A = _gln("708000000002")
-SUPPLIER_B = _gln("708000000003")
-THIRD_PARTY = _gln("708000000005")
-REVOKED_PARTY = _gln("708000000006")
-STRANGER = _gln("708000000009")
+SUPPLIER_A = gln("708000000002")
+SUPPLIER_B = gln("708000000003")
+THIRD_PARTY = gln("708000000005")
+REVOKED_PARTY = gln("708000000006")
+STRANGER = gln("708000000009")
 
 RECEIVED = datetime(2026, 6, 14, 5, 12, 3, tzinfo=UTC)
 NOW = datetime(2026, 6, 14, 5, 12, 4, tzinfo=UTC)
 LATER = datetime(2026, 6, 20, 9, 0, tzinfo=UTC)
 
 
-def oslo_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=HUB_TIMEZONE)
-
-
 def make_point(*, resolution: str = "PT1H",
                supplies: tuple[tuple[str, date], ...] = (
                    (SUPPLIER_A, date(2026, 1, 1)), (SUPPLIER_B, date(2026, 6, 13))),
                access: tuple[ThirdPartyAccess, ...] = ()) -> MeteringPoint:
-    return MeteringPoint(
-        metering_point_id=POINT_ID, grid_owner=GRID_OWNER, grid_area="10YNO-1--------2",
-        price_area="NO1", point_type="consumption", resolution=resolution,
-        valid_from=date(2025, 1, 1),
-        supplies=tuple(SupplyPeriod(s, d, f"m{n}") for n, (s, d) in enumerate(supplies)),
-        third_party_access=access)
+    return metering_point(resolution=resolution, supplies=supplies, access=access)
 
 
 def make_series(first_day: date = date(2026, 6, 12), days: int = 2, resolution: str = "PT1H",

@@ -12,61 +12,29 @@ from itertools import pairwise
 
 import pytest
 
-from domain.identifiers import gs1_check_digit
 from domain.metering_point import (
     MeteringPoint,
-    SupplyPeriod,
     ThirdPartyAccess,
     from_record,
     to_record,
 )
 from domain.routing import Delivery, check_series_against_point, route_series
-from domain.series import HUB_TIMEZONE, expected_point_count
+from domain.series import expected_point_count
 from streams.serialisation import METERING_POINT_STATE, codec
+from tests.unit.builders import GRID_OWNER, gln, metering_point, oslo_midnight
 
-
-def _gln(body: str) -> str:
-    return body + str(gs1_check_digit(body))
-
-
-POINT_ID = "707057500000000017"
-GRID_OWNER = _gln("708000000001")
-SUPPLIER_A = _gln("708000000002")
-SUPPLIER_B = _gln("708000000003")
-SUPPLIER_C = _gln("708000000004")
-THIRD_PARTY = _gln("708000000005")
-OTHER_PARTY = _gln("708000000006")
-
-
-def oslo_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=HUB_TIMEZONE)
+SUPPLIER_A = gln("708000000002")
+SUPPLIER_B = gln("708000000003")
+SUPPLIER_C = gln("708000000004")
+THIRD_PARTY = gln("708000000005")
+OTHER_PARTY = gln("708000000006")
 
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def make_point(
-    *,
-    resolution: str = "PT1H",
-    supplies: tuple[tuple[str, date], ...] = (),
-    access: tuple[ThirdPartyAccess, ...] = (),
-    valid_from: date = date(2025, 1, 1),
-) -> MeteringPoint:
-    point = MeteringPoint(
-        metering_point_id=POINT_ID,
-        grid_owner=GRID_OWNER,
-        grid_area="10YNO-1--------2",
-        price_area="NO1",
-        point_type="consumption",
-        resolution=resolution,
-        valid_from=valid_from,
-        consumption_code="35",
-        third_party_access=access,
-    )
-    for n, (supplier, start) in enumerate(supplies):
-        point = point.with_supply(SupplyPeriod(supplier, start, f"supply-{n}"))
-    return point
+make_point = metering_point
 
 
 def by_recipient(deliveries: list[Delivery]) -> dict[str, list[Delivery]]:

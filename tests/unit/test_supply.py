@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from domain.identifiers import gs1_check_digit
 from domain.messages import MARKET_PROCESSES, Outbound
 from domain.metering_point import MeteringPoint, SupplyPeriod
 from domain.supply import (
@@ -21,17 +20,11 @@ from domain.supply import (
     register_metering_point,
     start_of_supply,
 )
+from tests.unit.builders import GRID_OWNER, POINT_ID, gln, metering_point
 
-
-def _gln(body: str) -> str:
-    return body + str(gs1_check_digit(body))
-
-
-POINT_ID = "707057500000000017"
-GRID_OWNER = _gln("708000000001")
-OLD_SUPPLIER = _gln("708000000002")
-NEW_SUPPLIER = _gln("708000000003")
-OTHER_GRID_OWNER = _gln("708000000007")
+OLD_SUPPLIER = gln("708000000002")
+NEW_SUPPLIER = gln("708000000003")
+OTHER_GRID_OWNER = gln("708000000007")
 
 NOW = datetime(2026, 6, 15, 8, 30, tzinfo=UTC)
 TODAY = date(2026, 6, 15)
@@ -40,12 +33,7 @@ MESSAGE_ID = "2b7f5d1e-8c3a-4e6b-9f0d-1a2b3c4d5e6f"
 
 def make_point(*, supplies: tuple[tuple[str, date], ...] = ((OLD_SUPPLIER, date(2026, 1, 1)),),
                valid_from: date = date(2025, 1, 1)) -> MeteringPoint:
-    return MeteringPoint(
-        metering_point_id=POINT_ID, grid_owner=GRID_OWNER, grid_area="10YNO-1--------2",
-        price_area="NO1", point_type="consumption", resolution="PT1H", valid_from=valid_from,
-        consumption_code="35",
-        supplies=tuple(SupplyPeriod(s, d, f"earlier-{n}") for n, (s, d) in enumerate(supplies)),
-    )
+    return metering_point(supplies=supplies, valid_from=valid_from, supply_ids="earlier")
 
 
 def start(current: MeteringPoint | None, *, sender: str = NEW_SUPPLIER,
