@@ -17,6 +17,7 @@ through the ``faust.transports`` entry point:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -62,6 +63,8 @@ class GaplessConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._read_offset = _ReadOffsets(self)
+        self._seeking = False
         self._next_offset: dict[TP, int] = {}
         self._fetched: dict[TP, tuple[int, int]] = {}
         self._rewind_attempts: dict[TP, tuple[int, int]] = {}
@@ -88,6 +91,10 @@ class GaplessConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
                         and not await self._rewind_or_accept(tp, expected, message.offset)):
                     rewound.add(tp)
                     continue
+                if expected is not None:
+                    # What Faust's drain loop compares with: the offset before this one (or
+                    # before the hole it accepts), never a stale value; see _ReadOffsets.
+                    dict.__setitem__(self._read_offset, tp, expected - 1)
                 self._next_offset[tp] = message.offset + 1
                 handed_out[tp] = message.offset
                 if tp in self._rewind_attempts and self._rewind_attempts[tp][0] <= message.offset:
@@ -138,11 +145,19 @@ class GaplessConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
         self._thread.seek(tp, offset)
 
     async def seek(self, partition: TP, offset: int) -> None:
-        await super().seek(partition, offset)
+        self._seeking = True
+        try:
+            await super().seek(partition, offset)
+        finally:
+            self._seeking = False
         self._next_offset[partition] = offset
 
     async def perform_seek(self) -> None:
-        await super().perform_seek()
+        self._seeking = True
+        try:
+            await super().perform_seek()
+        finally:
+            self._seeking = False
         for tp, offset in self._read_offset.items():
             if offset is not None:
                 self._next_offset[tp] = offset
@@ -157,6 +172,36 @@ class GaplessConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
 
     def _guarded(self, tp: TP) -> bool:
         return bool(self.app.topics.acks_enabled_for(tp.topic))
+
+    def stale_read_offset(self, tp: TP, offset: int | None) -> bool:
+        """Whether Faust is recording as read a record handed out before the latest seek."""
+        if self._seeking or offset is None or not self._guarded(tp):
+            return False
+        next_offset = self._next_offset.get(tp)
+        return next_offset is not None and offset >= next_offset
+
+
+class _ReadOffsets(defaultdict[TP, int | None]):
+    """Faust's last-read offset per partition, refusing stale writes.
+
+    Faust's drain loop hands a record to the streams and, once that returns, records its offset
+    as read. The hand-over can wait on flow control across a whole rebalance; when it returns,
+    the offset it records is older than the seek made meanwhile, and the drain loop then drops
+    every re-fetched record below it as already read (the chaos harness lost 130 series this
+    way with the rest of this consumer in place). Such a write is refused.
+    """
+
+    def __init__(self, consumer: GaplessConsumer) -> None:
+        super().__init__(lambda: None)
+        self._consumer = consumer
+
+    def __setitem__(self, tp: TP, offset: int | None) -> None:
+        if self._consumer.stale_read_offset(tp, offset):
+            log.warning("consumer.stale_read_offset_ignored", topic=tp.topic,
+                        partition=tp.partition, offset=offset,
+                        next_offset=self._consumer._next_offset.get(tp))
+            return
+        super().__setitem__(tp, offset)
 
 
 class Transport(faust_aiokafka.Transport):  # type: ignore[misc]
