@@ -62,7 +62,8 @@ class Straum:
             process.kill()
             process.wait()
 
-    def wait_ready(self, timeout: float = 90.0) -> None:
+    def wait_ready(self, timeout: float = 90.0, base_url: str | None = None) -> None:
+        """Until the API at ``base_url`` (default: the first one) answers /readyz with 200."""
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
@@ -71,7 +72,7 @@ class Straum:
                     raise RuntimeError(f"{name} exited with {process.returncode}; "
                                        f"see {self.log_dir / (name + '.log')}")
             try:
-                response = httpx.get(f"{self.base_url}/readyz", timeout=2)
+                response = httpx.get(f"{base_url or self.base_url}/readyz", timeout=2)
                 last = response.text
                 if response.status_code == 200:
                     return
