@@ -70,9 +70,8 @@ def change_characteristics(
                           metering_point_id=metering_point_id)
     if reasons or current is None or new is None:
         return Outcome(None, reasons, [ack])
-    state = current.with_change(CharacteristicsChange(effective_from, message_id, new))
-    if done is not None:
-        state = current
+    state = (current if done is not None  # already applied: the state stays as it is
+             else current.with_change(CharacteristicsChange(effective_from, message_id, new)))
     payload = {"originalMessageId": message_id, "meteringPointId": metering_point_id,
                "effectiveFrom": effective_from, **characteristics_record(new)}
     suppliers = dict.fromkeys(s for s in (current.supplier_on(effective_from),

@@ -42,17 +42,11 @@ def register_metering_point(
     if current is not None and not _same_registration(current, sender, document):
         reasons.insert(0, Reason("metering_point.exists",
                                  "the metering point is already registered"))
-    if reasons:
-        ack = acknowledgement(original_message_id=message_id,
-                              original_document_type="RegisterMeteringPoint", sender=sender,
-                              reasons=reasons, created_at=now,
-                              metering_point_id=metering_point_id)
+    ack = acknowledgement(original_message_id=message_id,
+                          original_document_type="RegisterMeteringPoint", sender=sender,
+                          reasons=reasons, created_at=now, metering_point_id=metering_point_id)
+    if reasons or current is not None:  # rejected, or this very registration again: same answer
         return Outcome(None, reasons, [ack])
-    if current is not None:  # this very registration again (processed twice): same answer
-        ack = acknowledgement(original_message_id=message_id,
-                              original_document_type="RegisterMeteringPoint", sender=sender,
-                              reasons=[], created_at=now, metering_point_id=metering_point_id)
-        return Outcome(None, [], [ack])
     point = MeteringPoint(
         metering_point_id=metering_point_id,
         grid_owner=sender,
@@ -65,9 +59,6 @@ def register_metering_point(
         industry_code=document.get("industryCode"),
         production_type=document.get("productionType"),
     )
-    ack = acknowledgement(original_message_id=message_id,
-                          original_document_type="RegisterMeteringPoint", sender=sender,
-                          reasons=[], created_at=now, metering_point_id=metering_point_id)
     return Outcome(point, [], [ack])
 
 
@@ -98,9 +89,7 @@ def start_of_supply(
                  None) if current is not None else None
     if current is None:
         reasons.append(Reason("metering_point.unknown", "the metering point is not known"))
-    elif again is not None:
-        pass  # this very start of supply again (processed twice): the same messages below
-    else:
+    elif again is None:  # (this very start of supply again gets the same messages below)
         if (today - start_date).days > max_backdating_days:
             reasons.append(Reason("supply.backdated",
                                   f"the start date lies more than {max_backdating_days} days "
