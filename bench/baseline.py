@@ -16,8 +16,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import PARTITIONS, Run, Table, console, num, percentile, progress
 from bench.fixtures import make_market, series_value
-from connectors.kafka import admin_client, durable_producer, ensure_topics
 from straum.settings import Settings
+from streams.kafka import admin_client, durable_producer, ensure_topics
 from streams.topics import TopicSpec
 
 BATCH = 500  # records per getmany, as the forwarder's take_events(500)

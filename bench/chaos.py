@@ -710,7 +710,8 @@ async def master_data_processed(bootstrap: str, within: float, prefix: str = "ch
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=bootstrap, group_id=None)
     await admin.start()
     await consumer.start()
     try:
@@ -732,7 +733,8 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
     """Every record of ``topic`` (all partitions), from the beginning to the current end."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+    consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=bootstrap, group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
@@ -813,7 +815,8 @@ async def dead_letters(cluster: Cluster) -> int:
     """Records in the run's dead-letter topic."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.bootstrap, group_id=None,
+    consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=cluster.bootstrap, group_id=None,
                                 enable_auto_commit=False)
     await consumer.start()
     try:

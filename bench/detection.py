@@ -58,8 +58,8 @@ from bench.standalone import log_lines, log_size, log_summary, main, until_membe
 from bench.wait import caught_up
 from connectors.compacted import CompactedView
 from connectors.http.ops import decode_status
-from connectors.kafka import durable_producer
 from straum.settings import Settings
+from streams.kafka import durable_producer
 from streams.topics import TopicCatalogue
 from tests.integration.test_monitoring import Webhook
 
@@ -220,7 +220,8 @@ async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
              if p["status"] in ("STOP", "STALL") and p["topic"] == catalogue.metering_values]
     if not stuck:
         return ""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+    consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=settings.kafka_bootstrap, group_id=None,
                                 enable_auto_commit=False, client_id="bench-diagnosis")
     await consumer.start()
     decode_series, decode_message = (codec(METERING_VALUE_SERIES).decode,

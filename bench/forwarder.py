@@ -25,8 +25,8 @@ from bench.intake import load_master_data, start_api
 from bench.probe import Probe, produce
 from bench.procs import Processes, cpu_snapshot
 from bench.wait import caught_up
-from connectors.kafka import admin_client, ensure_topics
 from straum.settings import Settings
+from streams.kafka import admin_client, ensure_topics
 from streams.topics import TopicCatalogue
 
 GRID_OWNERS, SUPPLIERS = 10, 20

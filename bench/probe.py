@@ -10,8 +10,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from connectors.kafka import admin_client, durable_producer
 from straum.settings import Settings
+from streams.kafka import admin_client, durable_producer
 
 
 class Probe:
@@ -20,7 +20,8 @@ class Probe:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.admin: AIOKafkaAdminClient = admin_client(settings, "bench-probe")
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+        self.consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                         bootstrap_servers=settings.kafka_bootstrap,
                                          client_id="bench-probe", enable_auto_commit=False)
         self._partitions: dict[str, list[TopicPartition]] = {}
 

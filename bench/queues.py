@@ -47,8 +47,8 @@ from bench.intake import start_api
 from bench.procs import Processes, cpu_snapshot
 from bench.standalone import RssSampler, log_size, log_summary, main, rss_kib
 from connectors.http.auth import issue_dev_token
-from connectors.kafka import admin_client, durable_producer, ensure_topics
 from straum.settings import Settings
+from streams.kafka import admin_client, durable_producer, ensure_topics
 from streams.serialisation import QUEUE_MESSAGE, codec
 from streams.topics import Queue, TopicCatalogue
 from tests.helpers import gln, gsrn
@@ -137,7 +137,8 @@ async def load(settings: Settings, catalogue: TopicCatalogue, kind: str, actors:
 
 async def raw_read(run: Run, topics: list[str], expected: int) -> float:
     """Seconds for one group-less consumer to read every record of ``topics``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=run.bootstrap, group_id=None,
+    consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=run.bootstrap, group_id=None,
                                 enable_auto_commit=False, client_id="bench-queues-raw",
                                 fetch_max_bytes=32 * 1024 * 1024,
                                 max_partition_fetch_bytes=16 * 1024 * 1024)

@@ -29,8 +29,8 @@ from bench.forwarder import (
 from bench.probe import Probe
 from bench.procs import Processes, cpu_snapshot
 from bench.standalone import log_size, log_summary, main, until_members
-from connectors.kafka import admin_client, ensure_topics
 from straum.settings import Settings
+from streams.kafka import admin_client, ensure_topics
 from streams.topics import TopicSpec
 
 PARTITIONS = 12

@@ -13,9 +13,9 @@ from typing import Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from connectors.kafka import resolve_bootstrap, security_kwargs
 from straum.logging import get_logger
 from straum.settings import Settings
+from streams.kafka import resolve_bootstrap, security_kwargs
 
 log = get_logger(__name__)
 V = TypeVar("V")
@@ -37,7 +37,7 @@ class CompactedView(Generic[V]):
 
     async def start(self) -> None:
         """Load the whole topic, then follow it in the background."""
-        consumer = AIOKafkaConsumer(
+        consumer = AIOKafkaConsumer(isolation_level="read_committed",
             bootstrap_servers=resolve_bootstrap(self.settings), group_id=None,
             enable_auto_commit=False, auto_offset_reset="earliest",
             client_id=f"straum-view-{self.topic}", **security_kwargs(self.settings))

@@ -10,8 +10,8 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
-from connectors.kafka import admin_client, partitions_of, resolve_bootstrap, security_kwargs
 from straum.settings import Settings
+from streams.kafka import admin_client, partitions_of, resolve_bootstrap, security_kwargs
 
 
 async def records_for_key(settings: Settings, topic: str, key: bytes,
@@ -27,7 +27,8 @@ async def records_for_key(settings: Settings, topic: str, key: bytes,
         return []
     partition = DefaultPartitioner()(key, partitions, partitions)
     tp = TopicPartition(topic, partition)
-    consumer = AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(settings), group_id=None,
+    consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=resolve_bootstrap(settings), group_id=None,
                                 enable_auto_commit=False, client_id="straum-point-reader",
                                 # a one-shot read: never let the broker hold a fetch 500 ms
                                 fetch_max_wait_ms=10, **security_kwargs(settings))

@@ -1,8 +1,8 @@
 """Running replays against Kafka: find the stored intake by time, plan, send at a bounded rate,
 checkpoint, resume; and re-deliver an actor's queue from a time by moving its position back.
 
-Replayed notifications go to the outbound topic like live ones, so the queue writer appends
-them to the actors' queues in order; live traffic keeps flowing beside them.
+Replayed notifications are appended to the actors' queue topics like live ones (the same JSON,
+marked ``replayed``); live traffic keeps flowing beside them.
 """
 
 from __future__ import annotations
@@ -19,23 +19,24 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from connectors.actors import ActorRegistry
 from connectors.compacted import CompactedView
-from connectors.kafka import (
-    admin_client,
-    durable_producer,
-    partitions_of,
-    resolve_bootstrap,
-    security_kwargs,
-)
 from connectors.state_reader import read_points, read_series_histories
 from domain.messages import Outbound
 from domain.metering_point import MeteringPoint
 from domain.queue_positions import QueuePosition
 from domain.replay import ReplayPlan, ReplayScope, first_delivery_version, replay_messages
 from domain.versions import SeriesVersion
+from schemas.records import queue_message
 from straum.settings import Settings
+from streams.kafka import (
+    admin_client,
+    durable_producer,
+    ensure_topics,
+    partitions_of,
+    resolve_bootstrap,
+    security_kwargs,
+)
 from streams.serialisation import (
     METERING_VALUE_SERIES,
-    QUEUE_MESSAGE,
     QUEUE_POSITION,
     REPLAY_JOB,
     codec,
@@ -125,6 +126,7 @@ class Replayer:
         self.catalogue = TopicCatalogue.from_settings(settings)
         self.jobs = CompactedView(settings, self.catalogue.replays, decode_job)
         self.producer: AIOKafkaProducer | None = None
+        self._queues: set[str] = set()
 
     async def start(self) -> None:
         await self.jobs.start()
@@ -137,7 +139,8 @@ class Replayer:
             await self.producer.stop()
 
     def _consumer(self) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(self.settings),
+        return AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=resolve_bootstrap(self.settings),
                                 group_id=None, enable_auto_commit=False,
                                 client_id="straum-replay", max_partition_fetch_bytes=8 << 20,
                                 **security_kwargs(self.settings))
@@ -275,7 +278,6 @@ class Replayer:
         """Send what the job covers from its checkpoint on; checkpoint after every batch."""
         assert self.producer is not None
         limiter = RateLimiter(job.rate)
-        encode = codec(QUEUE_MESSAGE).encode
         pending: list[Any] = []
         last: dict[int, int] = {}
         series_in_batch = 0
@@ -300,10 +302,12 @@ class Replayer:
                     await limiter.take(1)
                     series_in_batch += 1
                     job.sent_messages += len(messages)
+                    await self.ensure_queues(messages)
                     for m in messages:
                         pending.append(await self.producer.send(
-                            self.catalogue.outbound, encode(m.to_record()),
-                            key=f"{m.recipient}|{m.queue}".encode()))
+                            self.catalogue.queue_topic(m.recipient, Queue(m.queue)),
+                            queue_message.render(m), key=f"{m.recipient}|{m.queue}".encode(),
+                            partition=0, headers=list(queue_message.HEADERS)))
                 if series_in_batch >= batch or len(pending) >= batch * 4:
                     await flush()
                 if should_stop():
@@ -319,6 +323,21 @@ class Replayer:
             job.status = "stopped"
             await asyncio.shield(self.save(job))
             raise
+
+    async def ensure_queues(self, messages: list[Outbound]) -> None:
+        """Create the recipients' queue topics a replay is the first to write to."""
+        wanted = {self.catalogue.queue_topic(m.recipient, Queue(m.queue)):
+                  self.catalogue.queue_spec(m.recipient, Queue(m.queue)) for m in messages}
+        missing = [spec for name, spec in wanted.items() if name not in self._queues]
+        if not missing:
+            return
+        admin = admin_client(self.settings, "straum-replay-queues")
+        await admin.start()
+        try:
+            await ensure_topics(admin, missing)
+            self._queues.update(await admin.list_topics())
+        finally:
+            await admin.close()
 
     def new_job(self, scope: ReplayScope, operator: str, rate: float,
                 positions: dict[int, tuple[int, int]], plan: ReplayPlan) -> Job:

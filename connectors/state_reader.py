@@ -8,11 +8,11 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from connectors.kafka import admin_client, partitions_of, resolve_bootstrap, security_kwargs
 from domain.metering_point import MeteringPoint, from_record
 from domain.versions import SeriesVersion
 from domain.versions import from_record as history_from_record
 from straum.settings import Settings
+from streams.kafka import admin_client, partitions_of, resolve_bootstrap, security_kwargs
 from streams.serialisation import METERING_POINT_STATE, SERIES_HISTORY, codec
 from streams.topics import TopicCatalogue
 
@@ -31,7 +31,8 @@ async def read_changelog(settings: Settings, topic: str, decode: Callable[[bytes
         await admin.close()
     if not tps:
         return {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(settings), group_id=None,
+    consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=resolve_bootstrap(settings), group_id=None,
                                 enable_auto_commit=False, client_id="straum-state-reader",
                                 **security_kwargs(settings))
     await consumer.start()

@@ -3,8 +3,9 @@ and a ``NotifyValidatedDataForBillingEnergy`` per recipient and part."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from domain.messages import (
     METERING_VALUES,
@@ -14,9 +15,18 @@ from domain.messages import (
 )
 from domain.metering_point import MeteringPoint
 from domain.routing import check_series_against_point, route_series
-from domain.versions import Verdict
+from domain.versions import (
+    SeriesVersion,
+    Verdict,
+    content_hash,
+    epoch_ms,
+    judge,
+    remember,
+)
 
 FIRST_VERSION = Verdict(duplicate=False, version=1)
+
+Outcome = Literal["forwarded", "correction", "duplicate", "rejected"]
 
 NOTIFY_VALUES = "NotifyValidatedDataForBillingEnergy"
 
@@ -63,3 +73,35 @@ def forward_series(point: MeteringPoint | None, series: dict[str, Any], now: dat
             created_at=now,
         ))
     return messages
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    """What one intake series came to: the messages, how it was judged, and the point's
+    forwarded-series history after it (None when nothing was forwarded, so nothing changes)."""
+
+    messages: list[Outbound]
+    outcome: Outcome
+    history: list[SeriesVersion] | None
+
+
+def forward(point: MeteringPoint | None, series: dict[str, Any], now: datetime,
+            history: list[SeriesVersion], window_days: int) -> ForwardResult:
+    """Judge a series against what was forwarded for its point, then route it.
+
+    A resend or the same values again is a duplicate (acknowledged, not forwarded); new values
+    for a period already forwarded go out as the next version, marked as a correction.
+    """
+    digest = content_hash(series["start"], series["end"], series["resolution"],
+                          series["quantities"], series["qualities"])
+    verdict = judge(history, series["transactionId"], series["start"], series["end"], digest)
+    messages = forward_series(point, series, now, verdict)
+    rejected = point is None or messages[0].payload["status"] == "rejected"
+    if rejected:
+        return ForwardResult(messages, "rejected", None)
+    if verdict.duplicate:
+        return ForwardResult(messages, "duplicate", None)
+    entry = SeriesVersion(epoch_ms(series["start"]), epoch_ms(series["end"]),
+                          series["transactionId"], digest, verdict.version)
+    return ForwardResult(messages, "correction" if verdict.correction else "forwarded",
+                         remember(history, entry, now, window_days))

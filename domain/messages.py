@@ -85,3 +85,19 @@ def acknowledgement(
         },
         created_at=created_at,
     )
+
+
+#: The rejection code of a document the hub accepted at intake but could not process (a
+#: record it could not store or write): the sender learns of it rather than waiting forever.
+PROCESSING_FAILED = "processing.failed"
+
+
+def not_processed(*, original_message_id: str, original_document_type: str, sender: str,
+                  reason: str, created_at: datetime, metering_point_id: str | None = None,
+                  transaction_id: str | None = None) -> Outbound:
+    """The sender's rejection of a document that could not be processed."""
+    return acknowledgement(
+        original_message_id=original_message_id,
+        original_document_type=original_document_type, sender=sender, created_at=created_at,
+        reasons=[Reason(PROCESSING_FAILED, f"the hub could not process the document: {reason}")],
+        metering_point_id=metering_point_id, transaction_id=transaction_id)

@@ -32,10 +32,12 @@ class RepeatPoll:
 
 @dataclass(frozen=True)
 class NewPoll:
-    """Open a new poll over [start, end)."""
+    """Open a new poll with up to ``max_messages`` records of [start, end): offsets are not
+    contiguous (transaction markers take some), so the poll ends after the last record read."""
 
     start: int
     end: int
+    max_messages: int
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def decide_poll(position: QueuePosition, log_start: int, log_end: int,
     start = max(position.acked_offset, log_start)
     if start >= log_end:
         return Empty()
-    return NewPoll(start, min(log_end, start + max_messages))
+    return NewPoll(start, log_end, max_messages)
 
 
 def open_poll(position: QueuePosition, poll_id: str, start: int, end: int) -> QueuePosition:

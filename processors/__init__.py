@@ -1,8 +1,6 @@
-"""Stream processors (Faust agents): the imperative shell around the rules in ``domain``.
+"""Stream processors: pure handlers over the engine's records, around the rules in ``domain``.
 
-Importing this package registers every agent on :data:`streams.app.app`.
+Each handler turns one input record and its partition's tables into output records; the engine
+(:mod:`streams.engine`) does the reading, writing and committing. :func:`topology` puts them
+together for a worker.
 """
-
-from processors import contracts, forwarder, master_data, queue_writer
-
-__all__ = ["contracts", "forwarder", "master_data", "queue_writer"]

@@ -4,8 +4,9 @@ Contract requests from the API arrive keyed by metering point, so they are handl
 beside the point's master data (co-partitioned): eligibility reads the point's consumption
 code, and two requests for one point can never both create a contract. Each change is written
 to the table, to the contracts topic the API reads, to the supplier's queue as NotifyContract,
-and answered on the replies topic. A timer moves contracts through their lifecycle on time
-(activation after the regret period, expiry), whether or not anyone calls the API.
+and answered on the replies topic, all in the batch's transaction. A timer moves contracts
+through their lifecycle on time (activation after the regret period, expiry), whether or not
+anyone calls the API.
 """
 
 from __future__ import annotations
@@ -15,101 +16,40 @@ from typing import Any
 
 from domain import norgespris
 from domain.messages import MARKET_PROCESSES, Outbound, outbound_message_id
-from domain.metering_point import from_record as point_from_record
-from domain.norgespris import Change, Contract, ContractError, ContractStatus
+from domain.metering_point import MeteringPoint
+from domain.norgespris import Contract, ContractError
 from domain.series import HUB_TIMEZONE
-from processors.outbound import outbound_records
-from processors.output import Record, dead_letter, now, produce_durably
+from processors.contract_records import contract_record
+from processors.outputs import queue_outputs
+from processors.tables import ContractSet, Tables
 from straum.logging import get_logger
-from streams.app import (
-    app,
-    catalogue,
-    contract_commands_topic,
-    contracts_table,
-    metering_points,
-    settings,
-)
-from streams.serialisation import (
-    CONTRACT,
-    CONTRACT_COMMAND,
-    CONTRACT_REPLY,
-    CONTRACT_SET,
-    METERING_POINT_STATE,
-    codec,
-)
+from streams.engine import Context, Incoming, Output
+from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
+from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
-PROCESSOR = "contracts"
 NOTIFY = "NotifyContract"
 
 
-def contract_record(c: Contract, supplier: str | None) -> dict[str, Any]:
-    return {"id": c.id, "meteringPointId": c.metering_point_id, "gridOwner": c.grid_owner,
-            "supplier": supplier, "contractType": c.contract_type, "status": c.status.value,
-            "startDate": c.start_date, "endDate": c.end_date, "createdAt": c.created_at,
-            "updatedAt": c.updated_at, "createdBy": c.created_by, "updatedBy": c.updated_by,
-            "changes": [{"at": ch.at, "by": ch.by, "what": ch.what} for ch in c.changes]}
+def notice(contract: Contract, supplier: str, moment: datetime) -> Outbound:
+    """The supplier's NotifyContract for the contract's latest change."""
+    change = contract.changes[-1].what if contract.changes else contract.status.value
+    return Outbound(
+        message_id=outbound_message_id(contract.id, supplier, NOTIFY,
+                                       f"{contract.updated_at.isoformat()}|{change}"),
+        recipient=supplier, queue=MARKET_PROCESSES, document_type=NOTIFY,
+        payload_type="ContractNotice",
+        payload={"contractId": contract.id, "meteringPointId": contract.metering_point_id,
+                 "contractType": contract.contract_type, "status": contract.status.value,
+                 "startDate": contract.start_date, "endDate": contract.end_date,
+                 "updatedAt": contract.updated_at, "change": change},
+        created_at=moment)
 
 
-def contract_from(r: dict[str, Any]) -> Contract:
-    return Contract(r["id"], r["meteringPointId"], r["gridOwner"], ContractStatus(r["status"]),
-                    r["startDate"], r["endDate"], r["createdAt"], r["updatedAt"],
-                    r["createdBy"], r["updatedBy"],
-                    tuple(Change(ch["at"], ch["by"], ch["what"]) for ch in r["changes"]),
-                    r["contractType"])
-
-
-def load_contracts(key: bytes) -> list[Contract]:
-    raw = contracts_table.get(key)
-    return [contract_from(c) for c in codec(CONTRACT_SET).decode(raw)["contracts"]] if raw else []
-
-
-def supplier_today(point_id: str, moment: datetime) -> str | None:
-    raw = metering_points.get(point_id.encode())
-    if not raw:
-        return None
-    point = point_from_record(codec(METERING_POINT_STATE).decode(raw))
-    return point.supplier_on(moment.astimezone(HUB_TIMEZONE).date())
-
-
-def publish(contract: Contract, supplier: str | None, moment: datetime) -> list[Record]:
-    """The contracts-topic record and the supplier's NotifyContract for one change."""
-    records = [Record(catalogue.contracts, contract.id.encode(),
-                      codec(CONTRACT).encode(contract_record(contract, supplier)), 0)]
-    if supplier is not None:
-        change = contract.changes[-1].what if contract.changes else contract.status.value
-        notice = Outbound(
-            message_id=outbound_message_id(contract.id, supplier, NOTIFY,
-                                           f"{contract.updated_at.isoformat()}|{change}"),
-            recipient=supplier, queue=MARKET_PROCESSES, document_type=NOTIFY,
-            payload_type="ContractNotice",
-            payload={"contractId": contract.id, "meteringPointId": contract.metering_point_id,
-                     "contractType": contract.contract_type, "status": contract.status.value,
-                     "startDate": contract.start_date, "endDate": contract.end_date,
-                     "updatedAt": contract.updated_at, "change": change},
-            created_at=moment)
-        records += outbound_records([notice])
-    return records
-
-
-def reply(correlation_id: str, contract: Contract | None, error: ContractError | None,
-          supplier: str | None = None) -> Record:
-    value = codec(CONTRACT_REPLY).encode({
-        "contractId": contract.id if contract else None,
-        "errorStatus": error.status if error else None,
-        "errorCode": error.code if error else None,
-        "errorTitle": getattr(error, "title", None) if error else None,
-        "errorDetail": error.detail if error else None,
-        "errorPointer": getattr(error, "pointer", None) if error else None,
-        "contract": contract_record(contract, supplier) if contract else None})
-    return Record(catalogue.contract_replies, correlation_id.encode(), value, 0)
-
-
-def apply(command: dict[str, Any], contracts: list[Contract], moment: datetime) -> Contract:
+def decide(command: dict[str, Any], point: MeteringPoint | None, contracts: list[Contract],
+           moment: datetime) -> Contract:
     """The contract after one command; raises ContractError when refused."""
     point_id, sender = command["meteringPointId"], command["sender"]
-    raw = metering_points.get(point_id.encode())
-    point = point_from_record(codec(METERING_POINT_STATE).decode(raw)) if raw else None
     if point is None:
         raise ContractError("METERING_POINT_NOT_FOUND", f"metering point {point_id} is not "
                             "known", 422, title="Unknown metering point",
@@ -140,59 +80,92 @@ def apply(command: dict[str, Any], contracts: list[Contract], moment: datetime) 
     return norgespris.edit(current, by=sender, now=moment, **changes)  # type: ignore[arg-type]
 
 
-def store(key: bytes, partition: int, contracts: list[Contract]) -> None:
-    value = codec(CONTRACT_SET).encode({
-        "partition": partition, "contracts": [contract_record(c, None) for c in contracts]})
-    contracts_table.set_in_partition(key, value, partition)
+class Contracts:
+    """Handler of the contract-commands topic, and the lifecycle timer."""
 
+    name = "contracts"
 
-@app.agent(contract_commands_topic, name="contracts")
-async def process_contract_commands(stream: Any) -> None:
-    async for event in stream.events():
-        update: list[Contract] | None = None
+    def __init__(self, catalogue: TopicCatalogue, tables: Tables, timer_seconds: float) -> None:
+        self.catalogue = catalogue
+        self.tables = tables
+        self.interval_s = timer_seconds
+        self._decode = codec(CONTRACT_COMMAND).decode
+
+    def handle(self, record: Incoming, ctx: Context) -> list[Output]:
+        command = self._decode(record.value)
+        key = command["meteringPointId"].encode()
+        table = ctx.table(self.tables.contracts)
+        stored: ContractSet | None = table.get(key)
+        contracts = list(stored.contracts) if stored else []
+        point = ctx.table(self.tables.metering_points).get(key)
         try:
-            command = codec(CONTRACT_COMMAND).decode(event.message.value)
-            key = command["meteringPointId"].encode()
-            moment = now()
-            contracts = load_contracts(key)
-            try:
-                changed = apply(command, contracts, moment)
-            except ContractError as error:
-                records = [reply(command["correlationId"], None, error)]
-            else:
-                update = [changed if c.id == changed.id else norgespris.advance(c, moment)
-                          for c in contracts]
-                if all(c.id != changed.id for c in contracts):
-                    update.append(changed)
-                supplier = supplier_today(command["meteringPointId"], moment)
-                records = [*publish(changed, supplier, moment),
-                           reply(command["correlationId"], changed, None, supplier)]
-                log.info("contract changed", contract=changed.id, status=changed.status.value,
-                         metering_point=changed.metering_point_id, actor=command["sender"])
-        except Exception as exc:  # one bad command must not stop the stream
-            records = [dead_letter(PROCESSOR, event, exc)]
-        await produce_durably(records, PROCESSOR)
-        if update is not None:
-            store(key, event.message.partition, update)
+            changed = decide(command, point, contracts, ctx.now)
+        except ContractError as error:
+            return [self.reply(command["correlationId"], None, error)]
+        update = [changed if c.id == changed.id else norgespris.advance(c, ctx.now)
+                  for c in contracts]
+        if all(c.id != changed.id for c in contracts):
+            update.append(changed)
+        table.put(key, ContractSet(ctx.partition, tuple(update)))
+        supplier = _supplier_today(point, ctx.now)
+        log.info("contract changed", contract=changed.id, status=changed.status.value,
+                 metering_point=changed.metering_point_id, actor=command["sender"])
+        return [*self.publish(changed, supplier, ctx.now),
+                self.reply(command["correlationId"], changed, None, supplier)]
+
+    def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
+        """The API waits for an answer: tell it the command failed."""
+        command = self._decode(record.value)
+        error = ContractError("PROCESSING_FAILED", f"the hub could not process the request: "
+                              f"{reason}", 500, title="Not processed")
+        return [self.reply(command["correlationId"], None, error)]
+
+    # The lifecycle timer ----------------------------------------------------------------------
+
+    def fire(self, ctx: Context) -> list[Output]:
+        """Activate and expire this partition's contracts on time."""
+        table = ctx.table(self.tables.contracts)
+        points = ctx.table(self.tables.metering_points)
+        outputs: list[Output] = []
+        for key in list(table.keys()):
+            stored: ContractSet | None = table.get(key)
+            if stored is None:
+                continue
+            advanced = tuple(norgespris.advance(c, ctx.now) for c in stored.contracts)
+            moved = [a for a, c in zip(advanced, stored.contracts, strict=True) if a != c]
+            if not moved:
+                continue
+            supplier = _supplier_today(points.get(key), ctx.now)
+            outputs += [o for c in moved for o in self.publish(c, supplier, ctx.now)]
+            table.put(key, ContractSet(stored.partition, advanced))
+            for c in moved:
+                log.info("contract moved on", contract=c.id, status=c.status.value,
+                         metering_point=c.metering_point_id)
+        return outputs
+
+    # Outputs ----------------------------------------------------------------------------------
+
+    def publish(self, contract: Contract, supplier: str | None, moment: datetime
+                ) -> list[Output]:
+        """The contracts-topic record and the supplier's NotifyContract for one change."""
+        outputs = [Output(self.catalogue.contracts, contract.id.encode(),
+                          codec(CONTRACT).encode(contract_record(contract, supplier)), 0)]
+        if supplier is not None:
+            outputs += queue_outputs(self.catalogue, [notice(contract, supplier, moment)])
+        return outputs
+
+    def reply(self, correlation_id: str, contract: Contract | None,
+              error: ContractError | None, supplier: str | None = None) -> Output:
+        value = codec(CONTRACT_REPLY).encode({
+            "contractId": contract.id if contract else None,
+            "errorStatus": error.status if error else None,
+            "errorCode": error.code if error else None,
+            "errorTitle": getattr(error, "title", None) if error else None,
+            "errorDetail": error.detail if error else None,
+            "errorPointer": getattr(error, "pointer", None) if error else None,
+            "contract": contract_record(contract, supplier) if contract else None})
+        return Output(self.catalogue.contract_replies, correlation_id.encode(), value, 0)
 
 
-@app.timer(interval=settings.contract_timer_seconds)
-async def advance_lifecycles() -> None:
-    """Activate and expire contracts on time, on the partitions this worker holds."""
-    moment = now()
-    for key, raw in list(contracts_table.items()):
-        if raw is None:
-            continue
-        record = codec(CONTRACT_SET).decode(raw)
-        contracts = [contract_from(c) for c in record["contracts"]]
-        advanced = [norgespris.advance(c, moment) for c in contracts]
-        moved = [a for a, c in zip(advanced, contracts, strict=True) if a != c]
-        if not moved:
-            continue
-        supplier = supplier_today(moved[0].metering_point_id, moment)
-        records = [r for c in moved for r in publish(c, supplier, moment)]
-        await produce_durably(records, PROCESSOR)
-        store(key, record["partition"], advanced)
-        for c in moved:
-            log.info("contract moved on", contract=c.id, status=c.status.value,
-                     metering_point=c.metering_point_id)
+def _supplier_today(point: MeteringPoint | None, moment: datetime) -> str | None:
+    return point.supplier_on(moment.astimezone(HUB_TIMEZONE).date()) if point else None

@@ -1,5 +1,10 @@
-"""The metering-value forwarder: intake series → acknowledgement + one notification per
-responsible actor, routed on the point's state at the time of the values, each series once."""
+"""The metering-value forwarder: intake series → the sender's acknowledgement and one
+notification per responsible actor, in their queues, each series once.
+
+Routing uses the point's state at the time of the values (the metering-points table of the same
+partition) and what was already forwarded for the point (the series-versions table). The
+engine commits the queue records and the new history in one transaction.
+"""
 
 from __future__ import annotations
 
@@ -8,103 +13,60 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from domain.forwarding import forward_series
-from domain.metering_point import MeteringPoint, from_record
-from domain.versions import SeriesVersion, content_hash, epoch_ms, judge, remember
-from domain.versions import from_record as history_from_record
-from domain.versions import to_record as history_to_record
-from processors.heartbeats import is_heartbeat, pass_on
-from processors.outbound import outbound_records
-from processors.output import Record, dead_letter, now, produce_durably
+from domain.forwarding import NOTIFY_VALUES, forward
+from domain.messages import Outbound, not_processed
+from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
+from processors.tables import Tables
 from straum.logging import get_logger
-from streams.app import app, metering_points, metering_values_topic, series_versions, settings
-from streams.serialisation import (
-    METERING_POINT_STATE,
-    METERING_VALUE_SERIES,
-    SERIES_HISTORY,
-    codec,
-)
+from streams.engine import Context, Incoming, Output
+from streams.serialisation import METERING_VALUE_SERIES, codec
+from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
-PROCESSOR = "forwarder"
-BATCH = 500
 SERIES = Counter("straum_forwarder_series_total", "Series handled by the forwarder",
                  ["outcome"])
 
 
-def point_state(metering_point_id: str) -> MeteringPoint | None:
-    """The point's current state from the co-partitioned master-data table."""
-    raw = metering_points.get(metering_point_id.encode())
-    return from_record(codec(METERING_POINT_STATE).decode(raw)) if raw else None
+class Forwarder:
+    """Handler of the metering-values intake topic."""
+
+    name = "forwarder"
+
+    def __init__(self, catalogue: TopicCatalogue, tables: Tables, history_days: int) -> None:
+        self.catalogue = catalogue
+        self.tables = tables
+        self.history_days = history_days
+        self._decode = codec(METERING_VALUE_SERIES).decode
+
+    def handle(self, record: Incoming, ctx: Context) -> list[Output]:
+        if is_heartbeat(record):
+            return [heartbeat_through(self.catalogue, record, ctx.now)]
+        series = self._decode(record.value)
+        key = series["meteringPointId"].encode()
+        versions = ctx.table(self.tables.series_versions)
+        point = ctx.table(self.tables.metering_points).get(key)
+        result = forward(point, series, ctx.now, versions.get(key) or [], self.history_days)
+        if result.history is not None:
+            versions.put(key, result.history)
+        SERIES.labels(result.outcome).inc()
+        if result.outcome != "forwarded":
+            log.info("series not simply forwarded", outcome=result.outcome,
+                     message_id=series["messageId"], transaction_id=series["transactionId"],
+                     metering_point=series["meteringPointId"], actor=series["sender"])
+        return queue_outputs(self.catalogue, result.messages)
+
+    def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
+        """The sender's rejection of a series that could not be processed."""
+        if is_heartbeat(record):
+            return []
+        series = self._decode(record.value)
+        return queue_outputs(self.catalogue, [rejection(series, reason, ctx.now)])
 
 
-Pending = dict[bytes, tuple[int, list[SeriesVersion]]]
-
-
-def history(key: bytes, pending: Pending) -> list[SeriesVersion]:
-    """What was forwarded for a point: this batch's pending entries first, then the table."""
-    if key in pending:
-        return pending[key][1]
-    raw = series_versions.get(key)
-    return history_from_record(codec(SERIES_HISTORY).decode(raw)) if raw else []
-
-
-def handle(event: Any, moment: datetime, pending: Pending) -> list[Record]:
-    """Records for one intake event; raises for what the processor cannot handle.
-
-    The point's new history goes to ``pending``: it is written to the table only after the
-    batch's outputs are durable, so a crash can cause a resend, never a series marked as
-    forwarded that was not.
-    """
-    series = codec(METERING_VALUE_SERIES).decode(event.message.value)
-    key = series["meteringPointId"].encode()
-    digest = content_hash(series["start"], series["end"], series["resolution"],
-                          series["quantities"], series["qualities"])
-    past = history(key, pending)
-    verdict = judge(past, series["transactionId"], series["start"], series["end"], digest)
-    messages = forward_series(point_state(series["meteringPointId"]), series, moment, verdict)
-    records = outbound_records(messages)
-    forwarded = len(messages) > 1
-    if forwarded:
-        entry = SeriesVersion(epoch_ms(series["start"]), epoch_ms(series["end"]),
-                              series["transactionId"], digest, verdict.version)
-        pending[key] = (event.message.partition,
-                        remember(past, entry, moment, settings.series_history_days))
-    outcome = ("duplicate" if verdict.duplicate else "correction" if verdict.correction
-               else "forwarded" if forwarded else "rejected")
-    SERIES.labels(outcome).inc()
-    if outcome != "forwarded":
-        log.info("series not simply forwarded", outcome=outcome,
-                 message_id=series["messageId"], transaction_id=series["transactionId"],
-                 metering_point=series["meteringPointId"], actor=series["sender"])
-    return records
-
-
-@app.agent(metering_values_topic, name="forwarder")
-async def forward_metering_values(stream: Any) -> None:
-    """Forward in batches: one durable write per batch, then Faust acks the batch."""
-    async for events in stream.take_events(BATCH, within=0.05):
-        records: list[Record] = []
-        pending: Pending = {}
-        moment = now()
-        for event in events:
-            try:
-                if is_heartbeat(event):
-                    records.append(pass_on(event, moment))
-                    continue
-                records.extend(handle(event, moment, pending))
-            except Exception as exc:  # any failure of one record must not stop the stream
-                records.append(dead_letter(PROCESSOR, event, exc))
-        await produce_durably(records, PROCESSOR)
-        remember_forwarded(pending)
-
-
-def remember_forwarded(pending: Pending) -> None:
-    """Record what the batch forwarded; a failure here means resends, never a stopped stream."""
-    encode = codec(SERIES_HISTORY).encode
-    for key, (partition, entries) in pending.items():
-        try:
-            series_versions.set_in_partition(key, encode(history_to_record(entries)), partition)
-        except Exception as exc:  # keep the stream going; the next resend is forwarded again
-            log.error("could not record forwarded series", metering_point=key.decode(),
-                      error=str(exc))
+def rejection(series: dict[str, Any], reason: str, now: datetime) -> Outbound:
+    """An acknowledgement that rejects ``series`` because it could not be processed."""
+    return not_processed(original_message_id=series["messageId"],
+                         original_document_type=NOTIFY_VALUES, sender=series["sender"],
+                         reason=reason, created_at=now,
+                         metering_point_id=series["meteringPointId"],
+                         transaction_id=series["transactionId"])

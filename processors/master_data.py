@@ -1,58 +1,69 @@
-"""The master-data processor: applies BRS documents to the metering-point table and sends
-acknowledgements and notifications."""
+"""The master-data processor: applies BRS documents to the metering-points table and sends
+acknowledgements and notifications.
+
+The engine commits the new state and the answers in one transaction, so whoever is told
+"accepted" finds the state there, and a document processed again after a crash is not seen
+twice (the rules are idempotent on the message id besides). Documents of one batch are applied
+in order, each against the state the previous ones left.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from connectors.reference_data import ReferenceData
+from domain import characteristics, customer_information, third_party
 from domain.characteristics import change_characteristics
 from domain.customer_information import update_customer_information
-from domain.metering_point import Contact, from_record, to_record
+from domain.industry_codes import CodeLists
+from domain.messages import Outbound, not_processed
+from domain.metering_point import Contact, MeteringPoint
 from domain.outcome import Outcome
 from domain.series import HUB_TIMEZONE
 from domain.supply import register_metering_point, start_of_supply
 from domain.third_party import approve_access, delete_access, request_access
-from processors.heartbeats import is_heartbeat, pass_on
-from processors.outbound import outbound_records
-from processors.output import Record, dead_letter, now, produce_durably
+from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
+from processors.tables import Tables
 from straum.logging import get_logger
-from streams.app import app, master_data_topic, metering_points, settings
-from streams.serialisation import MASTER_DATA_EVENT, METERING_POINT_STATE, codec
+from streams.engine import Context, Incoming, Output
+from streams.serialisation import MASTER_DATA_EVENT, codec
+from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
-PROCESSOR = "master-data"
-reference = ReferenceData(settings)
+
+CodeListsLookup = Callable[[], CodeLists | None]
+
+#: The document type an acknowledgement names, per master-data record type.
+DOCUMENT_TYPES = {
+    "MeteringPointRegistration": "RegisterMeteringPoint",
+    "StartOfSupply": "StartOfSupply",
+    "ChangeOfCharacteristics": characteristics.DOCUMENT,
+    "CustomerInformationUpdate": customer_information.DOCUMENT,
+    "ThirdPartyAccessRequest": third_party.REQUEST,
+    "ThirdPartyAccessApproval": "ApproveAccess",
+}
 
 
-@app.task
-async def load_reference_data() -> None:
-    """Load imported reference data (næringskode lists) when the worker starts."""
-    await reference.start()
-
-
-def apply(record: dict[str, Any]) -> Outcome:
-    """The outcome of one master-data event against the point's current state."""
-    key = record["meteringPointId"].encode()
-    raw = metering_points.get(key)
-    current = from_record(codec(METERING_POINT_STATE).decode(raw)) if raw else None
+def apply(record: dict[str, Any], current: MeteringPoint | None, moment: datetime,
+          code_lists: CodeLists | None) -> Outcome:
+    """The outcome of one master-data document against the point's current state."""
     kind, document = record["document"]
-    moment = now()
     common = {"message_id": record["messageId"], "sender": record["sender"],
               "metering_point_id": record["meteringPointId"], "now": moment}
     today = moment.astimezone(HUB_TIMEZONE).date()
     name = kind.rsplit(".", 1)[-1]
     if name == "MeteringPointRegistration":
-        return register_metering_point(current, document=document,
-                                       code_lists=reference.industry_codes(), **common)
+        return register_metering_point(current, document=document, code_lists=code_lists,
+                                       **common)
     if name == "StartOfSupply":
         return start_of_supply(current, start_date=document["startDate"], today=today,
                                **common)
     if name == "ChangeOfCharacteristics":
         fields = {k: v for k, v in document.items() if k != "effectiveFrom"}
         return change_characteristics(current, effective_from=document["effectiveFrom"],
-                                      fields=fields, today=today,
-                                      code_lists=reference.industry_codes(), **common)
+                                      fields=fields, today=today, code_lists=code_lists,
+                                      **common)
     if name == "CustomerInformationUpdate":
         contacts = [Contact(c["kind"], c["value"], c["purpose"]) for c in document["contacts"]]
         return update_customer_information(current, contacts=contacts, today=today, **common)
@@ -69,38 +80,46 @@ def apply(record: dict[str, Any]) -> Outcome:
     raise ValueError(f"unsupported master-data document {kind}")
 
 
-def handle(event: Any) -> tuple[list[Record], tuple[bytes, bytes] | None]:
-    """Records for one event, and the table update to make once they are durable."""
-    record = codec(MASTER_DATA_EVENT).decode(event.message.value)
-    outcome = apply(record)
-    update = None
-    if outcome.state is not None:
-        update = (record["meteringPointId"].encode(),
-                  codec(METERING_POINT_STATE).encode(to_record(outcome.state)))
-    log.info("master-data document handled", message_id=record["messageId"],
-             metering_point=record["meteringPointId"], actor=record["sender"],
-             status="rejected" if outcome.reasons else "accepted",
-             reasons=[r.code for r in outcome.reasons])
-    return outbound_records(outcome.messages), update
+class MasterData:
+    """Handler of the master-data intake topic."""
+
+    name = "master-data"
+
+    def __init__(self, catalogue: TopicCatalogue, tables: Tables,
+                 code_lists: CodeListsLookup) -> None:
+        self.catalogue = catalogue
+        self.tables = tables
+        self.code_lists = code_lists
+        self._decode = codec(MASTER_DATA_EVENT).decode
+
+    def handle(self, record: Incoming, ctx: Context) -> list[Output]:
+        if is_heartbeat(record):
+            return [heartbeat_through(self.catalogue, record, ctx.now)]
+        document = self._decode(record.value)
+        key = document["meteringPointId"].encode()
+        points = ctx.table(self.tables.metering_points)
+        outcome = apply(document, points.get(key), ctx.now, self.code_lists())
+        if outcome.state is not None:
+            points.put(key, outcome.state)
+        log.info("master-data document handled", message_id=document["messageId"],
+                 metering_point=document["meteringPointId"], actor=document["sender"],
+                 status="rejected" if outcome.reasons else "accepted",
+                 reasons=[r.code for r in outcome.reasons])
+        return queue_outputs(self.catalogue, outcome.messages)
+
+    def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
+        """The sender's rejection of a document that could not be processed."""
+        if is_heartbeat(record):
+            return []
+        document = self._decode(record.value)
+        name = document["document"][0].rsplit(".", 1)[-1]
+        return queue_outputs(self.catalogue, [
+            rejection(document, DOCUMENT_TYPES.get(name, name), reason, ctx.now)])
 
 
-@app.agent(master_data_topic, name="master-data")
-async def process_master_data(stream: Any) -> None:
-    """One document at a time: the table update needs Faust's current event, and master data
-    is low-volume next to metering values."""
-    async for event in stream.events():
-        update = None
-        try:
-            if is_heartbeat(event):
-                records = [pass_on(event, now())]
-            else:
-                records, update = handle(event)
-        except Exception as exc:  # one bad document must not stop the stream
-            records = [dead_letter(PROCESSOR, event, exc)]
-        if update is not None:
-            # State first and durable, then the answers: whoever is told "accepted" finds
-            # the state there, also after a crash (a document processed twice gets the same
-            # answer again: the rules are idempotent on its message id).
-            metering_points[update[0]] = update[1]
-            await app.producer.flush()
-        await produce_durably(records, PROCESSOR)
+def rejection(document: dict[str, Any], document_type: str, reason: str,
+              now: datetime) -> Outbound:
+    return not_processed(original_message_id=document["messageId"],
+                         original_document_type=document_type, sender=document["sender"],
+                         reason=reason, created_at=now,
+                         metering_point_id=document["meteringPointId"])

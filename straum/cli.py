@@ -267,8 +267,8 @@ def prices_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
     from rich.progress import track
 
     from connectors.http.norgespris import publish_prices
-    from connectors.kafka import durable_producer, wait_for_broker
     from domain.prices import parse_price
+    from streams.kafka import durable_producer, wait_for_broker
     from streams.topics import TopicCatalogue
 
     s = settings_or_fail()

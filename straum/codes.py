@@ -10,13 +10,13 @@ from typing import TextIO
 
 from rich.progress import Progress
 
-from connectors.kafka import durable_producer, wait_for_broker
 from connectors.klass import load_code_lists
 from connectors.reference_data import ReferenceData, publish_code_lists
 from connectors.state_reader import read_points
 from domain.industry_codes import CodeLists
 from domain.metering_point import points_to_migrate
 from straum.settings import Settings
+from streams.kafka import durable_producer, wait_for_broker
 
 
 async def import_codes(settings: Settings, sn2007: Path, sn2025: Path,

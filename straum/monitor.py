@@ -129,7 +129,7 @@ class Monitor:
         if now - self.last_heartbeat >= self.heartbeat_interval:
             await self.observer.send_heartbeats()
             self.last_heartbeat = now
-        topics = [*self.catalogue.input_topics, self.catalogue.outbound]
+        topics = self.catalogue.input_topics
         offsets = await self.observer.offsets(self.group, topics)
         partitions: list[dict[str, Any]] = []
         verdicts = {}

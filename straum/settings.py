@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     series_history_days: int = Field(
         default=60, ge=1, description="How long forwarded series are remembered per point, "
         "to drop resends and version corrections.")
+    max_record_bytes: int = Field(
+        default=1024 * 1024, ge=64 * 1024, description="The largest record straum writes; "
+        "the topics' max.message.bytes is set to fit it.")
+    transaction_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="How long a crashed worker's open transaction may "
+        "hold back readers before the broker aborts it.")
+    worker_id: str | None = Field(
+        default=None, description="A stable name for this worker (static group membership): "
+        "a restarted worker with the same name gets its partitions back at once.")
+    worker_session_timeout_seconds: float = Field(
+        default=10.0, ge=6.0, description="How long a silent worker keeps its partitions.")
+    worker_batch_records: int = Field(
+        default=2000, ge=1, description="Records per fetch and transaction, at most.")
+    fault_exit_before_commit: int = Field(
+        default=0, ge=0, description="Drills and tests only: the worker exits (as if killed) "
+        "in its n-th transaction, after sending the outputs and before committing.")
     duplicate_window_days: int = Field(
         default=7, ge=1, description="How long a (sender, messageId) is remembered at intake.")
 

@@ -121,18 +121,13 @@ class TopicCatalogue:
         return self._n("prices")
 
     @property
-    def outbound(self) -> str:
-        """Messages for market actors, keyed by recipient and queue, before the queue writer."""
-        return self._n("outbound")
-
-    @property
     def queue_positions(self) -> str:
         """Acknowledged position and open poll of every actor queue (compacted)."""
         return self._n("queue-positions")
 
     @property
     def heartbeats(self) -> str:
-        """Heartbeats that made it through the processors and the queue writer."""
+        """Heartbeats that made it through the processors' transactions."""
         return self._n("heartbeats")
 
     @property
@@ -216,7 +211,6 @@ class TopicCatalogue:
                       purpose="master-data table changelog"),
             TopicSpec(self.series_versions_changelog, p, r, compacted=True,
                       purpose="forwarder de-duplication table changelog"),
-            TopicSpec(self.outbound, p, r, 7 * DAY_MS, purpose="messages before the queue writer"),
             TopicSpec(self.contract_commands, p, r, 7 * DAY_MS, purpose="contract requests"),
             TopicSpec(self.contracts_changelog, p, r, compacted=True,
                       purpose="contracts table changelog"),

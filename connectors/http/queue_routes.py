@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from connectors.http.deps import Authenticated
 from connectors.http.problems import Problem
+from connectors.http.queues import poll_answer
 from connectors.http.services import Services
 from schemas.api import (
     AckRequest,
@@ -32,7 +33,7 @@ def queue_routes(services: Services) -> APIRouter:
         if result is None:
             return Response(status_code=204)
         poll_id, messages = result
-        return JSONResponse({"pollId": poll_id, "messages": messages})
+        return Response(poll_answer(poll_id, messages), media_type="application/json")
 
     @router.post("/v1/queues/{queue}/ack", tags=["queues"])
     async def ack(queue: Queue, body: AckRequest, who: Authenticated) -> dict[str, str]:

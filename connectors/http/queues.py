@@ -16,14 +16,13 @@ from collections import OrderedDict
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import Counter
 
 from connectors.compacted import CompactedView
-from connectors.kafka import resolve_bootstrap, security_kwargs
 from domain.queue_positions import (
     AckResult,
-    Empty,
     NewPoll,
     QueuePosition,
     RepeatPoll,
@@ -34,6 +33,7 @@ from domain.queue_positions import (
 )
 from straum.logging import get_logger
 from straum.settings import Settings
+from streams.kafka import reader
 from streams.serialisation import QUEUE_MESSAGE, QUEUE_POSITION, codec
 from streams.topics import Queue, TopicCatalogue
 
@@ -71,8 +71,8 @@ def _plain(value: Any) -> Any:
 
 
 def message_json(record: dict[str, Any]) -> dict[str, Any]:
-    """The contract's view of a stored QueueMessage (points as the intake sends them), ready
-    for json.dumps: a 500-message poll is answered without a generic encoder's walk."""
+    """The contract's view of a QueueMessage stored as Avro (queue records written before
+    queue topics held the message's JSON), points as the intake sends them."""
     _, payload = record["payload"]
     payload = dict(payload)
     points = None
@@ -87,6 +87,25 @@ def message_json(record: dict[str, Any]) -> dict[str, Any]:
             "payload": payload}
 
 
+def stored_message(value: bytes) -> bytes:
+    """A queue record's value as the JSON the poll answer lists: stored as it is, or an older
+    Avro record turned into it."""
+    if value[:2] == b"\xc3\x01":
+        return orjson.dumps(message_json(codec(QUEUE_MESSAGE).decode(value)))
+    return value
+
+
+def poll_answer(poll_id: str, messages: list[bytes]) -> bytes:
+    """The poll's JSON body, joined around the stored messages."""
+    return b'{"pollId":"' + poll_id.encode() + b'","messages":[' + b",".join(messages) + b"]}"
+
+
+#: Up to this many unacknowledged offsets, a queue's depth is counted record by record (the
+#: offsets of a queue topic include one transaction marker per transaction that wrote to it);
+#: beyond it, the offset span is reported, an upper bound.
+EXACT_DEPTH_SPAN = 2000
+
+
 class QueueStore:
     """Poll, acknowledge and inspect actor queues kept in Kafka."""
 
@@ -97,21 +116,17 @@ class QueueStore:
         self.producer = producer
         self.positions: dict[str, QueuePosition] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._polls: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._polls: OrderedDict[str, list[bytes]] = OrderedDict()
+        self._empty_until: dict[str, int] = {}
         self._readers: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
         self._known_topics: set[str] = set()
         self._topics_checked = 0.0
         self._positions: CompactedView[QueuePosition] | None = None
 
     def _consumer(self, client_id: str) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(self.settings),
-                                client_id=client_id, enable_auto_commit=False,
-                                group_id=None, auto_offset_reset="earliest",
-                                fetch_max_bytes=32 * 1024 * 1024,
-                                # reads of a known range: answer at once, never wait 500 ms
-                                fetch_max_wait_ms=10,
-                                max_partition_fetch_bytes=16 * 1024 * 1024,
-                                **security_kwargs(self.settings))
+        return reader(self.settings, client_id, fetch_max_bytes=32 * 1024 * 1024,
+                      # reads of a known range: answer at once, never wait 500 ms
+                      fetch_max_wait_ms=10, max_partition_fetch_bytes=16 * 1024 * 1024)
 
     async def start(self) -> None:
         for i in range(READERS):
@@ -164,30 +179,34 @@ class QueueStore:
         finally:
             self._readers.put_nowait(reader)
 
-    async def _read(self, tp: TopicPartition, start: int, end: int) -> list[Any]:
-        """Records at offsets [start, end) of one queue partition."""
-        reader = await self._readers.get()
+    async def _read(self, tp: TopicPartition, start: int, end: int,
+                    max_records: int | None = None) -> list[Any]:
+        """Committed records at offsets [start, end) of one queue partition, at most
+        ``max_records`` of them. Offsets are not contiguous (transaction markers take some),
+        so reading ends where the consumer's position reaches ``end``."""
+        limit = end - start if max_records is None else max_records
+        consumer = await self._readers.get()
         try:
-            reader.assign([tp])
-            reader.seek(tp, start)
+            consumer.assign([tp])
+            consumer.seek(tp, start)
             out: list[Any] = []
             idle = 0
-            while len(out) < end - start and idle < 10:
-                batch = await reader.getmany(tp, timeout_ms=500,
-                                             max_records=end - start - len(out))
-                records = [r for r in batch.get(tp, []) if r.offset < end]
-                idle = 0 if records else idle + 1
-                out.extend(records)
-            return out
+            while len(out) < limit and idle < 10 and await consumer.position(tp) < end:
+                batch = await consumer.getmany(tp, timeout_ms=500,
+                                               max_records=limit - len(out))
+                fetched = batch.get(tp, [])
+                idle = 0 if fetched else idle + 1
+                out.extend(r for r in fetched if r.offset < end)
+            return out[:limit]
         finally:
-            self._readers.put_nowait(reader)
+            self._readers.put_nowait(consumer)
 
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
     async def poll(self, actor: str, queue: Queue, max_messages: int
-                   ) -> tuple[str, list[dict[str, Any]]] | None:
-        """(pollId, messages), or None when the queue has nothing to deliver."""
+                   ) -> tuple[str, list[bytes]] | None:
+        """(pollId, the messages' stored JSON), or None when the queue has nothing to deliver."""
         topic = self.catalogue.queue_topic(actor, queue)
         key = _key(actor, queue)
         if not await self._topic_exists(topic):
@@ -197,32 +216,33 @@ class QueueStore:
         async with self._lock(key):
             position = self.positions.get(key, QueuePosition())
             log_start, log_end = await self._offsets(tp)
+            log_start = max(log_start, self._empty_until.get(key, 0))
             decision = decide_poll(position, log_start, log_end, max_messages)
-            if isinstance(decision, Empty):
-                POLLS.labels(actor, queue.value, "empty").inc()
-                return None
             if isinstance(decision, RepeatPoll):
-                messages = self._polls.get(decision.poll_id)
-                if messages is None:
-                    messages = await self._messages(tp, decision.start, decision.end)
-                    self._remember(decision.poll_id, messages)
+                records = await self._read(tp, decision.start, decision.end)
+                cached = self._polls.get(decision.poll_id)
+                messages = cached if cached is not None else [
+                    stored_message(r.value) for r in records]
+                self._remember(decision.poll_id, messages)
                 POLLS.labels(actor, queue.value, "repeat").inc()
                 REDELIVERIES.labels(actor, queue.value).inc(len(messages))
                 return decision.poll_id, messages
-            assert isinstance(decision, NewPoll)
-            messages = await self._messages(tp, decision.start, decision.end)
-            poll_id = str(uuid.uuid4())
-            await self._write_position(key, open_poll(position, poll_id, decision.start,
-                                                      decision.start + len(messages)))
-            self._remember(poll_id, messages)
-            POLLS.labels(actor, queue.value, "new").inc()
-            return poll_id, messages
+            if isinstance(decision, NewPoll):
+                records = await self._read(tp, decision.start, decision.end, max_messages)
+                if records:
+                    messages = [stored_message(r.value) for r in records]
+                    poll_id = str(uuid.uuid4())
+                    await self._write_position(key, open_poll(
+                        position, poll_id, decision.start, records[-1].offset + 1))
+                    self._remember(poll_id, messages)
+                    POLLS.labels(actor, queue.value, "new").inc()
+                    return poll_id, messages
+                # only transaction markers after the acknowledged offset
+                self._empty_until[key] = log_end
+            POLLS.labels(actor, queue.value, "empty").inc()
+            return None
 
-    async def _messages(self, tp: TopicPartition, start: int, end: int) -> list[dict[str, Any]]:
-        decode = codec(QUEUE_MESSAGE).decode
-        return [message_json(decode(r.value)) for r in await self._read(tp, start, end)]
-
-    def _remember(self, poll_id: str, messages: list[dict[str, Any]]) -> None:
+    def _remember(self, poll_id: str, messages: list[bytes]) -> None:
         self._polls[poll_id] = messages
         self._polls.move_to_end(poll_id)
         while len(self._polls) > POLL_CACHE_SIZE:
@@ -252,7 +272,11 @@ class QueueStore:
                 queue_depth = depth(position, log_start, log_end)
                 if queue_depth:
                     first = max(position.acked_offset, log_start)
-                    records = await self._read(tp, first, first + 1)
+                    if queue_depth <= EXACT_DEPTH_SPAN:
+                        records = await self._read(tp, first, log_end)
+                        queue_depth = len(records)
+                    else:
+                        records = await self._read(tp, first, log_end, 1)
                     if records:
                         age = max(0.0, time.time() - records[0].timestamp / 1000)
             out.append({"queue": queue.value, "depth": queue_depth,

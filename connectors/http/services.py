@@ -21,12 +21,12 @@ from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
 from connectors.http.queues import QueueStore
 from connectors.http.ratelimit import RateLimiter
-from connectors.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
 from schemas.api import (
     Accepted,
 )
 from straum.logging import get_logger
 from straum.settings import Settings
+from streams.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connectors.compacted import CompactedView
-from connectors.kafka import resolve_bootstrap, security_kwargs
 from domain.availability import MaintenanceWindow, MinuteSample
 from straum.settings import Settings
+from streams.kafka import resolve_bootstrap, security_kwargs
 from streams.serialisation import AVAILABILITY_SAMPLE, MAINTENANCE_WINDOW, codec
 from streams.topics import TopicCatalogue
 
@@ -42,7 +42,8 @@ def encode_sample(sample: MinuteSample, in_maintenance: bool) -> bytes:
 async def read_samples(settings: Settings, catalogue: TopicCatalogue, start: datetime,
                        end: datetime) -> list[MinuteSample]:
     """The monitor's minute samples in [start, end)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(settings), group_id=None,
+    consumer = AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=resolve_bootstrap(settings), group_id=None,
                                 enable_auto_commit=False, client_id="straum-availability",
                                 **security_kwargs(settings))
     await consumer.start()

@@ -17,10 +17,10 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError, GroupIdNotFound
 
 from connectors.compacted import CompactedView
 from connectors.http.queues import decode_position
-from connectors.kafka import admin_client, resolve_bootstrap, security_kwargs
 from domain.queue_positions import QueuePosition, depth
 from straum.logging import get_logger
 from straum.settings import Settings
+from streams.kafka import admin_client, resolve_bootstrap, security_kwargs
 from streams.serialisation import HEARTBEAT, codec
 from streams.topics import TopicCatalogue
 
@@ -52,7 +52,8 @@ class BrokerObserver:
         self._beats_task: asyncio.Task[None] | None = None
 
     def _consumer(self, client_id: str) -> AIOKafkaConsumer:
-        return AIOKafkaConsumer(bootstrap_servers=resolve_bootstrap(self.settings),
+        return AIOKafkaConsumer(isolation_level="read_committed",
+                                bootstrap_servers=resolve_bootstrap(self.settings),
                                 client_id=client_id, group_id=None, enable_auto_commit=False,
                                 **security_kwargs(self.settings))
 

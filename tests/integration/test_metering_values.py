@@ -164,7 +164,8 @@ async def test_poison_record_goes_to_dead_letters_and_the_stream_goes_on(
     [forwarded] = drain(su, "metering-values")
     assert forwarded["payload"]["transactionId"] == series["transactionId"]
 
-    consumer = AIOKafkaConsumer(catalogue.dead_letters, bootstrap_servers=kafka_bootstrap,
+    consumer = AIOKafkaConsumer(catalogue.dead_letters, isolation_level="read_committed",
+                                bootstrap_servers=kafka_bootstrap,
                                 auto_offset_reset="earliest", group_id=None)
     await consumer.start()
     try:

@@ -175,7 +175,8 @@ def _ignore_errors(call: Any) -> None:
 
 async def dead_letters_with_key(bootstrap: str, topic: str, key: bytes
                                 ) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+    consumer = AIOKafkaConsumer(topic, isolation_level="read_committed",
+                                bootstrap_servers=bootstrap,
                                 auto_offset_reset="earliest", group_id=None)
     await consumer.start()
     found: list[dict[str, Any]] = []

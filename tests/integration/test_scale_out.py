@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from connectors.broker.embedded import free_port
-from connectors.kafka import admin_client
 from domain.series import HUB_TIMEZONE
+from streams.kafka import admin_client
 from tests.helpers import (
     day_series,
     gln,

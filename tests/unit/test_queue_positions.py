@@ -33,12 +33,12 @@ def test_empty_queue_answers_empty() -> None:
 
 
 def test_first_poll_opens_a_new_poll_from_the_start() -> None:
-    assert decide_poll(QueuePosition(), 0, 5, 100) == NewPoll(0, 5)
+    assert decide_poll(QueuePosition(), 0, 5, 100) == NewPoll(0, 5, 100)
 
 
-def test_new_poll_is_capped_at_max_messages() -> None:
-    assert decide_poll(QueuePosition(), 0, 500, 100) == NewPoll(0, 100)
-    assert decide_poll(QueuePosition(), 0, 500, 1) == NewPoll(0, 1)
+def test_new_poll_reads_at_most_max_messages() -> None:
+    assert decide_poll(QueuePosition(), 0, 500, 100) == NewPoll(0, 500, 100)
+    assert decide_poll(QueuePosition(), 0, 500, 1) == NewPoll(0, 500, 1)
 
 
 def test_poll_after_everything_is_acknowledged_answers_empty() -> None:
@@ -47,7 +47,7 @@ def test_poll_after_everything_is_acknowledged_answers_empty() -> None:
 
 def test_poll_continues_after_the_acknowledged_offset() -> None:
     position = QueuePosition(acked_offset=5, last_acked_poll_id="p1")
-    assert decide_poll(position, 0, 12, 100) == NewPoll(5, 12)
+    assert decide_poll(position, 0, 12, 100) == NewPoll(5, 12, 100)
 
 
 def test_unacknowledged_poll_is_repeated_with_same_id_and_range() -> None:
@@ -80,7 +80,7 @@ def test_acknowledge_moves_the_acked_offset_to_the_poll_end() -> None:
     assert after.poll_id is None
     assert after.last_acked_poll_id == "p1"
     assert decide_poll(after, 0, 9, 100) == Empty()
-    assert decide_poll(after, 0, 15, 100) == NewPoll(9, 15)
+    assert decide_poll(after, 0, 15, 100) == NewPoll(9, 15, 100)
 
 
 def test_second_acknowledgement_is_harmless_and_changes_nothing() -> None:
@@ -123,8 +123,8 @@ def test_acknowledging_without_an_open_poll_is_unknown_for_new_ids() -> None:
 
 def test_poll_starts_at_log_start_when_retention_passed_the_acked_offset() -> None:
     position = QueuePosition(acked_offset=3, last_acked_poll_id="p1")
-    assert decide_poll(position, 10, 20, 100) == NewPoll(10, 20)
-    assert decide_poll(position, 10, 20, 4) == NewPoll(10, 14)
+    assert decide_poll(position, 10, 20, 100) == NewPoll(10, 20, 100)
+    assert decide_poll(position, 10, 20, 4) == NewPoll(10, 20, 4)
     assert decide_poll(position, 20, 20, 100) == Empty()
 
 
@@ -135,7 +135,7 @@ def test_repeat_skips_what_retention_removed_from_the_open_poll() -> None:
 
 def test_open_poll_removed_entirely_by_retention_gives_way_to_a_new_poll() -> None:
     position = open_poll(QueuePosition(), "p1", 0, 10)
-    assert decide_poll(position, 10, 15, 100) == NewPoll(10, 15)
+    assert decide_poll(position, 10, 15, 100) == NewPoll(10, 15, 100)
     assert decide_poll(position, 12, 12, 100) == Empty()
 
 
@@ -209,14 +209,15 @@ class QueueMachine(RuleBasedStateMachine):
             assert isinstance(decision, NewPoll)
             assert not open_alive  # never a second poll while one is still deliverable
             assert decision.start == begin
-            assert decision.end == min(self.log_end, begin + m)
+            assert decision.end == self.log_end and decision.max_messages == m
             assert decision.start < decision.end
+            end = min(self.log_end, begin + m)  # the model's offsets are all records
             poll_id = f"poll-{self.next_poll}"
             self.next_poll += 1
             self.issued.append(poll_id)
-            self.position = open_poll(self.position, poll_id, decision.start, decision.end)
-            self.open = OpenPoll(poll_id, decision.start, decision.end)
-            self.last_answer = (poll_id, decision.start, decision.end)
+            self.position = open_poll(self.position, poll_id, decision.start, end)
+            self.open = OpenPoll(poll_id, decision.start, end)
+            self.last_answer = (poll_id, decision.start, end)
 
     @precondition(lambda self: self.last_answer is not None)
     @rule()

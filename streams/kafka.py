@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -57,6 +57,48 @@ def durable_producer(settings: Settings, client_id: str, **extra: Any) -> AIOKaf
     }
     options.update(extra)
     return AIOKafkaProducer(**options)
+
+
+def transactional_producer(settings: Settings, transactional_id: str,
+                           **extra: Any) -> AIOKafkaProducer:
+    """A producer whose writes become visible all at once or never (Kafka transactions).
+
+    Starting it fences any earlier producer with the same ``transactional_id`` and aborts that
+    one's open transaction: a restarted or replacing worker never sees half of a dead one's
+    batch. The timeout bounds how long a crashed worker's open transaction can hold back
+    ``read_committed`` readers when nobody takes its id over.
+    """
+    options: dict[str, Any] = {
+        "bootstrap_servers": resolve_bootstrap(settings),
+        "client_id": transactional_id,
+        "transactional_id": transactional_id,
+        "transaction_timeout_ms": int(settings.transaction_timeout_seconds * 1000),
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 2,
+        "max_batch_size": 1024 * 1024,
+        "max_request_size": settings.max_record_bytes + 64 * 1024,
+        **security_kwargs(settings),
+    }
+    options.update(extra)
+    return AIOKafkaProducer(**options)
+
+
+def reader(settings: Settings, client_id: str, **extra: Any) -> AIOKafkaConsumer:
+    """A consumer that sees only committed data (``read_committed``) and commits nothing
+    itself; pass ``group_id`` for group membership. Everything straum's processors write is
+    transactional, so every reader of it must be this kind."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": resolve_bootstrap(settings),
+        "client_id": client_id,
+        "group_id": None,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "isolation_level": "read_committed",
+        **security_kwargs(settings),
+    }
+    options.update(extra)
+    return AIOKafkaConsumer(**options)
 
 
 def admin_client(settings: Settings, client_id: str = "straum-admin") -> AIOKafkaAdminClient:

@@ -1,0 +1,31 @@
+"""Which processor reads which topic, the tables they share, and their timers."""
+
+from __future__ import annotations
+
+from processors.contracts import Contracts
+from processors.forwarder import Forwarder
+from processors.master_data import CodeListsLookup, MasterData
+from processors.tables import Tables
+from straum.settings import Settings
+from streams.engine import Topology
+from streams.topics import TopicCatalogue
+
+
+def topology(settings: Settings, catalogue: TopicCatalogue,
+             code_lists: CodeListsLookup) -> Topology:
+    """The worker's processors. Master data and contract commands come before metering values
+    that carry the same timestamp: a value is routed on the state its time was sent in."""
+    tables = Tables.of(catalogue)
+    contracts = Contracts(catalogue, tables, settings.contract_timer_seconds)
+    return Topology(
+        handlers={
+            catalogue.metering_values: Forwarder(catalogue, tables,
+                                                 settings.series_history_days),
+            catalogue.master_data: MasterData(catalogue, tables, code_lists),
+            catalogue.contract_commands: contracts,
+        },
+        tables=tables.all(),
+        timers=[contracts],
+        priority={catalogue.master_data: 0, catalogue.contract_commands: 1,
+                  catalogue.metering_values: 2},
+    )

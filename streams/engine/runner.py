@@ -1,0 +1,268 @@
+"""The engine's consumer side: group membership, tasks per partition, the batch loop.
+
+One consumer per worker reads every input topic. The topics are co-partitioned (same count,
+same key), and the range assignor gives a worker the same partition numbers of each, so
+partition *p* of all of them is one task. Records of a task's topics are merged in timestamp
+order (each partition's own order kept) and committed in transactions by the task.
+
+Rebalances are eager: every partition is revoked, then the new assignment arrives. A task whose
+partition comes back keeps its tables and its producer, and is sought to the offsets it
+committed itself (an offset fetch right after a commit may still show the older one); a new
+task fences the previous owner first (which completes or aborts that owner's last
+transaction), and only then restores its tables and reads the committed offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections import defaultdict
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from prometheus_client import Gauge
+
+from straum.logging import get_logger
+from straum.settings import Settings
+from streams.engine.model import Incoming, Output, Topology
+from streams.engine.state import Table
+from streams.engine.task import Clock, PartitionTask, TaskFenced, UnknownRecipients
+from streams.kafka import admin_client, ensure_topics, reader, transactional_producer
+
+log = get_logger(__name__)
+
+TASKS = Gauge("straum_engine_tasks", "Partition tasks this worker runs")
+RESTORE_BATCH = 50_000
+
+
+class TopicMaker:
+    """Creates topics that outputs name for creation (actor queues) on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.known: set[str] = set()
+        self._admin: AIOKafkaAdminClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._admin = admin_client(self.settings, "straum-worker-topics")
+        await self._admin.start()
+        self.known = set(await self._admin.list_topics())
+
+    async def stop(self) -> None:
+        if self._admin is not None:
+            await self._admin.close()
+
+    async def ensure(self, outputs: Sequence[Output]) -> None:
+        specs = {o.create.name: o.create for o in outputs
+                 if o.create is not None and o.create.name not in self.known}
+        if not specs:
+            return
+        async with self._lock:
+            missing = [s for name, s in specs.items() if name not in self.known]
+            if not missing or self._admin is None:
+                return
+            for name in await ensure_topics(self._admin, missing):
+                log.info("queue created", topic=name)
+            self.known.update(s.name for s in missing)
+
+
+class Engine:
+    """Runs a topology's tasks for the partitions this worker is assigned."""
+
+    def __init__(self, settings: Settings, topology: Topology, group: str,
+                 dead_letter_topic: str, unknown_recipients: UnknownRecipients,
+                 clock: Clock) -> None:
+        self.settings = settings
+        self.topology = topology
+        self.group = group
+        self.dead_letter_topic = dead_letter_topic
+        self.unknown_recipients = unknown_recipients
+        self.clock = clock
+        self.tasks: dict[int, PartitionTask] = {}
+        self.next_offsets: dict[TopicPartition, int] = {}
+        self.topics = TopicMaker(settings)
+        self._lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._fenced: set[int] = set()
+        self.ready = asyncio.Event()
+
+    # Lifecycle --------------------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        await self.topics.start()
+        consumer = reader(
+            self.settings, f"straum-worker-{self.settings.worker_id or 'dynamic'}",
+            group_id=self.group, group_instance_id=self.settings.worker_id,
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            session_timeout_ms=int(self.settings.worker_session_timeout_seconds * 1000),
+            heartbeat_interval_ms=1000, max_poll_interval_ms=300_000,
+            max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
+            fetch_max_wait_ms=20)
+        self._consumer = consumer
+        consumer.subscribe(self.topology.input_topics, listener=_Listener(self))
+        await consumer.start()
+        log.info("engine started", group=self.group, topics=self.topology.input_topics,
+                 worker_id=self.settings.worker_id)
+        try:
+            while not stopping.is_set():
+                fetched = await consumer.getmany(timeout_ms=100,
+                                                 max_records=self.settings.worker_batch_records)
+                async with self._lock:
+                    await self._process(fetched)
+                    for task in list(self.tasks.values()):
+                        await self._guard(task, task.fire_timers())
+        finally:
+            async with self._lock:
+                for task in self.tasks.values():
+                    await task.stop()
+                self.tasks.clear()
+                TASKS.set(0)
+            await consumer.stop()
+            await self.topics.stop()
+
+    async def _process(self, fetched: dict[TopicPartition, list[Any]]) -> None:
+        by_partition: dict[int, list[list[Incoming]]] = defaultdict(list)
+        for tp, records in fetched.items():
+            if not records:
+                continue
+            if tp.partition not in self.tasks:  # fenced or not ours: leave it unread
+                continue
+            by_partition[tp.partition].append([_incoming(r) for r in records])
+        jobs = []
+        for partition, lists in by_partition.items():
+            merged = list(heapq.merge(*lists, key=self._order)) if len(lists) > 1 else lists[0]
+            jobs.append(self._guard(self.tasks[partition], self._run(partition, merged)))
+        if jobs:
+            await asyncio.gather(*jobs)
+
+    async def _run(self, partition: int, records: list[Incoming]) -> None:
+        await self.tasks[partition].process(records)
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            self.next_offsets[tp] = max(self.next_offsets.get(tp, 0), record.offset + 1)
+
+    def _order(self, record: Incoming) -> tuple[int, int]:
+        return record.timestamp_ms, self.topology.priority.get(record.topic, 0)
+
+    async def _guard(self, task: PartitionTask, job: Awaitable[None]) -> None:
+        """A fenced task stops; its partitions wait for the rebalance that must follow."""
+        try:
+            await job
+        except TaskFenced as exc:
+            log.warning("task fenced by another worker; dropping it", partition=task.partition,
+                        error=str(exc))
+            await self._drop(task.partition)
+
+    async def _drop(self, partition: int) -> None:
+        task = self.tasks.pop(partition, None)
+        TASKS.set(len(self.tasks))
+        if task is not None:
+            await task.stop()
+        if self._consumer is not None:
+            mine = [tp for tp in self._consumer.assignment() if tp.partition == partition]
+            self._consumer.pause(*mine)
+        for tp in [tp for tp in self.next_offsets if tp.partition == partition]:
+            del self.next_offsets[tp]
+
+    # Rebalancing ------------------------------------------------------------------------------
+
+    async def revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        """Wait for the batch in flight: every offset handed out is committed or aborted."""
+        async with self._lock:
+            log.info("partitions revoked", partitions=sorted({tp.partition for tp in revoked}))
+
+    async def assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        tps = sorted(assigned)
+        partitions = {tp.partition for tp in tps}
+        async with self._lock:
+            for partition in sorted(set(self.tasks) - partitions):
+                await self._drop(partition)
+            fresh = sorted(partitions - set(self.tasks))
+            await asyncio.gather(*(self._start_task(p) for p in fresh))
+            TASKS.set(len(self.tasks))
+            for tp in tps:
+                if tp.partition not in self.tasks:
+                    continue
+                offset = self.next_offsets.get(tp) if tp.partition not in fresh else None
+                if offset is None:
+                    offset = await consumer.committed(tp)
+                if offset is None:
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, offset)
+                    self.next_offsets[tp] = offset
+            consumer.resume(*tps)
+            log.info("partitions assigned", partitions=sorted(partitions), new=fresh)
+            self.ready.set()
+
+    async def _start_task(self, partition: int) -> None:
+        transactional_id = f"{self.group}-task-{partition}"
+
+        def make_producer() -> Any:
+            return transactional_producer(self.settings, transactional_id)
+
+        task = PartitionTask(partition, self.topology, self.settings, self.group,
+                             self.dead_letter_topic, make_producer(), self.topics.ensure,
+                             self.unknown_recipients, self.clock, make_producer)
+        restorer = reader(self.settings, f"straum-worker-restore-{partition}",
+                          max_partition_fetch_bytes=8 * 1024 * 1024,
+                          fetch_max_bytes=32 * 1024 * 1024, fetch_max_wait_ms=50)
+        await restorer.start()
+        try:
+            await task.start(lambda topic, p, table: restore(restorer, topic, p, table))
+        finally:
+            await restorer.stop()
+        self.tasks[partition] = task
+
+
+async def restore(restorer: AIOKafkaConsumer, topic: str, partition: int,
+                  table: Table[Any]) -> int:
+    """Read one changelog partition from its start to its last committed record.
+
+    ``end_offsets`` of a read_committed consumer is the last stable offset; the consumer's
+    position moves past transaction markers, so it reaches that offset exactly.
+    """
+    tp = TopicPartition(topic, partition)
+    end = (await restorer.end_offsets([tp]))[tp]
+    begin = (await restorer.beginning_offsets([tp]))[tp]
+    if end <= begin:
+        return 0
+    restorer.assign([tp])
+    restorer.seek(tp, begin)
+    count = 0
+    while await restorer.position(tp) < end:
+        batch = await restorer.getmany(tp, timeout_ms=200, max_records=RESTORE_BATCH)
+        records = batch.get(tp, [])
+        for record in records:
+            if record.offset >= end:
+                break
+            table.restore(record.key, record.value)
+            count += 1
+        if records and count % 500_000 < len(records):
+            log.info("restoring", topic=topic, partition=partition, records=count,
+                     of_about=end - begin)
+    return count
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self.engine.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self.engine.assigned(assigned)
+
+
+def _incoming(record: Any) -> Incoming:
+    headers = tuple((k, bytes(v)) for k, v in record.headers) if record.headers else ()
+    return Incoming(record.topic, record.partition, record.offset, record.key, record.value,
+                    record.timestamp, headers)
+
