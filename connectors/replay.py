@@ -29,6 +29,7 @@ from schemas.records import queue_message
 from straum.settings import Settings
 from streams.kafka import (
     admin_client,
+    count_records,
     durable_producer,
     ensure_topics,
     partitions_of,
@@ -116,6 +117,11 @@ class RateLimiter:
 class State:
     points: dict[str, MeteringPoint]
     histories: dict[str, list[SeriesVersion]]
+
+
+#: Re-deliveries up to this many offsets count their messages exactly; beyond, the offset span
+#: (which includes transaction markers) is reported.
+REDELIVERY_COUNT_LIMIT = 200_000
 
 
 class Replayer:
@@ -356,9 +362,11 @@ class Replayer:
             found = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000)})
             end = (await consumer.end_offsets([tp]))[tp]
             begin = (await consumer.beginning_offsets([tp]))[tp]
+            offset = found[tp].offset if found.get(tp) else end
+            counted = await count_records(consumer, tp, offset, end, REDELIVERY_COUNT_LIMIT)
         finally:
             await consumer.stop()
-        offset = found[tp].offset if found.get(tp) else end
+        messages = end - offset if counted is None else counted
         note = ""
         if offset == begin and begin > 0:
             note = "messages before the queue's retention are gone; re-delivering what is kept"
@@ -371,7 +379,7 @@ class Replayer:
             key=f"{actor}|{queue.value}".encode(), partition=0)
         scope = ReplayScope(since, datetime.now(UTC), "intake-time", recipients=frozenset({actor}))
         job = Job(str(uuid.uuid4()), "queue", operator, scope, "done",
-                  positions={0: (offset, end)}, planned_messages=end - offset,
-                  sent_messages=end - offset, note=note or f"{queue.value} from offset {offset}")
+                  positions={0: (offset, end)}, planned_messages=messages,
+                  sent_messages=messages, note=note or f"{queue.value} from offset {offset}")
         await self.save(job)
         return job

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -145,6 +145,26 @@ async def wait_for_broker(settings: Settings, deadline_s: float = 60.0) -> None:
         finally:
             await admin.close()
     raise TimeoutError(f"Kafka at {resolve_bootstrap(settings)} did not answer: {last}")
+
+
+async def count_records(consumer: AIOKafkaConsumer, tp: TopicPartition, start: int, end: int,
+                        limit: int) -> int | None:
+    """How many committed records lie in offsets [start, end) of ``tp``, read one by one (a
+    transactional topic's offsets include markers); None when the span exceeds ``limit``."""
+    if end - start > limit:
+        return None
+    if end <= start:
+        return 0
+    consumer.assign([tp])
+    consumer.seek(tp, start)
+    count = 0
+    idle = 0
+    while idle < 10 and await consumer.position(tp) < end:
+        batch = await consumer.getmany(tp, timeout_ms=500, max_records=10_000)
+        records = batch.get(tp, [])
+        idle = 0 if records else idle + 1
+        count += sum(1 for r in records if r.offset < end)
+    return count
 
 
 async def partitions_of(admin: AIOKafkaAdminClient, topic: str) -> list[int]:

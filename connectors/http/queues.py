@@ -33,7 +33,7 @@ from domain.queue_positions import (
 )
 from straum.logging import get_logger
 from straum.settings import Settings
-from streams.kafka import reader
+from streams.kafka import count_records, reader
 from streams.serialisation import QUEUE_MESSAGE, QUEUE_POSITION, codec
 from streams.topics import Queue, TopicCatalogue
 
@@ -117,7 +117,7 @@ class QueueStore:
         self.positions: dict[str, QueuePosition] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._polls: OrderedDict[str, list[bytes]] = OrderedDict()
-        self._empty_until: dict[str, int] = {}
+        self._empty_until: dict[str, tuple[int, int]] = {}
         self._readers: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
         self._known_topics: set[str] = set()
         self._topics_checked = 0.0
@@ -180,10 +180,11 @@ class QueueStore:
             self._readers.put_nowait(reader)
 
     async def _read(self, tp: TopicPartition, start: int, end: int,
-                    max_records: int | None = None) -> list[Any]:
+                    max_records: int | None = None) -> tuple[list[Any], int]:
         """Committed records at offsets [start, end) of one queue partition, at most
-        ``max_records`` of them. Offsets are not contiguous (transaction markers take some),
-        so reading ends where the consumer's position reaches ``end``."""
+        ``max_records`` of them, and the offset after them. Offsets are not contiguous
+        (transaction markers take some): when the read reaches ``end``, the offset after is
+        ``end``, so a poll that takes everything leaves no marker behind it."""
         limit = end - start if max_records is None else max_records
         consumer = await self._readers.get()
         try:
@@ -197,7 +198,15 @@ class QueueStore:
                 fetched = batch.get(tp, [])
                 idle = 0 if fetched else idle + 1
                 out.extend(r for r in fetched if r.offset < end)
-            return out[:limit]
+            after = min(await consumer.position(tp), end)
+            return out, after if out else max(after, start)
+        finally:
+            self._readers.put_nowait(consumer)
+
+    async def _count(self, tp: TopicPartition, start: int, end: int) -> int | None:
+        consumer = await self._readers.get()
+        try:
+            return await count_records(consumer, tp, start, end, EXACT_DEPTH_SPAN)
         finally:
             self._readers.put_nowait(consumer)
 
@@ -216,29 +225,31 @@ class QueueStore:
         async with self._lock(key):
             position = self.positions.get(key, QueuePosition())
             log_start, log_end = await self._offsets(tp)
-            log_start = max(log_start, self._empty_until.get(key, 0))
+            acked_at, empty_until = self._empty_until.get(key, (-1, 0))
+            if acked_at == position.acked_offset:
+                log_start = max(log_start, empty_until)
             decision = decide_poll(position, log_start, log_end, max_messages)
             if isinstance(decision, RepeatPoll):
-                records = await self._read(tp, decision.start, decision.end)
-                cached = self._polls.get(decision.poll_id)
-                messages = cached if cached is not None else [
-                    stored_message(r.value) for r in records]
+                messages = self._polls.get(decision.poll_id) or [
+                    stored_message(r.value)
+                    for r in (await self._read(tp, decision.start, decision.end))[0]]
                 self._remember(decision.poll_id, messages)
                 POLLS.labels(actor, queue.value, "repeat").inc()
                 REDELIVERIES.labels(actor, queue.value).inc(len(messages))
                 return decision.poll_id, messages
             if isinstance(decision, NewPoll):
-                records = await self._read(tp, decision.start, decision.end, max_messages)
+                records, after = await self._read(tp, decision.start, decision.end,
+                                                  max_messages)
                 if records:
                     messages = [stored_message(r.value) for r in records]
                     poll_id = str(uuid.uuid4())
                     await self._write_position(key, open_poll(
-                        position, poll_id, decision.start, records[-1].offset + 1))
+                        position, poll_id, decision.start, after))
                     self._remember(poll_id, messages)
                     POLLS.labels(actor, queue.value, "new").inc()
                     return poll_id, messages
                 # only transaction markers after the acknowledged offset
-                self._empty_until[key] = log_end
+                self._empty_until[key] = (position.acked_offset, log_end)
             POLLS.labels(actor, queue.value, "empty").inc()
             return None
 
@@ -272,11 +283,9 @@ class QueueStore:
                 queue_depth = depth(position, log_start, log_end)
                 if queue_depth:
                     first = max(position.acked_offset, log_start)
-                    if queue_depth <= EXACT_DEPTH_SPAN:
-                        records = await self._read(tp, first, log_end)
-                        queue_depth = len(records)
-                    else:
-                        records = await self._read(tp, first, log_end, 1)
+                    records, _ = await self._read(tp, first, log_end, 1)
+                    counted = await self._count(tp, first, log_end)
+                    queue_depth = queue_depth if counted is None else counted
                     if records:
                         age = max(0.0, time.time() - records[0].timestamp / 1000)
             out.append({"queue": queue.value, "depth": queue_depth,

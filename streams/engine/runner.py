@@ -87,7 +87,7 @@ class Engine:
         self.topics = TopicMaker(settings)
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
-        self._fenced: set[int] = set()
+        self.generation = 0  # moves on every revocation and assignment
         self.ready = asyncio.Event()
 
     # Lifecycle --------------------------------------------------------------------------------
@@ -109,10 +109,14 @@ class Engine:
                  worker_id=self.settings.worker_id)
         try:
             while not stopping.is_set():
+                generation = self.generation
                 fetched = await consumer.getmany(timeout_ms=100,
                                                  max_records=self.settings.worker_batch_records)
                 async with self._lock:
-                    await self._process(fetched)
+                    if generation == self.generation:
+                        await self._process(fetched)
+                    # else: fetched before a rebalance sought the partitions; they are read
+                    # again from where the new assignment starts
                     for task in list(self.tasks.values()):
                         await self._guard(task, task.fire_timers())
         finally:
@@ -127,11 +131,16 @@ class Engine:
     async def _process(self, fetched: dict[TopicPartition, list[Any]]) -> None:
         by_partition: dict[int, list[list[Incoming]]] = defaultdict(list)
         for tp, records in fetched.items():
-            if not records:
-                continue
             if tp.partition not in self.tasks:  # fenced or not ours: leave it unread
                 continue
-            by_partition[tp.partition].append([_incoming(r) for r in records])
+            expected = self.next_offsets.get(tp, 0)
+            fresh = [r for r in records if r.offset >= expected]
+            if len(fresh) < len(records):  # never again what a committed batch covered
+                log.warning("records below the committed offset skipped", topic=tp.topic,
+                            partition=tp.partition, skipped=len(records) - len(fresh),
+                            next_offset=expected)
+            if fresh:
+                by_partition[tp.partition].append([_incoming(r) for r in fresh])
         jobs = []
         for partition, lists in by_partition.items():
             merged = list(heapq.merge(*lists, key=self._order)) if len(lists) > 1 else lists[0]
@@ -172,6 +181,7 @@ class Engine:
 
     async def revoked(self, revoked: Iterable[TopicPartition]) -> None:
         """Wait for the batch in flight: every offset handed out is committed or aborted."""
+        self.generation += 1
         async with self._lock:
             log.info("partitions revoked", partitions=sorted({tp.partition for tp in revoked}))
 
@@ -180,6 +190,7 @@ class Engine:
         assert consumer is not None
         tps = sorted(assigned)
         partitions = {tp.partition for tp in tps}
+        self.generation += 1
         async with self._lock:
             for partition in sorted(set(self.tasks) - partitions):
                 await self._drop(partition)
@@ -193,10 +204,9 @@ class Engine:
                 if offset is None:
                     offset = await consumer.committed(tp)
                 if offset is None:
-                    await consumer.seek_to_beginning(tp)
-                else:
-                    consumer.seek(tp, offset)
-                    self.next_offsets[tp] = offset
+                    offset = (await consumer.beginning_offsets([tp]))[tp]
+                consumer.seek(tp, offset)
+                self.next_offsets[tp] = offset
             consumer.resume(*tps)
             log.info("partitions assigned", partitions=sorted(partitions), new=fresh)
             self.ready.set()

@@ -1,4 +1,4 @@
-"""Actor queues on the real broker: order, isolation, unknown actors, and an API process
+"""Actor queues on the real broker: order across transactions, isolation, and an API process
 killed while actors poll."""
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from connectors.broker.embedded import free_port
 from domain.messages import Outbound, outbound_message_id
-from streams.serialisation import ACTOR, DEAD_LETTER, QUEUE_MESSAGE, codec
-from streams.topics import TopicCatalogue
+from schemas.records import queue_message
+from streams.kafka import ensure_topics
+from streams.serialisation import ACTOR, codec
+from streams.topics import Queue, TopicCatalogue
 from tests.helpers import gln
 from tests.integration.conftest import Straum
 
@@ -32,27 +35,39 @@ def ack_message(recipient: str, n: int, tag: str) -> Outbound:
         created_at=datetime.now(UTC))
 
 
-async def enqueue(straum: Straum, bootstrap: str, recipient: str, count: int, tag: str,
-                  register: bool = True) -> list[str]:
-    """Write ``count`` messages for ``recipient`` to the outbound topic, as processors do."""
+async def enqueue(straum: Straum, bootstrap: str, recipient: str, count: int, tag: str
+                  ) -> list[str]:
+    """Append ``count`` messages to ``recipient``'s queue as the processors do: in Kafka
+    transactions (a few messages each, so the queue's offsets hold transaction markers), one
+    of them aborted, which no poll may ever show."""
     catalogue = TopicCatalogue.from_settings(straum.settings)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                enable_idempotence=True, linger_ms=20)
-    await producer.start()
+    queue = catalogue.queue_spec(recipient, Queue.MARKET_PROCESSES)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
     try:
-        if register:
-            await producer.send_and_wait(catalogue.actors, codec(ACTOR).encode(
+        await ensure_topics(admin, [queue])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"test-{tag}",
+                                linger_ms=20)
+    await producer.start()
+    key = f"{recipient}|market-processes".encode()
+    try:
+        async with producer.transaction():
+            await producer.send(catalogue.actors, codec(ACTOR).encode(
                 {"roles": ["supplier"], "registeredAt": datetime.now(UTC)}),
                 key=recipient.encode(), partition=0)
-        ids, futures = [], []
-        encode = codec(QUEUE_MESSAGE).encode
-        for n in range(count):
-            message = ack_message(recipient, n, tag)
-            ids.append(message.message_id)
-            futures.append(await producer.send(catalogue.outbound, encode(message.to_record()),
-                                               key=f"{recipient}|market-processes".encode()))
-        for future in futures:
-            await future
+        await producer.begin_transaction()
+        await producer.send(queue.name, b'{"messageId": "aborted"}', key=key, partition=0)
+        await producer.abort_transaction()
+        ids = []
+        for first in range(0, count, 7):
+            async with producer.transaction():
+                for n in range(first, min(count, first + 7)):
+                    message = ack_message(recipient, n, tag)
+                    ids.append(message.message_id)
+                    await producer.send(queue.name, queue_message.render(message), key=key,
+                                        partition=0)
         return ids
     finally:
         await producer.stop()
@@ -111,22 +126,6 @@ def test_two_actors_never_see_or_acknowledge_each_others_messages(
     assert drain(b, 3) == bob_ids
 
 
-def test_message_for_an_unknown_actor_is_a_dead_letter(straum: Straum,
-                                                             kafka_bootstrap: str) -> None:
-    stranger = gln()
-    [message_id] = asyncio.run(enqueue(straum, kafka_bootstrap, stranger, 1, "stranger",
-                                             register=False))
-    catalogue = TopicCatalogue.from_settings(straum.settings)
-    key = f"{stranger}|market-processes".encode()
-    [letter] = asyncio.run(dead_letters_with_key(kafka_bootstrap, catalogue.dead_letters, key))
-    assert letter["processor"] == "queue-writer"
-    assert f"does not know actor {stranger}" in letter["error"]
-    stored = codec(QUEUE_MESSAGE).decode(letter["value"])
-    assert stored["messageId"] == message_id
-    client = straum.client(stranger, "supplier")
-    assert client.post("/v1/queues/market-processes/poll").status_code == 204
-
-
 def test_api_killed_while_polling_loses_nothing(straum: Straum,
                                                       kafka_bootstrap: str) -> None:
     actor = gln()
@@ -171,24 +170,3 @@ def test_api_killed_while_polling_loses_nothing(straum: Straum,
 def _ignore_errors(call: Any) -> None:
     with contextlib.suppress(httpx.HTTPError):
         call()
-
-
-async def dead_letters_with_key(bootstrap: str, topic: str, key: bytes
-                                ) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topic, isolation_level="read_committed",
-                                bootstrap_servers=bootstrap,
-                                auto_offset_reset="earliest", group_id=None)
-    await consumer.start()
-    found: list[dict[str, Any]] = []
-    try:
-        deadline = time.monotonic() + 30
-        while not found and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=1000)
-            for records in batch.values():
-                for record in records:
-                    letter = codec(DEAD_LETTER).decode(record.value)
-                    if letter["key"] == key:
-                        found.append(letter)
-    finally:
-        await consumer.stop()
-    return found
