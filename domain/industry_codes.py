@@ -139,8 +139,12 @@ def _periods(items: tuple[IndustryCode, ...]) -> str:
     return "; ".join(one(item) for item in items)
 
 
-def _expired_text(code: str, candidates: tuple[str, ...], cutoff: date) -> str:
+def _expired_text(code: str, candidates: tuple[str, ...], cutoff: date,
+                  effective: date | None = None) -> str:
     head = f"{code} is an SN2007 code, invalid from {cutoff.isoformat()}; "
+    if effective is not None:
+        head = (f"{code} is an SN2007 code, invalid from {cutoff.isoformat()}, also for a "
+                f"change taking effect earlier ({effective.isoformat()}); ")
     if len(candidates) > 1:
         return head + f"use one of the SN2025 codes {', '.join(candidates)}"
     if candidates:
@@ -153,6 +157,8 @@ def check_industry_code(
     effective: date,
     lists: CodeLists,
     sn2007_invalid_from: date = SN2007_INVALID_FROM,
+    *,
+    today: date | None = None,
 ) -> Reason | None:
     """``None`` if ``code`` may be given to a point from ``effective``, else why not.
 
@@ -161,7 +167,28 @@ def check_industry_code(
     that leaves SN2025 only, so the same number then means its SN2025 subclass; the hub cannot
     tell which one the sender meant, which is why ``migration_candidates`` still lists points
     whose number SSB split or reused.
+
+    ``today`` is the day the hub decides the change. From the cut-off no SN2007 code is taken,
+    whatever ``effective`` is: a change backdated into 2025 (changes may be backdated) would
+    otherwise make the old code the point's current one, after the date by which every point
+    had to move. Such a code must also be valid on ``effective``; without ``today`` only
+    ``effective`` counts.
     """
+    reason = _check_on(code, effective, lists, sn2007_invalid_from)
+    if (reason is not None or today is None or today < sn2007_invalid_from
+            or effective >= sn2007_invalid_from):
+        return reason
+    if (_check_on(code, today, lists, sn2007_invalid_from) is not None
+            and code in lists.sn2007):
+        return Reason(
+            "industry_code.sn2007_expired",
+            _expired_text(code, lists.candidates(code), sn2007_invalid_from, effective),
+        )
+    return None
+
+
+def _check_on(code: str, effective: date, lists: CodeLists, sn2007_invalid_from: date
+              ) -> Reason | None:
     if not is_subclass_code(code):
         return Reason(
             "industry_code.format",
