@@ -214,12 +214,32 @@ def _k1_rules(value: str) -> frozenset[NationalIdRule]:
     return frozenset(rules)
 
 
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _day_exists(day: int, month: int, year_digits: int) -> bool:
+    """Whether ``day`` exists in ``month`` of some year ending in ``year_digits``.
+
+    Only 29 February depends on the year. The two digits leave the century open: under the
+    old rules the individual number names it (000-499 1900s, 500-749 1854-1899, 500-999
+    2000-2039, 900-999 1940-1999), under the 2032 rules nothing does, and every number valid
+    under the old k1 rule is valid under the 2032 rule too. So the day exists if some century
+    makes the year a leap year: digits divisible by 4, ``00`` counting as 2000. (A 29 February
+    ``00`` with individual number 000-499 reads as 1900 under the old rules alone, but from 2032
+    it can be the number of someone born on 29 February 2000, so it is not refused.)
+    """
+    if day > _DAYS_IN_MONTH[month - 1]:
+        return False
+    return not (month == 2 and day == 29) or year_digits % 4 == 0
+
+
 def validate_national_id(value: str) -> NationalIdCheck:
     """Validate a fødselsnummer or D-nummer under the old and 2032 rules.
 
     From 2032 neither century nor gender can be read from a number, and both
-    k1 rules are valid in parallel, so the date is checked only loosely (day
-    1-31, month 1-12) and never against a calendar or today's date.
+    k1 rules are valid in parallel, so the date is checked against the
+    calendar of every century the number may belong to (see `_day_exists`),
+    never against today's date: a birth date in the future is not refused.
     """
     if not _is_digits(value, 11):
         raise IdentifierError("national_id.format", "national id must be exactly 11 digits")
@@ -230,6 +250,12 @@ def validate_national_id(value: str) -> NationalIdCheck:
     month = int(value[2:4])
     if not (1 <= day <= 31 and 1 <= month <= 12):
         raise IdentifierError("national_id.date", "national id day must be 1-31 and month 1-12")
+    if not _day_exists(day, month, int(value[4:6])):
+        raise IdentifierError(
+            "national_id.date",
+            "national id day does not exist in its month "
+            "(29 February only where the year digits allow a leap year)",
+        )
     rules = _k1_rules(value)
     if not rules:
         raise IdentifierError(
