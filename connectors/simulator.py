@@ -76,7 +76,7 @@ from rich.progress import (
 )
 
 from connectors.http.auth import issue_dev_token
-from domain.identifiers import gs1_check_digit
+from domain.identifiers import NORWEGIAN_GSRN_PREFIX, gs1_check_digit
 from domain.series import HUB_TIMEZONE, RESOLUTIONS, expected_point_count
 from straum.logging import get_logger
 from straum.settings import Settings
@@ -85,7 +85,7 @@ log = get_logger(__name__)
 
 # -- the plan ----------------------------------------------------------------------------
 
-GSRN_PREFIX = "7070575000"
+GSRN_PREFIX = NORWEGIAN_GSRN_PREFIX
 GLN_PREFIX = "708000"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/straum/simulator")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "NORWEGIAN_GSRN_PREFIX",
     "IdentifierError",
     "NationalIdCheck",
     "NationalIdRule",
@@ -25,6 +26,7 @@ __all__ = [
     "validate_gln",
     "validate_gsrn",
     "validate_national_id",
+    "validate_norwegian_gsrn",
     "validate_organisation_number",
 ]
 
@@ -84,13 +86,34 @@ def _validate_gs1(value: str, length: int, kind: str, label: str) -> str:
     return value
 
 
+NORWEGIAN_GSRN_PREFIX = "7070575000"
+"""The GS1 company prefix every Norwegian metering point id starts with."""
+
+
 def validate_gsrn(value: str) -> str:
     """Validate a metering point id (GSRN: 18 digits, GS1 check digit).
 
-    Norwegian metering points start with 7070575000, but that prefix is not
-    enforced here: it is a market rule, not part of the identifier's validity.
+    Any GS1 prefix is accepted: this is the identifier's validity. Whether a
+    point belongs to the Norwegian market is `validate_norwegian_gsrn`.
     """
     return _validate_gs1(value, 18, "gsrn", "GSRN")
+
+
+def validate_norwegian_gsrn(value: str) -> str:
+    """Validate the id of a Norwegian metering point: a valid GSRN with the
+    Norwegian prefix 7070575000.
+
+    This is what the hub takes on intake: a valid GSRN from another country's
+    range names no point of this market, so it is refused at the edge with
+    its own code (``gsrn.not_norwegian``) instead of as an unknown point later.
+    """
+    validate_gsrn(value)
+    if not value.startswith(NORWEGIAN_GSRN_PREFIX):
+        raise IdentifierError(
+            "gsrn.not_norwegian",
+            f"metering point id must be a Norwegian GSRN, starting {NORWEGIAN_GSRN_PREFIX}",
+        )
+    return value
 
 
 def validate_gln(value: str) -> str:

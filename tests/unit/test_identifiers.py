@@ -20,6 +20,7 @@ from domain.identifiers import (
     validate_gln,
     validate_gsrn,
     validate_national_id,
+    validate_norwegian_gsrn,
     validate_organisation_number,
 )
 
@@ -86,6 +87,38 @@ def test_gsrn_property_computed_check_digit_validates_and_any_other_fails(
     with pytest.raises(IdentifierError) as exc:
         validate_gsrn(f"{body}{(check + shift) % 10}")
     assert _code(exc) == "gsrn.check_digit"
+
+
+def _gsrn(body: str) -> str:
+    return body + str(gs1_check_digit(body))
+
+
+def test_norwegian_gsrn_is_taken() -> None:
+    assert validate_norwegian_gsrn("707057500000000018") == "707057500000000018"
+
+
+@pytest.mark.parametrize("body", [
+    "73599910000000001",  # a Swedish point's range
+    "57131310000000001",  # a Danish one
+    "70705750010000001",  # 7070575 with another tenth digit
+    "07070575000000001",  # the prefix shifted by one
+])
+def test_valid_gsrn_outside_the_norwegian_prefix_is_refused(body: str) -> None:
+    value = _gsrn(body)
+    assert validate_gsrn(value) == value
+    with pytest.raises(IdentifierError) as exc:
+        validate_norwegian_gsrn(value)
+    assert _code(exc) == "gsrn.not_norwegian"
+    assert "7070575000" in exc.value.message
+
+
+def test_norwegian_gsrn_reports_the_gsrn_problem_first() -> None:
+    with pytest.raises(IdentifierError) as exc:
+        validate_norwegian_gsrn("707057500000000017")
+    assert _code(exc) == "gsrn.check_digit"
+    with pytest.raises(IdentifierError) as exc:
+        validate_norwegian_gsrn("7070575000")
+    assert _code(exc) == "gsrn.format"
 
 
 def test_valid_gln() -> None:

@@ -24,7 +24,7 @@ from connectors.simulator import (
 from domain.identifiers import (
     validate_eic,
     validate_gln,
-    validate_gsrn,
+    validate_norwegian_gsrn,
     validate_organisation_number,
 )
 from domain.series import PointIn, check_series
@@ -40,7 +40,7 @@ def test_identifiers_are_valid_and_unique(big: Population) -> None:
     gsrns = [p.gsrn for p in big.points]
     assert len(set(gsrns)) == len(gsrns) == 6000
     for point in big.points:
-        assert validate_gsrn(point.gsrn).startswith(GSRN_PREFIX)
+        assert validate_norwegian_gsrn(point.gsrn).startswith(GSRN_PREFIX)
         validate_eic(point.grid_area)
         validate_organisation_number(point.organisation_number)
     parties = [*big.grid_owners, *big.suppliers, *(t.gln for t in big.third_parties)]
