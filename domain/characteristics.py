@@ -5,7 +5,7 @@ day"), and the supplier responsible then, and today's supplier if another, get
 ``NotifyMeteringPointCharacteristics``. Industry codes are checked against the imported SSB
 code lists: an SN2007 code is refused from 2026-01-01 with the SN2025 candidates named, and
 from that day on whatever the change's effective date (a backdated change must not make an old
-code current again).
+code current again; see ``check_industry_code``).
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ def check_industry(code: str | None, effective: date, lists: CodeLists | None,
                    today: date) -> Reason | None:
     """Against the imported code lists; without them only the format can be checked.
 
-    ``today`` is the day the hub decides: from 2026 it refuses an SN2007 code even for a change
-    taking effect in 2025, which would otherwise become the point's current code.
+    ``today`` is the day the hub decides: from 2026 it takes SN2025 codes only, even for a
+    change taking effect in 2025, which would otherwise make an SN2007 code current.
     """
     if code is None:
         return None

@@ -168,23 +168,26 @@ def check_industry_code(
     tell which one the sender meant, which is why ``migration_candidates`` still lists points
     whose number SSB split or reused.
 
-    ``today`` is the day the hub decides the change. From the cut-off no SN2007 code is taken,
-    whatever ``effective`` is: a change backdated into 2025 (changes may be backdated) would
-    otherwise make the old code the point's current one, after the date by which every point
-    had to move. Such a code must also be valid on ``effective``; without ``today`` only
-    ``effective`` counts.
+    ``today`` is the day the hub decides the change; without it only ``effective`` counts.
+    From the cut-off the hub takes SN2025 codes only, whatever ``effective`` is: a change
+    backdated into 2025 (changes and registrations may take effect earlier) would otherwise
+    make an SN2007 code the point's current one, after the date by which every point had to
+    move. The other side of that rule: from the cut-off an SN2025 code in force on ``today`` is
+    taken for an earlier date too, even one before SN2025 began, since no SN2007 code can be
+    given for it any more. A code valid on ``effective`` but withdrawn since stays accepted.
     """
     reason = _check_on(code, effective, lists, sn2007_invalid_from)
-    if (reason is not None or today is None or today < sn2007_invalid_from
-            or effective >= sn2007_invalid_from):
+    if today is None or today < sn2007_invalid_from or effective >= sn2007_invalid_from:
         return reason
-    if (_check_on(code, today, lists, sn2007_invalid_from) is not None
-            and code in lists.sn2007):
+    now = _check_on(code, today, lists, sn2007_invalid_from)
+    if now is None:
+        return None
+    if now.code == "industry_code.sn2007_expired":
         return Reason(
             "industry_code.sn2007_expired",
             _expired_text(code, lists.candidates(code), sn2007_invalid_from, effective),
         )
-    return None
+    return reason
 
 
 def _check_on(code: str, effective: date, lists: CodeLists, sn2007_invalid_from: date

@@ -34,8 +34,8 @@ def register_metering_point(
 ) -> Outcome:
     """BRS-NO-121: a grid owner registers a new metering point; it becomes the grid owner.
 
-    Its consumption code and næringskode are checked as on its valid-from date, and, from
-    2026, no SN2007 code is taken even for a point valid from 2025 (it would be current now).
+    Its consumption code and næringskode are checked as on its valid-from date; from 2026 the
+    næringskode must be an SN2025 code whatever that date (see ``check_industry_code``).
     """
     again = current is not None and _same_registration(current, sender, document)
     today = now.astimezone(HUB_TIMEZONE).date()

@@ -63,6 +63,16 @@ def test_backdated_change_to_its_sn2025_successor_is_accepted_in_2026(lists: Cod
     assert outcome.state.characteristics_on(IN_2026.date()).industry_code == "62.100"
 
 
+def test_registration_in_2026_of_a_point_valid_from_2020_takes_the_sn2025_code(
+        lists: CodeLists) -> None:
+    outcome = register_metering_point(
+        None, message_id="r1", sender=GRID_OWNER, metering_point_id=POINT_ID, now=IN_2026,
+        document={**REGISTRATION, "validFrom": date(2020, 3, 1), "industryCode": "62.100"},
+        code_lists=lists)
+    assert codes(outcome) == []
+    assert outcome.state is not None and outcome.state.industry_code == "62.100"
+
+
 def test_registration_valid_from_2025_with_an_sn2007_code_is_refused_in_2026(
         lists: CodeLists) -> None:
     outcome = register_metering_point(None, message_id="r1", sender=GRID_OWNER,
