@@ -25,8 +25,9 @@ The parts:
   ``10Y1001A1001A48H`` is NO5), used as both ``gridArea`` and ``priceArea`` for simplicity:
   real grid areas have their own Y-codes, which the simulator has no list of. The business
   consumption codes are sample values from NVE's range, not matched to the industry, and the
-  industry codes are examples in the ``NN.NNN`` format, not checked against SSB's SN2007 or
-  SN2025 lists (straum does not validate industry codes yet). End users are given as
+  industry codes are SN2025-style examples that the test fixture's code lists
+  (``tests/fixtures/klass``) accept from 2026, not checked against SSB's own lists: from 2026
+  straum refuses SN2007 codes, even for points valid from earlier. End users are given as
   organisation numbers (valid mod-11, synthetic), never national ids.
 - :func:`day_values` (pure): one Norwegian day of values for a point, 92/96/100 quarter-hours
   or 23/24/25 hours (DST days): a daily load shape (low at night, morning and evening peaks,
@@ -76,7 +77,7 @@ from rich.progress import (
 )
 
 from connectors.http.auth import issue_dev_token
-from domain.identifiers import gs1_check_digit
+from domain.identifiers import NORWEGIAN_GSRN_PREFIX, gs1_check_digit
 from domain.series import HUB_TIMEZONE, RESOLUTIONS, expected_point_count
 from straum.logging import get_logger
 from straum.settings import Settings
@@ -85,7 +86,7 @@ log = get_logger(__name__)
 
 # -- the plan ----------------------------------------------------------------------------
 
-GSRN_PREFIX = "7070575000"
+GSRN_PREFIX = NORWEGIAN_GSRN_PREFIX
 GLN_PREFIX = "708000"
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/straum/simulator")
 
@@ -129,8 +130,8 @@ class Industry:
 INDUSTRIES: tuple[Industry, ...] = (
     Industry("47.111", "grocery store", 7, 23, 0.9, 250_000),
     Industry("56.101", "restaurant", 10, 23, 1.1, 120_000),
-    Industry("62.010", "software office", 7, 18, 0.35, 80_000),
-    Industry("85.201", "primary school", 7, 16, 0.3, 200_000),
+    Industry("62.100", "software office", 7, 18, 0.35, 80_000),
+    Industry("84.110", "municipal office", 7, 16, 0.3, 200_000),
     Industry("68.209", "property rental", 6, 22, 0.8, 60_000),
 )
 INDUSTRY_BY_CODE = {i.code: i for i in INDUSTRIES}

@@ -3,7 +3,9 @@
 Accepted changes are kept with their effective date (the state answers "what applied on that
 day"), and the supplier responsible then, and today's supplier if another, get
 ``NotifyMeteringPointCharacteristics``. Industry codes are checked against the imported SSB
-code lists: an SN2007 code is refused from 2026-01-01 with the SN2025 candidates named.
+code lists: an SN2007 code is refused from 2026-01-01 with the SN2025 candidates named, and
+from that day on whatever the change's effective date (a backdated change must not make an old
+code current again; see ``check_industry_code``).
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def change_characteristics(
             reasons.append(Reason("master_data.no_change",
                                   "the document changes nothing on that date"))
         for reason in (check_consumption_code(given.get("consumption_code")),
-                       check_industry(given.get("industry_code"), effective_from, code_lists)):
+                       check_industry(given.get("industry_code"), effective_from, code_lists,
+                                      today)):
             if reason is not None:
                 reasons.append(reason)
     ack = acknowledgement(original_message_id=message_id, original_document_type=DOCUMENT,

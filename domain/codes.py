@@ -18,11 +18,16 @@ def check_consumption_code(code: str | None) -> Reason | None:
                   f"{code} is not an NVE consumption code (1, 1a, 2-36)")
 
 
-def check_industry(code: str | None, effective: date, lists: CodeLists | None) -> Reason | None:
-    """Against the imported code lists; without them only the format can be checked."""
+def check_industry(code: str | None, effective: date, lists: CodeLists | None,
+                   today: date) -> Reason | None:
+    """Against the imported code lists; without them only the format can be checked.
+
+    ``today`` is the day the hub decides: from 2026 it takes SN2025 codes only, even for a
+    change taking effect in 2025, which would otherwise make an SN2007 code current.
+    """
     if code is None:
         return None
     if lists is None:
         return None if is_subclass_code(code) else Reason(
             "industry_code.format", f"{code!r} is not a næringskode of the form NN.NNN")
-    return check_industry_code(code, effective, lists)
+    return check_industry_code(code, effective, lists, today=today)

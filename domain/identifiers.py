@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "NORWEGIAN_GSRN_PREFIX",
     "IdentifierError",
     "NationalIdCheck",
     "NationalIdRule",
@@ -25,6 +26,7 @@ __all__ = [
     "validate_gln",
     "validate_gsrn",
     "validate_national_id",
+    "validate_norwegian_gsrn",
     "validate_organisation_number",
 ]
 
@@ -84,13 +86,34 @@ def _validate_gs1(value: str, length: int, kind: str, label: str) -> str:
     return value
 
 
+NORWEGIAN_GSRN_PREFIX = "7070575000"
+"""The GS1 company prefix every Norwegian metering point id starts with."""
+
+
 def validate_gsrn(value: str) -> str:
     """Validate a metering point id (GSRN: 18 digits, GS1 check digit).
 
-    Norwegian metering points start with 7070575000, but that prefix is not
-    enforced here: it is a market rule, not part of the identifier's validity.
+    Any GS1 prefix is accepted: this is the identifier's validity. Whether a
+    point belongs to the Norwegian market is `validate_norwegian_gsrn`.
     """
     return _validate_gs1(value, 18, "gsrn", "GSRN")
+
+
+def validate_norwegian_gsrn(value: str) -> str:
+    """Validate the id of a Norwegian metering point: a valid GSRN with the
+    Norwegian prefix 7070575000.
+
+    This is what the hub takes on intake: a valid GSRN from another country's
+    range names no point of this market, so it is refused at the edge with
+    its own code (``gsrn.not_norwegian``) instead of as an unknown point later.
+    """
+    validate_gsrn(value)
+    if not value.startswith(NORWEGIAN_GSRN_PREFIX):
+        raise IdentifierError(
+            "gsrn.not_norwegian",
+            f"metering point id must be a Norwegian GSRN, starting {NORWEGIAN_GSRN_PREFIX}",
+        )
+    return value
 
 
 def validate_gln(value: str) -> str:
@@ -214,12 +237,32 @@ def _k1_rules(value: str) -> frozenset[NationalIdRule]:
     return frozenset(rules)
 
 
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _day_exists(day: int, month: int, year_digits: int) -> bool:
+    """Whether ``day`` exists in ``month`` of some year ending in ``year_digits``.
+
+    Only 29 February depends on the year. The two digits leave the century open: under the
+    old rules the individual number names it (000-499 1900s, 500-749 1854-1899, 500-999
+    2000-2039, 900-999 1940-1999), under the 2032 rules nothing does, and every number valid
+    under the old k1 rule is valid under the 2032 rule too. So the day exists if some century
+    makes the year a leap year: digits divisible by 4, ``00`` counting as 2000. (A 29 February
+    ``00`` with individual number 000-499 reads as 1900 under the old rules alone, but from 2032
+    it can be the number of someone born on 29 February 2000, so it is not refused.)
+    """
+    if day > _DAYS_IN_MONTH[month - 1]:
+        return False
+    return not (month == 2 and day == 29) or year_digits % 4 == 0
+
+
 def validate_national_id(value: str) -> NationalIdCheck:
     """Validate a fødselsnummer or D-nummer under the old and 2032 rules.
 
     From 2032 neither century nor gender can be read from a number, and both
-    k1 rules are valid in parallel, so the date is checked only loosely (day
-    1-31, month 1-12) and never against a calendar or today's date.
+    k1 rules are valid in parallel, so the date is checked against the
+    calendar of every century the number may belong to (see `_day_exists`),
+    never against today's date: a birth date in the future is not refused.
     """
     if not _is_digits(value, 11):
         raise IdentifierError("national_id.format", "national id must be exactly 11 digits")
@@ -230,6 +273,12 @@ def validate_national_id(value: str) -> NationalIdCheck:
     month = int(value[2:4])
     if not (1 <= day <= 31 and 1 <= month <= 12):
         raise IdentifierError("national_id.date", "national id day must be 1-31 and month 1-12")
+    if not _day_exists(day, month, int(value[4:6])):
+        raise IdentifierError(
+            "national_id.date",
+            "national id day does not exist in its month "
+            "(29 February only where the year digits allow a leap year)",
+        )
     rules = _k1_rules(value)
     if not rules:
         raise IdentifierError(

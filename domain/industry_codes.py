@@ -139,8 +139,12 @@ def _periods(items: tuple[IndustryCode, ...]) -> str:
     return "; ".join(one(item) for item in items)
 
 
-def _expired_text(code: str, candidates: tuple[str, ...], cutoff: date) -> str:
+def _expired_text(code: str, candidates: tuple[str, ...], cutoff: date,
+                  effective: date | None = None) -> str:
     head = f"{code} is an SN2007 code, invalid from {cutoff.isoformat()}; "
+    if effective is not None:
+        head = (f"{code} is an SN2007 code, invalid from {cutoff.isoformat()}, also for a "
+                f"change taking effect earlier ({effective.isoformat()}); ")
     if len(candidates) > 1:
         return head + f"use one of the SN2025 codes {', '.join(candidates)}"
     if candidates:
@@ -153,6 +157,8 @@ def check_industry_code(
     effective: date,
     lists: CodeLists,
     sn2007_invalid_from: date = SN2007_INVALID_FROM,
+    *,
+    today: date | None = None,
 ) -> Reason | None:
     """``None`` if ``code`` may be given to a point from ``effective``, else why not.
 
@@ -161,7 +167,31 @@ def check_industry_code(
     that leaves SN2025 only, so the same number then means its SN2025 subclass; the hub cannot
     tell which one the sender meant, which is why ``migration_candidates`` still lists points
     whose number SSB split or reused.
+
+    ``today`` is the day the hub decides the change; without it only ``effective`` counts.
+    From the cut-off the hub takes SN2025 codes only, whatever ``effective`` is: a change
+    backdated into 2025 (changes and registrations may take effect earlier) would otherwise
+    make an SN2007 code the point's current one, after the date by which every point had to
+    move. The other side of that rule: from the cut-off an SN2025 code in force on ``today`` is
+    taken for an earlier date too, even one before SN2025 began, since no SN2007 code can be
+    given for it any more. A code valid on ``effective`` but withdrawn since stays accepted.
     """
+    reason = _check_on(code, effective, lists, sn2007_invalid_from)
+    if today is None or today < sn2007_invalid_from or effective >= sn2007_invalid_from:
+        return reason
+    now = _check_on(code, today, lists, sn2007_invalid_from)
+    if now is None:
+        return None
+    if now.code == "industry_code.sn2007_expired":
+        return Reason(
+            "industry_code.sn2007_expired",
+            _expired_text(code, lists.candidates(code), sn2007_invalid_from, effective),
+        )
+    return reason
+
+
+def _check_on(code: str, effective: date, lists: CodeLists, sn2007_invalid_from: date
+              ) -> Reason | None:
     if not is_subclass_code(code):
         return Reason(
             "industry_code.format",

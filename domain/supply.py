@@ -21,6 +21,7 @@ from domain.messages import (
 )
 from domain.metering_point import MeteringPoint, SupplyPeriod
 from domain.outcome import Outcome
+from domain.series import HUB_TIMEZONE
 
 MAX_SUPPLY_BACKDATING_DAYS = 14
 """How far back a start of supply may be dated (a setting in production; Elhub's own limit
@@ -33,13 +34,16 @@ def register_metering_point(
 ) -> Outcome:
     """BRS-NO-121: a grid owner registers a new metering point; it becomes the grid owner.
 
-    Its consumption code and næringskode are checked as on its valid-from date.
+    Its consumption code and næringskode are checked as on its valid-from date; from 2026 the
+    næringskode must be an SN2025 code whatever that date (see ``check_industry_code``).
     """
-    reasons = [r for r in (
+    again = current is not None and _same_registration(current, sender, document)
+    today = now.astimezone(HUB_TIMEZONE).date()
+    reasons = [] if again else [r for r in (  # accepted once: the same answer whatever today is
         check_consumption_code(document.get("consumptionCode")),
-        check_industry(document.get("industryCode"), document["validFrom"], code_lists))
+        check_industry(document.get("industryCode"), document["validFrom"], code_lists, today))
         if r is not None]
-    if current is not None and not _same_registration(current, sender, document):
+    if current is not None and not again:
         reasons.insert(0, Reason("metering_point.exists",
                                  "the metering point is already registered"))
     ack = acknowledgement(original_message_id=message_id,

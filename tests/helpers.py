@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 
-from domain.identifiers import gs1_check_digit
+from domain.identifiers import NORWEGIAN_GSRN_PREFIX, gs1_check_digit
 from domain.series import HUB_TIMEZONE, expected_point_count
 
 
 def gsrn(rng: random.Random | None = None) -> str:
     """A random valid Norwegian metering point id."""
-    body = "7070575000" + "".join(str((rng or random).randint(0, 9)) for _ in range(7))
+    body = NORWEGIAN_GSRN_PREFIX + "".join(str((rng or random).randint(0, 9)) for _ in range(7))
     return body + str(gs1_check_digit(body))
 
 

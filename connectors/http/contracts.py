@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from connectors.compacted import CompactedView
 from connectors.http.auth import Role, require
 from connectors.http.deps import Authenticated
-from domain.identifiers import IdentifierError, validate_gsrn
+from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from straum.settings import Settings
 from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
 from streams.topics import TopicCatalogue
@@ -116,7 +116,7 @@ def parse_create(item: Any, index: int) -> dict[str, Any]:
     point_id = _object(point.get("data"), f"{base}/relationships/meteringPoint/data",
                        "meteringPoint data").get("id")
     try:
-        validate_gsrn(str(point_id))
+        validate_norwegian_gsrn(str(point_id))
     except IdentifierError as exc:
         raise JsonApiError(400, "INVALID_INPUT", "Invalid metering point", str(exc),
                            f"{base}/relationships/meteringPoint/data/id") from exc

@@ -14,7 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from connectors.http.problems import Problem
-from domain.identifiers import IdentifierError, validate_gsrn
+from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from domain.series import PointIn, check_series
 from schemas.api import MeteringValuesDocument
 from streams.serialisation import MASTER_DATA_EVENT, METERING_VALUE_SERIES, codec
@@ -27,7 +27,7 @@ def series_problems(document: MeteringValuesDocument) -> list[dict[str, str]]:
     for i, series in enumerate(document.series):
         base = f"/series/{i}"
         try:
-            validate_gsrn(series.metering_point_id)
+            validate_norwegian_gsrn(series.metering_point_id)
         except IdentifierError as exc:
             problems.append({"code": exc.code, "pointer": f"{base}/meteringPointId",
                              "detail": str(exc)})

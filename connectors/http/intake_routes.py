@@ -20,8 +20,8 @@ from domain.customer_information import contact_problem
 from domain.identifiers import (
     IdentifierError,
     validate_eic,
-    validate_gsrn,
     validate_national_id,
+    validate_norwegian_gsrn,
     validate_organisation_number,
 )
 from domain.industry_codes import is_subclass_code
@@ -68,7 +68,7 @@ def code_problems(consumption_code: str | None, industry_code: str | None) -> Pr
 
 
 def point_problem(point_id: str) -> Problems:
-    return identifier_problem(validate_gsrn, point_id, "/meteringPointId")
+    return identifier_problem(validate_norwegian_gsrn, point_id, "/meteringPointId")
 
 
 def reject_if_invalid(code: str, title: str, problems: Problems) -> None:

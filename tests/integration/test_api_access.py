@@ -7,6 +7,7 @@ from datetime import date
 
 import httpx
 
+from domain.identifiers import gs1_check_digit
 from tests.helpers import day_series, gln, gsrn, register_point, values_document
 from tests.integration.conftest import Straum
 
@@ -85,6 +86,21 @@ def test_structural_problems_are_all_listed_with_pointers(straum: Straum) -> Non
     assert ("series.quality", "/series/0/points/3/quality") in found
     assert ("series.quantity", "/series/0/points/5/quantity") in found
     assert ("series.point_count", "/series/0/points") in found
+
+
+def test_a_foreign_metering_point_id_is_refused_on_intake(straum: Straum) -> None:
+    # A valid GSRN, but from the Swedish range: no point of the Norwegian market.
+    foreign = "73599910000000001" + str(gs1_check_digit("73599910000000001"))
+    client = straum.client(gln(), "grid_owner")
+    values = client.post("/v1/metering-values",
+                         json=values_document(day_series(foreign, day_of_2026())))
+    registration = client.post("/v1/metering-points", json=register_point(foreign))
+    for response in (values, registration):
+        assert response.status_code == 400
+    assert [(p["code"], p["pointer"]) for p in values.json()["problems"]] == [
+        ("gsrn.not_norwegian", "/series/0/meteringPointId")]
+    assert [(p["code"], p["pointer"]) for p in registration.json()["problems"]] == [
+        ("gsrn.not_norwegian", "/meteringPointId")]
 
 
 def test_invalid_master_data_lists_problems(straum: Straum) -> None:

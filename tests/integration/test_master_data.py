@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from tests.helpers import (
     start_of_supply,
     values_document,
 )
-from tests.integration.conftest import Straum
+from tests.integration.conftest import Straum, start_straum
 from tests.integration.test_metering_values import drain, point_with_supplier
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "klass"
@@ -42,8 +43,7 @@ def cli(straum: Straum, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, timeout=120, check=False)
 
 
-@pytest.fixture(scope="module")
-def code_lists(straum: Straum) -> None:
+def import_code_lists(straum: Straum) -> None:
     """The test fixture's KLASS exports, imported as an operator would."""
     result = cli(straum, "codes", "import",
                  "--sn2007", str(FIXTURES / "sn2007-codes.csv"),
@@ -52,6 +52,27 @@ def code_lists(straum: Straum) -> None:
     assert result.returncode == 0, result.stderr
     assert "imported" in result.stdout
     time.sleep(2)  # the worker follows the reference-data topic
+
+
+@pytest.fixture(scope="module")
+def code_lists(straum: Straum) -> None:
+    import_code_lists(straum)
+
+
+@pytest.fixture
+def december_2025(kafka_bootstrap: str, session_dir: Path) -> Iterator[Straum]:
+    """A straum of its own whose worker decides as on 1 December 2025, when SN2007 codes were
+    still taken: the way points came to carry the codes the migration lists are about."""
+    moment = datetime(2025, 12, 1, 12, tzinfo=HUB_TIMEZONE)
+    offset = (moment - datetime.now(HUB_TIMEZONE)).total_seconds()
+    running = start_straum(kafka_bootstrap, session_dir / "december-2025", partitions=2,
+                           extra_env={"STRAUM_CLOCK_OFFSET_SECONDS": str(offset)})
+    try:
+        import_code_lists(running)
+        yield running
+    finally:
+        for name in list(running.processes):
+            running.stop(name)
 
 
 def reasons_for(client: httpx.Client, message_id: str) -> list[dict[str, Any]]:
@@ -206,8 +227,20 @@ def test_third_party_receives_only_after_approval_and_until_deletion(straum: Str
     assert drain(third, "metering-values") == []
 
 
-def test_migration_report_lists_exactly_the_points_with_old_codes(
+def test_sn2007_code_is_refused_from_2026_even_for_a_point_valid_from_2025(
         straum: Straum, code_lists: None) -> None:
+    go = straum.client(gln(), "grid_owner")
+    body = register_point(gsrn(), valid_from=date(2025, 6, 1))
+    body["industryCode"] = "62.010"
+    assert go.post("/v1/metering-points", json=body).status_code == 202
+    [reason] = reasons_for(go, body["messageId"])
+    assert reason["code"] == "industry_code.sn2007_expired"
+    assert "62.100" in reason["text"]
+
+
+def test_migration_report_lists_exactly_the_points_with_old_codes(
+        december_2025: Straum) -> None:
+    straum = december_2025
     owner = gln()
     go = straum.client(owner, "grid_owner")
     old_a, old_b, new = gsrn(), gsrn(), gsrn()

@@ -14,7 +14,7 @@ def gln(body: str) -> str:
     return body + str(gs1_check_digit(body))
 
 
-POINT_ID = "707057500000000017"
+POINT_ID = "707057500000000018"  # a valid Norwegian GSRN
 GRID_OWNER = gln("708000000001")
 
 

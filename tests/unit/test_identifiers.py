@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import pytest
@@ -19,6 +20,7 @@ from domain.identifiers import (
     validate_gln,
     validate_gsrn,
     validate_national_id,
+    validate_norwegian_gsrn,
     validate_organisation_number,
 )
 
@@ -85,6 +87,38 @@ def test_gsrn_property_computed_check_digit_validates_and_any_other_fails(
     with pytest.raises(IdentifierError) as exc:
         validate_gsrn(f"{body}{(check + shift) % 10}")
     assert _code(exc) == "gsrn.check_digit"
+
+
+def _gsrn(body: str) -> str:
+    return body + str(gs1_check_digit(body))
+
+
+def test_norwegian_gsrn_is_taken() -> None:
+    assert validate_norwegian_gsrn("707057500000000018") == "707057500000000018"
+
+
+@pytest.mark.parametrize("body", [
+    "73599910000000001",  # a Swedish point's range
+    "57131310000000001",  # a Danish one
+    "70705750010000001",  # 7070575 with another tenth digit
+    "07070575000000001",  # the prefix shifted by one
+])
+def test_valid_gsrn_outside_the_norwegian_prefix_is_refused(body: str) -> None:
+    value = _gsrn(body)
+    assert validate_gsrn(value) == value
+    with pytest.raises(IdentifierError) as exc:
+        validate_norwegian_gsrn(value)
+    assert _code(exc) == "gsrn.not_norwegian"
+    assert "7070575000" in exc.value.message
+
+
+def test_norwegian_gsrn_reports_the_gsrn_problem_first() -> None:
+    with pytest.raises(IdentifierError) as exc:
+        validate_norwegian_gsrn("707057500000000017")
+    assert _code(exc) == "gsrn.check_digit"
+    with pytest.raises(IdentifierError) as exc:
+        validate_norwegian_gsrn("7070575000")
+    assert _code(exc) == "gsrn.format"
 
 
 def test_valid_gln() -> None:
@@ -348,9 +382,31 @@ def test_future_birth_date_is_accepted() -> None:
     assert validate_national_id(number).kind == "fodselsnummer"
 
 
-def test_date_is_checked_only_loosely() -> None:
-    # 31 February is not a date, but only day 1-31 and month 1-12 are checked.
-    assert validate_national_id(_old_rule_number("310299")).kind == "fodselsnummer"
+@pytest.mark.parametrize("date6", [
+    "310490", "310690", "310990", "311190",  # 31 in a 30-day month
+    "300296", "310296",  # never in February
+    "290201", "290290", "290299",  # 29 February where no century makes a leap year
+    "710490", "690201",  # the same as D-nummer (day + 40)
+])
+def test_day_that_cannot_exist_in_its_month_is_refused_under_both_rules(date6: str) -> None:
+    for number in (_old_rule_number(date6), _new_only_number(date6)):
+        with pytest.raises(IdentifierError) as exc:
+            validate_national_id(number)
+        assert _code(exc) == "national_id.date"
+        assert number not in str(exc.value)
+
+
+@pytest.mark.parametrize("date6", ["290296", "290204", "290240", "690296", "300490", "310190"])
+def test_29_february_of_a_leap_year_and_last_days_of_months_are_accepted(date6: str) -> None:
+    assert validate_national_id(_old_rule_number(date6)).rules == BOTH_RULES
+    assert validate_national_id(_new_only_number(date6)).rules == ONLY_2032
+
+
+def test_29_february_00_is_accepted_whatever_the_individual_number() -> None:
+    # Under the old rules 500-999 with 00 is 2000, a leap year. 000-499 is 1900, which is not,
+    # but from 2032 the individual number no longer names the century: it can be 2000.
+    assert validate_national_id(_old_rule_number("290200", range(500, 1000))).rules == BOTH_RULES
+    assert validate_national_id(_old_rule_number("290200", range(500))).rules == BOTH_RULES
 
 
 @pytest.mark.parametrize("date6", ["000190", "320190", "400190", "720190", "010090", "011390"])
@@ -365,6 +421,16 @@ def test_national_id_format(value: str) -> None:
     with pytest.raises(IdentifierError) as exc:
         validate_national_id(value)
     assert _code(exc) == "national_id.format"
+
+
+def _exists_in_some_century(day: int, month: int, year: int) -> bool:
+    for century in (1800, 1900, 2000):
+        try:
+            datetime.date(century + year, month, day)
+        except ValueError:
+            continue
+        return True
+    return False
 
 
 @given(
@@ -383,6 +449,11 @@ def test_national_id_property_rules_match_the_published_formulas(
     assume(number is not None)
     assert number is not None
     remainder = (_s1(first9) + k1) % 11
+    if not _exists_in_some_century(day, month, year):
+        with pytest.raises(IdentifierError) as exc:
+            validate_national_id(number)
+        assert _code(exc) == "national_id.date"
+        return
     if remainder > 3:
         with pytest.raises(IdentifierError) as exc:
             validate_national_id(number)

@@ -69,6 +69,54 @@ def test_cut_off_is_a_parameter(lists: CodeLists) -> None:
     assert _code(reason) == "industry_code.sn2007_expired"
 
 
+def test_sn2007_code_backdated_into_2025_is_refused_once_2026_has_begun(
+        lists: CodeLists) -> None:
+    # Taking effect in December 2025, but decided in 2026: it would become the current code.
+    reason = check_industry_code("35.111", LATE_2025, lists, today=IN_2026)
+    assert reason is not None
+    assert reason.code == "industry_code.sn2007_expired"
+    assert "2025-12-15" in reason.text
+    assert reason.text.endswith("use one of the SN2025 codes 35.121, 35.160")
+
+
+def test_sn2007_code_decided_in_2025_for_2025_is_still_accepted(lists: CodeLists) -> None:
+    assert check_industry_code("35.111", date(2025, 11, 1), lists, today=LATE_2025) is None
+
+
+def test_backdated_codes_valid_in_2026_are_accepted_in_2026(lists: CodeLists) -> None:
+    # An SN2025 code, and a number SN2025 kept (it means the SN2025 subclass from 2026).
+    assert check_industry_code("62.100", LATE_2025, lists, today=IN_2026) is None
+    assert check_industry_code("47.111", date(2025, 6, 1), lists, today=IN_2026) is None
+
+
+def test_from_2026_an_sn2025_code_is_taken_for_a_date_before_sn2025_began(
+        lists: CodeLists) -> None:
+    # No SN2007 code can be given any more, so the code in force now is the one to give.
+    assert check_industry_code("62.100", date(2024, 6, 1), lists, today=IN_2026) is None
+    # Decided before the cut-off, the same change still needs a code in force on its date.
+    assert _code(check_industry_code("62.100", date(2024, 6, 1), lists, today=LATE_2025)) == (
+        "industry_code.not_valid_on_date"
+    )
+
+
+def test_code_withdrawn_since_its_effective_date_stays_accepted() -> None:
+    lists = CodeLists.build(
+        [IndustryCode("10.002", "old", "SN2007", date(2009, 1, 1), date(2025, 9, 1))],
+        [IndustryCode("10.100", "short-lived", "SN2025", date(2025, 9, 1), date(2026, 6, 1))],
+        {"10.002": ["10.100"]},
+    )
+    assert check_industry_code("10.100", date(2026, 2, 1), lists, today=date(2026, 8, 1)) is None
+    assert _code(check_industry_code("10.002", LATE_2025, lists, today=date(2026, 8, 1))) == (
+        "industry_code.sn2007_expired"
+    )
+
+
+def test_unknown_code_stays_unknown_when_decided_in_2026(lists: CodeLists) -> None:
+    assert _code(check_industry_code("99.999", LATE_2025, lists, today=IN_2026)) == (
+        "industry_code.unknown"
+    )
+
+
 def test_sn2025_code_is_accepted_in_2026_and_late_2025(lists: CodeLists) -> None:
     assert check_industry_code("35.121", IN_2026, lists) is None
     assert check_industry_code("62.100", LATE_2025, lists) is None

@@ -5,12 +5,15 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
+from connectors.klass import load_code_lists
 from connectors.simulator import (
     GRID_AREAS,
     GSRN_PREFIX,
+    INDUSTRIES,
     Pacer,
     Population,
     SendResult,
@@ -24,11 +27,14 @@ from connectors.simulator import (
 from domain.identifiers import (
     validate_eic,
     validate_gln,
-    validate_gsrn,
+    validate_norwegian_gsrn,
     validate_organisation_number,
 )
+from domain.industry_codes import check_industry_code
 from domain.series import PointIn, check_series
 from schemas.api import MeteringPointRegistrationIn, MeteringValuesDocument, StartOfSupplyIn
+
+KLASS = Path(__file__).parent.parent / "fixtures" / "klass"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +46,7 @@ def test_identifiers_are_valid_and_unique(big: Population) -> None:
     gsrns = [p.gsrn for p in big.points]
     assert len(set(gsrns)) == len(gsrns) == 6000
     for point in big.points:
-        assert validate_gsrn(point.gsrn).startswith(GSRN_PREFIX)
+        assert validate_norwegian_gsrn(point.gsrn).startswith(GSRN_PREFIX)
         validate_eic(point.grid_area)
         validate_organisation_number(point.organisation_number)
     parties = [*big.grid_owners, *big.suppliers, *(t.gln for t in big.third_parties)]
@@ -83,6 +89,18 @@ def test_mix_is_roughly_as_documented(big: Population) -> None:
         else:
             assert point.type == "consumption" and point.production_type is None
     assert {p.resolution for p in big.points} == {"PT15M", "PT1H"}
+
+
+def test_every_business_points_industry_code_is_taken_in_2026() -> None:
+    # With the test fixture's code lists imported, a registration valid from any earlier day
+    # and decided in 2026 is accepted: no SN2007-only or unknown code.
+    lists = load_code_lists(KLASS / "sn2007-codes.csv", KLASS / "sn2025-codes.csv",
+                            KLASS / "sn2007-sn2025-correspondence.csv")
+    population = plan_population(3, 2000, 10, 20)
+    points = {p.industry_code: p.valid_from for p in population.points if p.industry_code}
+    assert len(points) == len(INDUSTRIES)
+    assert {code: check_industry_code(code, valid_from, lists, today=date(2026, 11, 30))
+            for code, valid_from in points.items()} == dict.fromkeys(points)
 
 
 def test_plan_is_deterministic_with_its_seed() -> None:
