@@ -208,6 +208,8 @@ class Engine:
                 consumer.seek(tp, offset)
                 self.next_offsets[tp] = offset
             consumer.resume(*tps)
+            # whatever a fetch returned while the partitions were being sought is stale
+            self.generation += 1
             log.info("partitions assigned", partitions=sorted(partitions), new=fresh)
             self.ready.set()
 
