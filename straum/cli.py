@@ -58,7 +58,7 @@ def run(host: Host = None, port: Port = None,
 @app.command()
 def worker(metrics_port: Annotated[int | None, typer.Option(
         help="Prometheus port; 0: none (default STRAUM_WORKER_METRICS_PORT).")] = None) -> None:
-    """The stream processors (Faust worker)."""
+    """The stream processors (straum's engine: transactional batches per partition)."""
     from straum.worker import run_worker
 
     s = settings_or_fail()

@@ -27,6 +27,7 @@ class Child:
 
     name: str
     args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -36,7 +37,8 @@ class Child:
         """Start in its own session, so Ctrl-C reaches only the supervisor, which stops the
         children in order; output goes to ``<log_dir>/<name>.log`` when given."""
         output = (log_dir / f"{self.name}.log").open("ab") if log_dir else None
-        self.process = subprocess.Popen([sys.executable, "-m", "straum", *self.args], env=env,
+        self.process = subprocess.Popen([sys.executable, "-m", "straum", *self.args],
+                                        env={**env, **self.env},
                                         stdin=subprocess.DEVNULL, stdout=output,
                                         stderr=subprocess.STDOUT if output else None,
                                         start_new_session=True)
@@ -71,7 +73,10 @@ class Supervisor:
         self.host, self.port = host, port
         self.broker: EmbeddedBroker | None = None
         self.children = [
-            Child("worker", ["worker"]),
+            # A stable worker id (static group membership): the restarted worker takes its
+            # partitions back at once instead of waiting for the dead one's session to end.
+            Child("worker", ["worker"],
+                  {"STRAUM_WORKER_ID": settings.worker_id or f"{settings.topic_prefix}-worker-1"}),
             Child("api", ["api", "--host", host, "--port", str(port)]),
             Child("monitor", ["monitor"]),
         ]
