@@ -131,7 +131,7 @@ async def send(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]],
 
 
 async def committed_output(bootstrap: str, topic: str, expected: int,
-                           timeout: float = 90.0) -> list[tuple[bytes, bytes]]:
+                           wait_s: float = 90.0) -> list[tuple[bytes, bytes]]:
     """Every committed record of ``topic``, once ``expected`` of them are there."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
@@ -140,7 +140,7 @@ async def committed_output(bootstrap: str, topic: str, expected: int,
         tp = TopicPartition(topic, 0)
         consumer.assign([tp])
         out: list[tuple[bytes, bytes]] = []
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_s
         while asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(tp, timeout_ms=500)
             out += [(r.key, r.value) for r in batch.get(tp, [])]
