@@ -19,11 +19,12 @@ HEARTBEAT_KEY_PREFIX = b"straum-heartbeat|"
 def queue_outputs(catalogue: TopicCatalogue, messages: Iterable[Outbound]) -> list[Output]:
     """Each message as a record of its recipient's queue topic (created on first use)."""
     outputs = []
+    points: queue_message.PointsCache = {}
     for m in messages:
         queue = Queue(m.queue)
         outputs.append(Output(
             catalogue.queue_topic(m.recipient, queue), f"{m.recipient}|{m.queue}".encode(),
-            queue_message.render(m), 0, queue_message.HEADERS,
+            queue_message.render(m, points), 0, queue_message.HEADERS,
             create=catalogue.queue_spec(m.recipient, queue), recipient=m.recipient))
     return outputs
 

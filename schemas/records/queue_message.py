@@ -18,24 +18,35 @@ CONTENT_TYPE = b"application/json"
 HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", CONTENT_TYPE),)
 
 
-def payload_json(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload as the contract shows it: a series' values as points."""
+PointsCache = dict[tuple[Any, ...], orjson.Fragment]
+
+
+def payload_json(payload: dict[str, Any], points: PointsCache | None = None) -> dict[str, Any]:
+    """The payload as the contract shows it: a series' values as points. ``points`` keeps the
+    rendered points of a transaction's period, which its supplier and grid owner share."""
     if "quantities" not in payload:
         return payload
     shown = {k: v for k, v in payload.items() if k not in ("quantities", "qualities")}
-    shown["points"] = [{"quantity": q, "quality": k}
-                       for q, k in zip(payload["quantities"], payload["qualities"], strict=True)]
+    key = (payload.get("transactionId"), payload.get("start"), payload.get("end"))
+    rendered = points.get(key) if points is not None else None
+    if rendered is None:
+        rendered = orjson.Fragment(orjson.dumps([
+            {"quantity": q, "quality": k}
+            for q, k in zip(payload["quantities"], payload["qualities"], strict=True)]))
+        if points is not None:
+            points[key] = rendered
+    shown["points"] = rendered
     return shown
 
 
-def render(message: Outbound) -> bytes:
+def render(message: Outbound, points: PointsCache | None = None) -> bytes:
     """The stored bytes of ``message`` (times in RFC 3339 with their offset)."""
     return orjson.dumps({
         "messageId": message.message_id,
         "documentType": message.document_type,
         "createdAt": message.created_at,
         "replayed": message.replayed,
-        "payload": payload_json(message.payload),
+        "payload": payload_json(message.payload, points),
     })
 
 
