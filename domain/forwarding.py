@@ -14,7 +14,7 @@ from domain.messages import (
     outbound_message_id,
 )
 from domain.metering_point import MeteringPoint
-from domain.routing import check_series_against_point, route_series
+from domain.routing import Delivery, check_series_against_point, newly_routed, route_series
 from domain.versions import (
     SeriesVersion,
     Verdict,
@@ -46,33 +46,52 @@ def forward_series(point: MeteringPoint | None, series: dict[str, Any], now: dat
         metering_point_id=series["meteringPointId"], transaction_id=series["transactionId"])
     if reasons or point is None or verdict.duplicate:
         return [ack]
-    messages = [ack]
-    for delivery in route_series(point, series["start"], series["end"], series["resolution"]):
-        messages.append(Outbound(
-            message_id=outbound_message_id(series["transactionId"], delivery.recipient,
-                                           NOTIFY_VALUES, delivery.part),
-            recipient=delivery.recipient,
-            queue=METERING_VALUES,
-            document_type=NOTIFY_VALUES,
-            payload_type=NOTIFY_VALUES,
-            payload={
-                "transactionId": series["transactionId"],
-                "originalMessageId": series["messageId"],
-                "meteringPointId": series["meteringPointId"],
-                "start": delivery.start,
-                "end": delivery.stop,
-                "resolution": series["resolution"],
-                "unit": series["unit"],
-                "registeredAt": series["receivedAt"],
-                "recipientRole": delivery.role,
-                "version": verdict.version,
-                "correction": verdict.correction,
-                "quantities": series["quantities"][delivery.first:delivery.end],
-                "qualities": series["qualities"][delivery.first:delivery.end],
-            },
-            created_at=now,
-        ))
-    return messages
+    return [ack, *(value_message(series, delivery, verdict, now)
+                   for delivery in route_series(point, series["start"], series["end"],
+                                                series["resolution"]))]
+
+
+def value_message(series: dict[str, Any], delivery: Delivery, verdict: Verdict,
+                  now: datetime) -> Outbound:
+    """The notification of one delivery of a series, with its stable message id."""
+    return Outbound(
+        message_id=outbound_message_id(series["transactionId"], delivery.recipient,
+                                       NOTIFY_VALUES, delivery.part),
+        recipient=delivery.recipient,
+        queue=METERING_VALUES,
+        document_type=NOTIFY_VALUES,
+        payload_type=NOTIFY_VALUES,
+        payload={
+            "transactionId": series["transactionId"],
+            "originalMessageId": series["messageId"],
+            "meteringPointId": series["meteringPointId"],
+            "start": delivery.start,
+            "end": delivery.stop,
+            "resolution": series["resolution"],
+            "unit": series["unit"],
+            "registeredAt": series["receivedAt"],
+            "recipientRole": delivery.role,
+            "version": verdict.version,
+            "correction": verdict.correction,
+            "quantities": series["quantities"][delivery.first:delivery.end],
+            "qualities": series["qualities"][delivery.first:delivery.end],
+        },
+        created_at=now,
+    )
+
+
+def reroute_series(before: MeteringPoint | None, after: MeteringPoint, series: dict[str, Any],
+                   version: int, now: datetime) -> list[Outbound]:
+    """The notifications a change of supply or access adds for a series already forwarded.
+
+    Values and master data come in on different topics; whichever is processed first, each
+    recipient of the time of the values gets them, under the message id it would have had.
+    A recipient that got them before the change keeps what it got.
+    """
+    verdict = Verdict(duplicate=False, version=version)
+    return [value_message(series, delivery, verdict, now)
+            for delivery in newly_routed(before, after, series["start"], series["end"],
+                                         series["resolution"])]
 
 
 @dataclass(frozen=True)
@@ -86,11 +105,14 @@ class ForwardResult:
 
 
 def forward(point: MeteringPoint | None, series: dict[str, Any], now: datetime,
-            history: list[SeriesVersion], window_days: int) -> ForwardResult:
+            history: list[SeriesVersion], window_days: int, offset: int = -1
+            ) -> ForwardResult:
     """Judge a series against what was forwarded for its point, then route it.
 
     A resend or the same values again is a duplicate (acknowledged, not forwarded); new values
-    for a period already forwarded go out as the next version, marked as a correction.
+    for a period already forwarded go out as the next version, marked as a correction. The
+    history remembers where the series lies in the intake (``offset``), so a later change of
+    supply or access can send it to the recipients it adds.
     """
     digest = content_hash(series["start"], series["end"], series["resolution"],
                           series["quantities"], series["qualities"])
@@ -102,6 +124,6 @@ def forward(point: MeteringPoint | None, series: dict[str, Any], now: datetime,
     if verdict.duplicate:
         return ForwardResult(messages, "duplicate", None)
     entry = SeriesVersion(epoch_ms(series["start"]), epoch_ms(series["end"]),
-                          series["transactionId"], digest, verdict.version)
+                          series["transactionId"], digest, verdict.version, offset)
     return ForwardResult(messages, "correction" if verdict.correction else "forwarded",
                          remember(history, entry, now, window_days))

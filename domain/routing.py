@@ -79,6 +79,20 @@ def route_series(
     return deliveries
 
 
+def newly_routed(before: MeteringPoint | None, after: MeteringPoint, start: datetime,
+                 end: datetime, resolution: str) -> list[Delivery]:
+    """Deliveries of a series under ``after`` that ``before`` did not make: who a change of
+    supply or access adds as a recipient of values already forwarded. A recipient that already
+    got every point of a delivery (in one piece or a larger one) is not sent it again."""
+    made = route_series(before, start, end, resolution) if before is not None else []
+
+    def delivered(d: Delivery) -> bool:
+        return any(m.recipient == d.recipient and m.role == d.role and m.first <= d.first
+                   and d.end <= m.end for m in made)
+
+    return [d for d in route_series(after, start, end, resolution) if not delivered(d)]
+
+
 def access_window(access: ThirdPartyAccess, start: datetime, end: datetime, resolution: str
                   ) -> tuple[int, int, datetime, datetime] | None:
     """The whole points of a series that lie inside a third party's access, if any.

@@ -23,6 +23,7 @@ class SeriesVersion:
     transaction_id: str
     content_hash: str
     version: int
+    offset: int = -1  # the series' offset in its intake partition; -1 when not recorded
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,21 @@ def remember(history: Sequence[SeriesVersion], entry: SeriesVersion, now: dateti
 
 def to_record(history: Sequence[SeriesVersion]) -> dict[str, Any]:
     return {"versions": [{"start": v.start, "end": v.end, "transactionId": v.transaction_id,
-                          "contentHash": v.content_hash, "version": v.version}
+                          "contentHash": v.content_hash, "version": v.version,
+                          "offset": v.offset}
                          for v in history]}
 
 
 def from_record(record: dict[str, Any]) -> list[SeriesVersion]:
     return [SeriesVersion(v["start"], v["end"], v["transactionId"], v["contentHash"],
-                          v["version"]) for v in record["versions"]]
+                          v["version"], v.get("offset", -1)) for v in record["versions"]]
+
+
+def latest_versions(history: Sequence[SeriesVersion]) -> list[SeriesVersion]:
+    """The newest version forwarded for each period: what the recipients hold now."""
+    latest: dict[tuple[int, int], SeriesVersion] = {}
+    for v in history:
+        held = latest.get((v.start, v.end))
+        if held is None or v.version > held.version:
+            latest[(v.start, v.end)] = v
+    return list(latest.values())

@@ -45,7 +45,8 @@ class Forwarder:
         key = series["meteringPointId"].encode()
         versions = ctx.table(self.tables.series_versions)
         point = ctx.table(self.tables.metering_points).get(key)
-        result = forward(point, series, ctx.now, versions.get(key) or [], self.history_days)
+        result = forward(point, series, ctx.now, versions.get(key) or [], self.history_days,
+                         record.offset)
         if result.history is not None:
             versions.put(key, result.history)
         SERIES.labels(result.outcome).inc()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from domain import characteristics, customer_information, third_party
 from domain.characteristics import change_characteristics
 from domain.customer_information import update_customer_information
+from domain.forwarding import reroute_series
 from domain.industry_codes import CodeLists
 from domain.messages import Outbound, not_processed
 from domain.metering_point import Contact, MeteringPoint
@@ -23,11 +25,12 @@ from domain.outcome import Outcome
 from domain.series import HUB_TIMEZONE
 from domain.supply import register_metering_point, start_of_supply
 from domain.third_party import approve_access, delete_access, request_access
+from domain.versions import latest_versions
 from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
 from processors.tables import Tables
 from straum.logging import get_logger
 from streams.engine import Context, Incoming, Output
-from streams.serialisation import MASTER_DATA_EVENT, codec
+from streams.serialisation import MASTER_DATA_EVENT, METERING_VALUE_SERIES, codec
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
@@ -98,14 +101,40 @@ class MasterData:
         document = self._decode(record.value)
         key = document["meteringPointId"].encode()
         points = ctx.table(self.tables.metering_points)
-        outcome = apply(document, points.get(key), ctx.now, self.code_lists())
+        before = points.get(key)
+        outcome = apply(document, before, ctx.now, self.code_lists())
         if outcome.state is not None:
             points.put(key, outcome.state)
+            if before is not None and changes_routing(before, outcome.state):
+                self._reroute_forwarded(key, before, outcome.state, ctx)
         log.info("master-data document handled", message_id=document["messageId"],
                  metering_point=document["meteringPointId"], actor=document["sender"],
                  status="rejected" if outcome.reasons else "accepted",
                  reasons=[r.code for r in outcome.reasons])
         return queue_outputs(self.catalogue, outcome.messages)
+
+    def _reroute_forwarded(self, key: bytes, before: MeteringPoint, after: MeteringPoint,
+                           ctx: Context) -> None:
+        """Values of the point forwarded before this change go to the recipients it adds."""
+        for version in latest_versions(ctx.table(self.tables.series_versions).get(key) or []):
+            if version.offset >= 0:
+                ctx.lookup(self.catalogue.metering_values, version.offset,
+                           partial(self._reroute, before, after, version.version))
+
+    def _reroute(self, before: MeteringPoint, after: MeteringPoint, version: int,
+                 record: Incoming | None, ctx: Context) -> list[Output]:
+        if record is None:
+            log.warning("a forwarded series is no longer stored; not sent to new recipients",
+                        metering_point=after.metering_point_id)
+            return []
+        series = codec(METERING_VALUE_SERIES).decode(record.value)
+        messages = reroute_series(before, after, series, version, ctx.now)
+        if messages:
+            log.info("forwarded series sent to the recipients a change adds",
+                     metering_point=after.metering_point_id,
+                     transaction_id=series["transactionId"],
+                     recipients=sorted({m.recipient for m in messages}))
+        return queue_outputs(self.catalogue, messages)
 
     def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
         """The sender's rejection of a document that could not be processed."""
@@ -115,6 +144,12 @@ class MasterData:
         name = document["document"][0].rsplit(".", 1)[-1]
         return queue_outputs(self.catalogue, [
             rejection(document, DOCUMENT_TYPES.get(name, name), reason, ctx.now)])
+
+
+def changes_routing(before: MeteringPoint, after: MeteringPoint) -> bool:
+    """Whether a change can add recipients to values already forwarded."""
+    return (before.supplies != after.supplies
+            or before.third_party_access != after.third_party_access)
 
 
 def rejection(document: dict[str, Any], document_type: str, reason: str,

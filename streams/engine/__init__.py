@@ -6,8 +6,8 @@ batch's outputs, its state changes and its input offsets in one Kafka transactio
 docs/ARCHITECTURE.md ("The engine").
 """
 
-from streams.engine.model import Context, Handler, Incoming, Output, Timer, Topology
+from streams.engine.model import Context, Handler, Incoming, Lookup, Output, Timer, Topology
 from streams.engine.state import Table, TableSpec
 
-__all__ = ["Context", "Handler", "Incoming", "Output", "Table", "TableSpec", "Timer",
+__all__ = ["Context", "Handler", "Incoming", "Lookup", "Output", "Table", "TableSpec", "Timer",
            "Topology"]

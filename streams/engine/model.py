@@ -7,7 +7,7 @@ write their state changes to the tables. The engine does every bit of I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -53,6 +53,16 @@ class Output:
     recipient: str | None = None
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """An earlier input record of this task's partition that a processor needs, and what to
+    do with it (``then`` gets None when the record is gone, e.g. after retention)."""
+
+    topic: str
+    offset: int
+    then: Callable[[Incoming | None, Context], list[Output]]
+
+
 @dataclass
 class Context:
     """The task's view for one record: its clock, its partition and its tables."""
@@ -60,9 +70,16 @@ class Context:
     now: datetime
     partition: int
     tables: Mapping[str, Table[Any]] = field(default_factory=dict)
+    lookups: list[Lookup] = field(default_factory=list)
 
     def table(self, spec: TableSpec[Any]) -> Table[Any]:
         return self.tables[spec.name]
+
+    def lookup(self, topic: str, offset: int,
+               then: Callable[[Incoming | None, Context], list[Output]]) -> None:
+        """Read ``topic``'s record at ``offset`` in this partition, then call ``then`` with it;
+        its outputs join the same transaction."""
+        self.lookups.append(Lookup(topic, offset, then))
 
 
 class Handler(Protocol):

@@ -219,9 +219,13 @@ class Engine:
         def make_producer() -> Any:
             return transactional_producer(self.settings, transactional_id)
 
+        def make_reader() -> AIOKafkaConsumer:
+            return reader(self.settings, f"straum-worker-lookups-{partition}",
+                          fetch_max_wait_ms=10)
+
         task = PartitionTask(partition, self.topology, self.settings, self.group,
                              self.dead_letter_topic, make_producer(), self.topics.ensure,
-                             self.unknown_recipients, self.clock, make_producer)
+                             self.unknown_recipients, self.clock, make_producer, make_reader)
         restorer = reader(self.settings, f"straum-worker-restore-{partition}",
                           max_partition_fetch_bytes=8 * 1024 * 1024,
                           fetch_max_bytes=32 * 1024 * 1024, fetch_max_wait_ms=50)

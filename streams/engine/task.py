@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
     CorruptRecordException,
     InvalidProducerEpoch,
@@ -79,7 +79,8 @@ class PartitionTask:
     def __init__(self, partition: int, topology: Topology, settings: Settings, group: str,
                  dead_letter_topic: str, producer: AIOKafkaProducer,
                  ensure_topics: EnsureTopics, unknown_recipients: UnknownRecipients,
-                 clock: Clock, make_producer: Callable[[], AIOKafkaProducer]) -> None:
+                 clock: Clock, make_producer: Callable[[], AIOKafkaProducer],
+                 make_reader: Callable[[], AIOKafkaConsumer]) -> None:
         self.partition = partition
         self.topology = topology
         self.settings = settings
@@ -90,6 +91,8 @@ class PartitionTask:
         self.unknown_recipients = unknown_recipients
         self.clock = clock
         self.make_producer = make_producer
+        self.make_reader = make_reader
+        self._lookup_reader: AIOKafkaConsumer | None = None
         self.tables: dict[str, Table[Any]] = {
             spec.name: Table(spec, settings.max_record_bytes) for spec in topology.tables}
         self.timers_due: dict[str, float] = {t.name: time.monotonic() + t.interval_s
@@ -111,6 +114,8 @@ class PartitionTask:
                  keys={n: len(t) for n, t in self.tables.items()}, seconds=round(took, 3))
 
     async def stop(self) -> None:
+        if self._lookup_reader is not None:
+            await self._lookup_reader.stop()
         try:
             await asyncio.wait_for(self.producer.stop(), timeout=10)
         except Exception as exc:  # stopping is best effort; the next owner fences anyway
@@ -152,7 +157,9 @@ class PartitionTask:
         delay = 0.2
         while True:
             began = time.monotonic()
-            outputs = self._handle(records)
+            ctx = self._context()
+            outputs = self._handle(records, ctx)
+            outputs += await self._follow_lookups(ctx)
             error = await self._try_transact(outputs, _offsets(records))
             if error is None:
                 BATCH_SECONDS.observe(time.monotonic() - began)
@@ -206,10 +213,9 @@ class PartitionTask:
     def _context(self) -> Context:
         return Context(now=self.clock(), partition=self.partition, tables=self.tables)
 
-    def _handle(self, records: list[Incoming]) -> list[Output]:
+    def _handle(self, records: list[Incoming], ctx: Context) -> list[Output]:
         """Every record's outputs; a record whose handler raises becomes a dead letter."""
         outputs: list[Output] = []
-        ctx = self._context()
         for record in records:
             handler = self.topology.handlers[record.topic]
             try:
@@ -237,6 +243,40 @@ class PartitionTask:
             OUTPUTS.labels(handler.name).inc(len(produced))
             outputs.extend(produced)
         return outputs
+
+    async def _follow_lookups(self, ctx: Context) -> list[Output]:
+        """Earlier records the batch's processors asked for, read and handed back to them."""
+        outputs: list[Output] = []
+        while ctx.lookups:
+            lookup = ctx.lookups.pop(0)
+            record = await self._read_earlier(lookup.topic, lookup.offset)
+            try:
+                outputs += lookup.then(record, ctx)
+                self._end_record(keep=True)
+            except Exception as exc:  # the batch goes on; the failure is logged and alerted
+                self._end_record(keep=False)
+                log.error("follow-up of an earlier record failed", topic=lookup.topic,
+                          partition=self.partition, offset=lookup.offset, error=str(exc))
+                if record is not None:
+                    outputs.append(self.dead_letter("follow-up", record, exc))
+        return outputs
+
+    async def _read_earlier(self, topic: str, offset: int) -> Incoming | None:
+        if self._lookup_reader is None:
+            self._lookup_reader = self.make_reader()
+            await self._lookup_reader.start()
+        tp = TopicPartition(topic, self.partition)
+        reader = self._lookup_reader
+        reader.assign([tp])
+        reader.seek(tp, offset)
+        for _ in range(10):
+            batch = await reader.getmany(tp, timeout_ms=500, max_records=1)
+            for r in batch.get(tp, []):
+                if r.offset == offset:
+                    return Incoming(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
+                                    tuple((k, bytes(v)) for k, v in r.headers or ()))
+                return None  # it is gone (compaction, retention)
+        return None
 
     def _end_record(self, keep: bool) -> None:
         for table in self.tables.values():

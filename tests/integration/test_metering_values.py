@@ -178,3 +178,30 @@ async def test_poison_record_goes_to_dead_letters_and_the_stream_goes_on(
     assert letter["topic"] == catalogue.metering_values
     assert letter["value"] == b"\x00not avro"
     assert "single-object" in letter["error"]
+
+
+def test_a_supply_change_processed_after_the_values_it_covers_still_routes_them(
+        straum: Straum) -> None:
+    """Values for a day are forwarded to the supplier of record; then a start of supply from
+    an earlier day arrives (the values were processed first, as under a backlog on the
+    master-data topic): the new supplier gets that day's values, under the message id they
+    would have had, and the grid owner is not told twice."""
+    point, go, first_supplier, first_id = point_with_supplier(straum, today() - timedelta(days=10))
+    day = today() - timedelta(days=3)
+    series = day_series(point, day)
+    assert go.post("/v1/metering-values", json=values_document(series)).status_code == 202
+    [to_first] = drain(first_supplier, "metering-values")
+    assert to_first["payload"]["transactionId"] == series["transactionId"]
+    owner_before = drain(go, "metering-values")
+    second_id = gln()
+    second = straum.client(second_id, "supplier")
+    assert second.post("/v1/start-of-supply",
+                       json=start_of_supply(point, day - timedelta(days=1))).status_code == 202
+    late = poll_until(second, "metering-values",
+                      lambda m: m["payload"].get("transactionId") == series["transactionId"])
+    assert datetime.fromisoformat(late["payload"]["start"]) == oslo_midnight(day)
+    assert [p["quantity"] for p in late["payload"]["points"]] == [
+        p["quantity"] for p in series["points"]]
+    assert late["messageId"] != to_first["messageId"]
+    assert drain(go, "metering-values", settle=2.0) == [] and len(owner_before) == 1
+    assert first_id != second_id
