@@ -229,6 +229,8 @@ class EmbeddedBroker:
             "offsets.topic.num.partitions": "12",
             "transaction.state.log.replication.factor": "1",
             "transaction.state.log.min.isr": "1",
+            # one node: a few transaction-state partitions are plenty, and quick to create
+            "transaction.state.log.num.partitions": "6",
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
