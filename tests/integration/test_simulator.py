@@ -28,6 +28,8 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
         assert (registered.accepted, registered.errors) == (40, 0), registered.error_samples
         assert registered.settled, (
             f"the hub did not process the registrations; see {straum.log_dir}/worker.log")
+        # The hub accepted every point: a rejected one gets no values forwarded (issue 21).
+        assert registered.rejected == 0, registered.rejection_samples
 
         sent = await send_day(population, day, clients, batch_size=3, concurrency=4,
                               quiet=True)
@@ -51,3 +53,17 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
         again = await send_day(population, day, clients, batch_size=3, concurrency=4,
                                quiet=True)
         assert (again.accepted, again.duplicates) == (0, sent.documents)
+
+
+async def test_simulator_reports_the_documents_the_hub_rejected(straum: Straum) -> None:
+    """The API accepts a start of supply backdated too far (202) and the hub rejects it; the
+    simulator says so, with the reason, instead of counting the rejection as processed."""
+    population = plan_population(random.randrange(10**9), 3, 1, 1, third_parties=0)
+    async with DevClients(straum.base_url, straum.settings) as clients:
+        registered = await register(population, clients,
+                                    supply_start=oslo_today() - timedelta(days=30),
+                                    settle_timeout=90, quiet=True)
+    assert (registered.accepted, registered.errors, registered.settled) == (6, 0, True)
+    assert registered.rejected == 3
+    assert all(sample.startswith("/v1/start-of-supply ") and "supply." in sample
+               for sample in registered.rejection_samples), registered.rejection_samples
