@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
 from connectors.http.intake import master_data_record, series_records
+from connectors.http.json_body import StrictJsonRoute
 from connectors.http.problems import Problem
 from connectors.http.services import INTAKE, INTAKE_RESPONSES, INTAKE_SERIES, Services
 from domain.codes import check_consumption_code
@@ -78,7 +79,7 @@ def reject_if_invalid(code: str, title: str, problems: Problems) -> None:
 
 
 def intake_routes(services: Services) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictJsonRoute)
 
     async def master_data(request: Request, who: Caller, document_type: str, role: str,
                           message_id: str, point_id: str, record_type: str,
