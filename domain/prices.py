@@ -71,7 +71,7 @@ def parse_price(row: dict[str, Any], pointer: str, *, text_numbers: bool = False
             start = None
     except ValueError:
         problem("price.start", "start", "start is not an RFC 3339 time")
-    if start is not None and resolution in RESOLUTIONS:
+    if start is not None and isinstance(resolution, str) and resolution in RESOLUTIONS:
         step = RESOLUTIONS[str(resolution)].total_seconds()
         if start.astimezone(UTC).timestamp() % step:
             problem("price.alignment", "start", f"start is not on a {resolution} boundary")
