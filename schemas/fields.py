@@ -104,15 +104,15 @@ ContactValue = Annotated[str, _bounded(254, 1), NoControlCharacters]
 FreeText = Annotated[str, _bounded(500, 1), NoControlCharacters]
 
 
+CALENDAR = {"x-earliest": FIRST_DAY.isoformat(), "x-latest": LAST_DAY.isoformat()}
+"""The calendar's bounds in the OpenAPI document (minimum/maximum are numbers only there)."""
+
 HubDate = Annotated[date, BeforeValidator(_text_only), AfterValidator(_day_in_calendar),
-                    Field(json_schema_extra={"minimum": FIRST_DAY.isoformat(),
-                                             "maximum": LAST_DAY.isoformat()})]
+                    Field(json_schema_extra=CALENDAR)]
 """A day in the hub's calendar, sent as ``YYYY-MM-DD``."""
 
 HubDateTime = Annotated[AwareDatetime, BeforeValidator(_text_only),
-                        AfterValidator(_moment_in_calendar),
-                        Field(json_schema_extra={"minimum": FIRST_DAY.isoformat(),
-                                                 "maximum": LAST_DAY.isoformat()})]
+                        AfterValidator(_moment_in_calendar), Field(json_schema_extra=CALENDAR)]
 """An instant with its UTC offset, in the hub's calendar (RFC 3339)."""
 
 Quantity = Annotated[StrictFloat, Field(json_schema_extra={"minimum": 0,
