@@ -80,8 +80,9 @@ def parse_price(row: dict[str, Any], pointer: str, *, text_numbers: bool = False
         problem(Code.PRICE_VALUE, "price", "price must be a number from "
                 f"{-MAX_ABS_PRICE:,.0f} to {MAX_ABS_PRICE:,.0f} (per MWh)")
         price = None
-    rate = _number(row.get("eurNok"), text_numbers) if row.get("eurNok") is not None else None
-    if rate is not None and not 0 < rate <= MAX_EUR_NOK:
+    given_rate = row.get("eurNok")
+    rate = _number(given_rate, text_numbers) if given_rate is not None else None
+    if given_rate is not None and (rate is None or not 0 < rate <= MAX_EUR_NOK):
         problem(Code.PRICE_EUR_NOK, "eurNok",
                 f"eurNok must be above 0 and at most {MAX_EUR_NOK:g}")
     elif unit == "EUR/MWh" and rate is None:

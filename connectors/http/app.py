@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
                   summary="Message backend for an electricity datahub")
     app.state.services = services
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 

@@ -9,6 +9,7 @@ body (FastAPI for a model, a route itself for the Contracts API).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,9 +21,11 @@ from domain.problem_codes import Code
 class BodyLimit:
     """ASGI middleware answering 413 problem details for bodies over ``max_bytes``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 jsonapi: Callable[[str], bool] = lambda _: False) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.jsonapi = jsonapi
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,10 +60,19 @@ class BodyLimit:
                 await self._too_large(scope, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        body: dict[str, Any] = _TooLarge(self.max_bytes).body(scope.get("path", ""))
+        """413 as problem details, or as a JSON:API error object where the path's API uses
+        those (the Contracts API)."""
+        path = scope.get("path", "")
+        problem = _TooLarge(self.max_bytes)
+        body: dict[str, Any] = problem.body(path)
+        media_type = b"application/problem+json"
+        if self.jsonapi(path):
+            body = {"errors": [{"status": "413", "code": problem.code, "title": problem.title,
+                                "detail": problem.detail}]}
+            media_type = b"application/vnd.api+json"
         payload = json.dumps(body).encode()
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
+                    "headers": [(b"content-type", media_type),
                                 (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 

@@ -116,6 +116,9 @@ def test_fuzzed_intake_bodies_get_4xx_never_5xx(straum: Straum, fuzz_api: str,
     assert response.status_code in (200, 202, 400, 422), response.text
     if response.status_code == 400:
         body = response.json()
+        if body["code"] == "body.invalid_json":  # NaN and Infinity are not JSON
+            assert "problems" not in body
+            return
         assert body["problems"] and all("code" in p and "pointer" in p
                                         for p in body["problems"])
 
@@ -300,13 +303,15 @@ def test_deep_nesting(fuzz_api: str, fuzz_tokens: None, data: st.DataObject) -> 
     inner = "" if opening == "[" else "1"
     nest = opening * depth + inner + closing * depth
     document = target.body()
+    where: tuple[str | int, ...] = ()
     if data.draw(st.booleans()):
         body = nest
     else:
-        set_at(document, data.draw(_fields(target)), RAW + "NEST@@")
+        where = data.draw(_fields(target))
+        set_at(document, where, RAW + "NEST@@")
         body = render(document).replace("NEST", nest)
     response = send(fuzz_api, target, body, "deep nesting")
-    assert response.status_code in (400, 401, 403, 404, 422), response.text[:300]
+    assert response.status_code in (400, 404, 413, 422), (where, response.text[:300])
 
 
 @given(data=st.data())
