@@ -329,3 +329,13 @@ def test_the_openapi_document_states_the_new_limits(straum: Straum) -> None:
     assert point["maximum"] == 10_000_000 and point["type"] == "number"
     name = components["EndUser"]["properties"]["name"]
     assert name["maxLength"] == 200
+
+
+def test_a_replay_with_nothing_to_replay_is_answered_not_a_500(straum: Straum) -> None:
+    """Found by `make fuzz`: a replay whose range holds no stored intake answered 500 (the
+    engine stopped a consumer it had just started, and aiokafka raised CancelledError)."""
+    operator = straum.client("7080005051286", "operator")
+    response = operator.post("/v1/ops/replays", json={"from": "2000-01-01T00:04:22Z",
+                                                      "to": "2000-01-01T01:12:00Z"})
+    assert response.status_code == 200, response.text
+    assert response.json()["plan"]["series"] == 0
