@@ -33,7 +33,7 @@ class Code(StrEnum):
     BODY_DATE_OUT_OF_RANGE = "body.date_out_of_range"
     """A date or time outside the hub's calendar (see domain.calendar)."""
     BODY_NOT_TEXT = "body.not_text"
-    """A date or time sent as something other than a JSON string (a number, a boolean)."""
+    """A date or time not sent as an RFC 3339 string (a number, a boolean, digits)."""
     ROUTE_NOT_FOUND = "route.not_found"
     METHOD_NOT_ALLOWED = "method.not_allowed"
     HTTP_ERROR = "http.error"

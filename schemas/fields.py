@@ -9,6 +9,7 @@ control characters in names and free text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -49,12 +50,20 @@ def refuse_control_characters(value: str) -> str:
     return value
 
 
+_CALENDAR_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+"""How an RFC 3339 date or time begins: pydantic alone would also read ``"1700000000"`` (a
+string of digits) as a Unix time."""
+
+
 def _text_only(value: Any) -> Any:
-    """Dates and times come as JSON strings: a number would be read as a Unix time."""
-    if not isinstance(value, str | date):
-        raise PydanticCustomError(_suffix(Code.BODY_NOT_TEXT),
-                                  "send dates and times as strings (RFC 3339)")
-    return value
+    """Dates and times come as RFC 3339 strings: a number, or a string of digits, would be
+    read as a Unix time."""
+    if isinstance(value, str) and _CALENDAR_TEXT.match(value):
+        return value
+    if isinstance(value, date):  # a Python caller's own value
+        return value
+    raise PydanticCustomError(_suffix(Code.BODY_NOT_TEXT),
+                              "send dates as YYYY-MM-DD and times as RFC 3339 strings")
 
 
 def _day_in_calendar(value: date) -> date:

@@ -106,7 +106,7 @@ def test_integers_are_json_numbers_too() -> None:
     assert document.series[0].points[0].quantity == 2.0
 
 
-@pytest.mark.parametrize("value", [0, 1_700_000_000, 1.5, True])
+@pytest.mark.parametrize("value", [0, 1_700_000_000, 1.5, True, "1700000000", "1e9", "now"])
 def test_dates_and_times_are_strings_not_unix_times(value: Any) -> None:
     assert errors(MeteringValuesDocument, series_document(start=value))[0][0] == "not_text"
 
