@@ -17,9 +17,15 @@ from streams.topics import TopicSpec
 
 
 def resolve_bootstrap(settings: Settings) -> str:
-    """The configured cluster, else the embedded broker recorded in the data directory."""
+    """The configured cluster, else the embedded cluster or broker recorded in the data
+    directory."""
     if settings.kafka_bootstrap:
         return settings.kafka_bootstrap
+    try:
+        nodes = json.loads((settings.data_dir / "broker" / "cluster.json").read_text())["nodes"]
+        return ",".join(f"127.0.0.1:{n['port']}" for n in nodes)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     info = settings.data_dir / "broker" / "broker.json"
     try:
         return f"127.0.0.1:{json.loads(info.read_text())['port']}"
