@@ -90,6 +90,21 @@ def transactional_producer(settings: Settings, transactional_id: str,
     return AIOKafkaProducer(**options)
 
 
+def track_topics(producer: AIOKafkaProducer, topics: Iterable[str]) -> None:
+    """Keep ``topics`` in the producer's metadata for good.
+
+    aiokafka's client starts with metadata of every topic, but once it is asked about a topic
+    it did not know (an actor's new queue), it refreshes only the topics it was asked about,
+    and the others drop out of its metadata: a batch for them then waits for a leader it
+    never learns until the request timeout (40 s) fails the transaction. On a cluster that
+    happens whenever a transaction's first write to a new queue waits for the partition to be
+    added to the transaction. Naming every topic the producer writes keeps them all.
+    """
+    client = producer.client
+    for topic in topics:
+        client.add_topic(topic)  # a no-op once tracked; else refreshes in the background
+
+
 def reader(settings: Settings, client_id: str, **extra: Any) -> AIOKafkaConsumer:
     """A consumer that sees only committed data (``read_committed``) and commits nothing
     itself; pass ``group_id`` for group membership. Everything straum's processors write is

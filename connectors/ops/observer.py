@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -46,6 +46,32 @@ NODE_GONE = (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError)
 class Offsets:
     committed: dict[TopicPartition, int | None]
     log_end: dict[TopicPartition, int]
+
+
+def replication_of(cluster: dict[str, Any], topics: list[dict[str, Any]]) -> ReplicationState:
+    """The replica state in a metadata answer (``describe_cluster``, ``describe_topics``)."""
+    partitions = []
+    for topic in topics:
+        if topic["error_code"] not in (0, 5):  # 5: a leader is not available
+            continue
+        for p in topic["partitions"]:
+            leader = p["leader"] if p["error_code"] != 5 else NO_LEADER
+            partitions.append(PartitionReplicas(
+                topic["topic"], p["partition"], leader if leader >= 0 else NO_LEADER,
+                tuple(p["replicas"]), tuple(p["isr"])))
+    return judge(len(cluster["brokers"]), partitions)
+
+
+async def read_replication(settings: Settings) -> ReplicationState:
+    """One look at the cluster's replicas with a fresh admin client (its metadata names only
+    the brokers alive now): for drills, tests and the chaos harness."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=resolve_bootstrap(settings),
+                                client_id="straum-replication", **security_kwargs(settings))
+    await admin.start()
+    try:
+        return replication_of(await admin.describe_cluster(), await admin.describe_topics())
+    finally:
+        await admin.close()
 
 
 class BrokerObserver:
@@ -166,16 +192,7 @@ class BrokerObserver:
         cluster (straum's and Kafka's internal ones), and how many brokers are alive."""
         cluster = await self._admin_call(self.admin.describe_cluster)
         topics = await self._admin_call(self.admin.describe_topics)
-        partitions = []
-        for topic in topics:
-            if topic["error_code"] not in (0, 5):  # 5: a leader is not available
-                continue
-            for p in topic["partitions"]:
-                leader = p["leader"] if p["error_code"] != 5 else NO_LEADER
-                partitions.append(PartitionReplicas(
-                    topic["topic"], p["partition"], leader if leader >= 0 else NO_LEADER,
-                    tuple(p["replicas"]), tuple(p["isr"])))
-        return judge(len(cluster["brokers"]), partitions)
+        return replication_of(cluster, topics)
 
     async def timestamp_at(self, tp: TopicPartition, offset: int) -> float | None:
         """The timestamp (epoch s) of the record at ``offset``, or None if there is none."""

@@ -37,6 +37,7 @@ from straum.logging import get_logger
 from straum.settings import Settings
 from streams.engine.model import Context, Incoming, Output, Topology
 from streams.engine.state import Table
+from streams.kafka import track_topics
 from streams.serialisation import DEAD_LETTER, codec
 
 log = get_logger(__name__)
@@ -359,6 +360,7 @@ class PartitionTask:
         groups: dict[tuple[str, int | None], list[Output]] = defaultdict(list)
         for output in outputs:
             groups[(output.topic, output.partition)].append(output)
+        track_topics(self.producer, {topic for topic, _ in groups})
         futures: list[asyncio.Future[Any]] = []
         for (topic, partition), group in groups.items():
             if partition is None:
