@@ -213,7 +213,8 @@ def test_message_ids_are_the_rfc_4122_uuid5_of_their_name() -> None:
 
     from domain.messages import MESSAGE_ID_NAMESPACE, outbound_message_id
 
-    for cause, recipient, kind, part in [("tx-1", "7080000000012", "Acknowledgement", ""),
-                                         ("ø", "7080000000029", "NotifyValidated", "supplier:0-96")]:
+    names = [("tx-1", "7080000000012", "Acknowledgement", ""),
+             ("ø", "7080000000029", "NotifyValidated", "supplier:0-96")]
+    for cause, recipient, kind, part in names:
         assert outbound_message_id(cause, recipient, kind, part) == str(
             uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{cause}|{recipient}|{kind}|{part}"))
