@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from prometheus_client import REGISTRY
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import REGISTRY
 
 from connectors.broker.embedded import EmbeddedBroker, free_port
 from straum.settings import Settings
