@@ -19,6 +19,7 @@ from streams.topics import TopicCatalogue
 
 #: A queue record's value starts with the message id (schemas/records/queue_message.py).
 ID_PREFIX = b'{"messageId":"'
+REPLAYED = b'"replayed":true'
 
 
 def message_id(value: bytes | None) -> str:
@@ -34,6 +35,7 @@ class Tally:
     """Records found in queue topics since a starting point."""
 
     records: int = 0
+    replayed: int = 0  # records marked "replayed" (a replay's, not the worker's)
     ids: Counter[str] = field(default_factory=Counter)
     by_queue: Counter[str] = field(default_factory=Counter)
     bytes_by_queue: Counter[str] = field(default_factory=Counter)
@@ -99,6 +101,8 @@ async def tally(settings: Settings, since: dict[TopicPartition, int] | None = No
                     if r.offset >= ends[tp]:
                         continue
                     out.records += 1
+                    if REPLAYED in (r.value or b""):
+                        out.replayed += 1
                     out.ids[message_id(r.value)] += 1
                     out.by_queue[queue] += 1
                     out.bytes_by_queue[queue] += len(r.value or b"")
