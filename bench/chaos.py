@@ -229,6 +229,14 @@ class State:
         created = [c for r, c, _ in self.timings if r >= moment]
         return min(created) if created else None
 
+    def stalled(self, moment: float, until: float = float("inf")) -> list[int]:
+        """Intake partitions that were sent series between ``moment`` and ``until`` (answered
+        202) of which none has been delivered yet: partitions that have not resumed."""
+        sent = {partition_of(s.point.gsrn) for s in self.sent.values()
+                if moment <= s.sent_at < until and s.outcome == "accepted" and s.expect}
+        done = {p for r, _, p in self.timings if moment <= r}
+        return sorted(sent - done)
+
 
 # -- processes ---------------------------------------------------------------------------------
 
@@ -601,8 +609,11 @@ async def inject(kind: str, cluster: Cluster, state: State, rng: random.Random,
 
 
 async def wait_recovered(fault: Fault, state: State, within: float) -> None:
-    for _ in range(int(within * 2)):
-        if state.processed_after(fault.injected_at) is not None:
+    """Until every intake partition processes series sent after the fault was lifted."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        lifted = max(fault.injected_at, fault.lifted_at)
+        if state.processed_after(lifted) is not None and not state.stalled(lifted + 1):
             return
         await asyncio.sleep(0.5)
 
@@ -621,11 +632,12 @@ async def run_faults(plan: list[str], cluster: Cluster, state: State, rng: rando
         # Wait until a series accepted after the fault was processed, then a calm moment.
         room = max(75.0, (load_until - time.monotonic()) / remaining_faults)
         await wait_recovered(fault, state, min(150.0, room))
-        recovered = state.processed_after(fault.injected_at)
+        stalled = state.stalled(max(fault.injected_at, fault.lifted_at) + 1)
         resumed = state.resumed(fault)
-        say(f"  {fault.label}: " + (f"processing resumed after {resumed - fault.injected_at:.1f} s"
-                                    if resumed else "no stall" if recovered
-                                    else "no recovery seen yet"))
+        say(f"  {fault.label}: " + (f"partitions {stalled} have not resumed"
+                                    if stalled else f"every partition resumed after "
+                                    f"{resumed - fault.injected_at:.1f} s" if resumed
+                                    else "no partition stalled ≥ 1 s"))
         await asyncio.sleep(rng.uniform(5, 12))
 
 
@@ -943,11 +955,18 @@ def render(result: dict[str, Any], cluster: Cluster, options: Options, command: 
             at = f"T+{fault.injected_at - t0:.0f} s"
             lasted = f"{fault.lifted_at - fault.injected_at:.1f}"
             resumed = state.resumed(fault)
+            never = state.stalled(max(fault.injected_at, fault.lifted_at) + 1, hi)
             recovery = (f"{resumed - fault.injected_at:.1f}" if resumed is not None
                         else "no stall ≥ 1 s" if state.processed_after(fault.injected_at)
                         else "**none seen**")
+            if never:
+                recovery = f"**never** (partition{'s' if len(never) > 1 else ''} " \
+                    f"{', '.join(map(str, never))})"
+                resumed = None
             if fault.kind == "worker-kill":
-                if resumed is None:
+                if never:
+                    ok = False
+                elif resumed is None:
                     ok = state.processed_after(fault.injected_at) is not None
                 else:
                     ok = resumed - fault.injected_at <= RECOVERY_TARGET_S
