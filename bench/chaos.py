@@ -634,10 +634,10 @@ async def run_faults(plan: list[str], cluster: Cluster, state: State, rng: rando
         await wait_recovered(fault, state, min(150.0, room))
         stalled = state.stalled(max(fault.injected_at, fault.lifted_at) + 1)
         resumed = state.resumed(fault)
-        say(f"  {fault.label}: " + (f"partitions {stalled} have not resumed"
-                                    if stalled else f"every partition resumed after "
-                                    f"{resumed - fault.injected_at:.1f} s" if resumed
-                                    else "no partition stalled ≥ 1 s"))
+        say(f"  {fault.label} (so far): " + (
+            f"partitions {stalled} have not resumed" if stalled
+            else f"every partition resumed after {resumed - fault.injected_at:.1f} s"
+            if resumed else "no partition stalled ≥ 1 s"))
         await asyncio.sleep(rng.uniform(5, 12))
 
 
