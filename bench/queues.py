@@ -364,8 +364,8 @@ def tables(results: list[KindResult], actors: int, per_actor: int, concurrency: 
         notes.append(
             f"{lo.kind}: loading (not timed against anything): {lo.bytes / 1e6:,.0f} MB, "
             f"rendered in {lo.encode_s:.1f} s and produced (transactions of {TXN_RECORDS} "
-            f"records) in {lo.produce_s:.1f} s straight into the queue topics; baseline raw read of all "
-            f"{lo.messages:,}: {r.raw_s:.2f} s ({lo.bytes / 1e6 / r.raw_s:,.0f} MB/s).")
+            f"records) in {lo.produce_s:.1f} s straight into the queue topics; baseline raw "
+            f"read of all {lo.messages:,}: {r.raw_s:.2f} s ({lo.bytes / 1e6 / r.raw_s:,.0f} MB/s).")
         for line in r.problems:
             notes.append(f"{lo.kind}: warnings/errors the API logged during the concurrent run: "
                          f"`{line}`")
