@@ -177,6 +177,14 @@ async def create_queue_topics(settings: Settings, shape: Shape
     return names
 
 
+async def warm_up(producer: AIOKafkaProducer, topics: list[tuple[str, bytes]]) -> None:
+    """One transaction writing an empty record to each topic."""
+    async with producer.transaction():
+        futures = [await producer.send(topic, b"", key=key, partition=0)
+                   for topic, key in topics]
+        await asyncio.gather(*futures)
+
+
 class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self) -> None:
         self.event = asyncio.Event()
@@ -205,6 +213,10 @@ async def transact_through(settings: Settings, source: str, partitions: int, sha
     producers = {p: transactional_producer(settings, f"{group}-task-{p}")
                  for p in range(partitions)}
     await asyncio.gather(*(p.start() for p in producers.values()))
+    # untimed: every producer learns every queue topic's metadata and has written to it in a
+    # transaction once, as the worker's producers have after the benchmark's warm-up series
+    await asyncio.gather(*(warm_up(p, [t for names in topics.values() for t in names])
+                           for p in producers.values()))
     listener = _Assigned()
     consumer.subscribe([source], listener=listener)
     await consumer.start()

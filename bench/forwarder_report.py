@@ -84,8 +84,11 @@ def forwarder_table(results: list[ForwarderResult], base: Transacted) -> Table:
                         for queue, n in sorted(q.by_queue.items()))
             + f"; dead letters {t.dead_letters}.")
         per_series = r.worker_cpu / r.series * 1000
+        broker = t.cpu.get("broker", float("nan")) / r.series * 1000
         table.notes.append(cpu_note(f"{r.workers} worker(s)", t.path_s, t.cpu)
-                           + f" Worker CPU per series: {per_series:.2f} ms.")
+                           + f" Per series: worker CPU {per_series:.2f} ms (one core of "
+                           f"worker does {num(1000 / per_series)} series/s at that cost), "
+                           f"broker CPU {broker:.2f} ms.")
         table.notes.append(
             f"{r.workers} worker(s): start → group Stable {r.startup_s:.1f} s; before the "
             f"timed run {num(r.master_docs)} master-data documents POSTed to the API "
