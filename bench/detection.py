@@ -496,8 +496,10 @@ def fault_table(outcomes: list[Outcome], facts: dict[str, Any], quick: bool) -> 
         f"({interval:g} s); where the stop falls in the heartbeat cycle "
         f"({settings['STRAUM_HEARTBEAT_INTERVAL_SECONDS']} s) and in the round moves the "
         "detection by up to one interval plus one round either side of the threshold. After a "
-        "kill, a new worker first waits for the group to rebalance (the dead member's session "
-        "must expire) before heartbeats come through again.")
+        "kill, the new worker (the same STRAUM_WORKER_ID, a static group member) takes the "
+        "dead one's place in the group without a rebalance if it joins within the session "
+        "timeout, else after the dead member's session expired; it restores its tables before "
+        "heartbeats come through again.")
     window = float(getattr(monitor_module, "RATE_WINDOW_S", 0.0)) or None
     if window is not None:
         clean = window * GARBAGE_RATE / (GARBAGE_RATE + LOAD_RATE)
