@@ -55,9 +55,10 @@ def forwarder_table(results: list[ForwarderResult], base: Transacted) -> Table:
                                "timestamp", num(r.series), num(t.path_ts_s, 2),
                                num(r.series / t.path_ts_s), "", "", "", "", "–"])
     table.notes += [
-        f"Raw loop: raw aiokafka consume → transact → produce of the same number of records "
-        f"in this run (baseline table): {num(base.inputs)} inputs, {FAN_OUT} outputs each, "
-        "on topics of the same partition count.",
+        f"Raw loop: raw aiokafka consume → transact → produce in this run (bench/baseline.py "
+        f"`transact_through`): {num(base.inputs)} inputs of the same size, {FAN_OUT} outputs "
+        f"each of the sizes the worker writes, on topics of the same partition count "
+        f"({base.transactions:,} transactions).",
         f"The clock starts at the first write of {num(one.series)} pre-encoded series to the "
         f"intake topic (writing them took {one.timed.load_s:.2f} s, while the workers "
         "already ran) and stops when the workers' consumer group has committed the intake "
