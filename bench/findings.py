@@ -48,7 +48,8 @@ def findings(fwd: ForwarderResult, base: Baseline, profile: Profile | None,
         f"{t.cpu['broker'] / t.path_s:.0%} of a core; the machine has "
         f"{os.cpu_count()} cores.",
         f"- The raw loop (same consumer settings, same transactions, same records written, "
-        f"no decoding or routing) moved {num(raw.rate)} series/s; the difference is the "
+        f"no decoding or routing) moved {num(raw.rate)} series/s with "
+        f"{raw.cpu_s / raw.inputs * 1000:.2f} ms of client CPU per input; the difference is the "
         f"worker's own work per record: decoding the series, routing it on the point's "
         f"state, rendering three JSON messages, the state change, and the engine's "
         f"bookkeeping around them.",
