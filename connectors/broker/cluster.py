@@ -264,3 +264,19 @@ def embedded_kafka(data_dir: Path, cache_dir: Path, kafka_version: str, nodes: i
             f"{home} holds a cluster of {count} nodes: set STRAUM_KAFKA_NODES={count}, or "
             f"use another STRAUM_DATA_DIR for one node, or delete {home} to start afresh")
     return EmbeddedBroker(data_dir, cache_dir, kafka_version, port, controller_port, heap)
+
+
+def quorum_leader(cluster: EmbeddedCluster) -> int | None:
+    """The controller quorum's leader as the nodes last recorded it (the highest epoch in
+    their ``quorum-state`` files); None when no node knows one."""
+    best: tuple[int, int] | None = None
+    for node in cluster.nodes.values():
+        try:
+            state = json.loads((node.log_dir / "__cluster_metadata-0" / "quorum-state")
+                               .read_text())
+        except (OSError, ValueError):
+            continue
+        leader, epoch = int(state.get("leaderId", -1)), int(state.get("leaderEpoch", -1))
+        if leader >= 0 and (best is None or epoch > best[0]):
+            best = (epoch, leader)
+    return best[1] if best else None
