@@ -43,6 +43,7 @@ from typing import Any
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from bench.chaos import (
     PARTITIONS,
@@ -140,15 +141,22 @@ class NodeCluster(Cluster):
 
     # -- what the cluster looks like -----------------------------------------------------------
 
-    async def sample(self) -> Sample:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap,
-                                    client_id="chaos-replication", request_timeout_ms=5000)
-        await admin.start()
-        try:
-            cluster = await admin.describe_cluster()
-            topics = await admin.describe_topics()
-        finally:
-            await admin.close()
+    async def sample(self, attempts: int = 3) -> Sample:
+        """Leaders and replicas now, from a fresh admin client; it asks a node at random,
+        and one that just died (not fenced yet) fails the request: then another try."""
+        for attempt in range(attempts):
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap,
+                                        client_id="chaos-replication", request_timeout_ms=5000)
+            try:
+                await admin.start()
+                cluster = await admin.describe_cluster()
+                topics = await admin.describe_topics()
+                break
+            except KafkaError:
+                if attempt == attempts - 1:
+                    raise
+            finally:
+                await admin.close()
         leaders, under = {}, 0
         for topic in topics:
             for p in topic["partitions"]:
@@ -206,6 +214,10 @@ class NodeCluster(Cluster):
                    default=0.0)
 
 
+def alert_seen(cluster: NodeCluster, state: str, moment: float) -> Callable[[], bool]:
+    return lambda: cluster.alert_after(state, moment) > 0
+
+
 async def until(predicate: Callable[[], bool], within: float, step: float = 0.5) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -215,13 +227,14 @@ async def until(predicate: Callable[[], bool], within: float, step: float = 0.5)
     return predicate()
 
 
-async def fully_replicated(cluster: NodeCluster, within: float = 240.0) -> float:
-    """When every partition was fully replicated with every node alive (epoch s), 0 if not
-    within ``within``."""
+async def fully_replicated(cluster: NodeCluster, since: float, within: float = 240.0
+                           ) -> float:
+    """When every partition was first seen fully replicated with every node alive after
+    ``since`` (epoch s), 0 if not within ``within``."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        with_all = [s for s in cluster.samples[-3:]
-                    if s.brokers == cluster.kafka.count and s.under_replicated == 0]
+        with_all = [s for s in cluster.samples[-5:] if s.at >= since
+                    and s.brokers == cluster.kafka.count and s.under_replicated == 0]
         if with_all:
             return with_all[0].at
         await asyncio.sleep(0.5)
@@ -233,7 +246,7 @@ async def node_down_and_back(cluster: NodeCluster, fault: NodeFault, node: int,
     """kill -9 ``node``, until the alert fired (bounded), wiped if asked, started again."""
     fault.injected_at = time.time()
     await asyncio.to_thread(cluster.kafka.kill_node, node)
-    await until(lambda: cluster.alert_after("firing", fault.injected_at) > 0, ALERT_WAIT_S)
+    await until(alert_seen(cluster, "firing", fault.injected_at), ALERT_WAIT_S)
     if wipe:
         await asyncio.to_thread(cluster.kafka.wipe_node, node)
     await asyncio.to_thread(cluster.kafka.launch_node, node)
@@ -274,14 +287,14 @@ async def inject(kind: str, cluster: NodeCluster, state: State, rng: random.Rand
             await asyncio.to_thread(cluster.kafka.node(node).wait_ready, 180)
             ready = time.monotonic() - began
             back = time.time()
-            await fully_replicated(cluster)
+            await fully_replicated(cluster, back)
             steps.append(f"node {node}: stopped in {stopped:.1f} s, answering after "
                          f"{ready:.1f} s, fully replicated {time.time() - back:.1f} s later")
         fault.lifted_at = time.time()
         fault.note = "; ".join(steps)
     else:
         raise ValueError(kind)
-    fault.replicated_at = await fully_replicated(cluster)
+    fault.replicated_at = await fully_replicated(cluster, fault.lifted_at)
     return fault
 
 
@@ -296,6 +309,9 @@ async def run_faults(plan: list[str], cluster: NodeCluster, state: State, rng: r
         say(f"fault {i + 1}/{len(plan)}: {kind}")
         fault = await inject(kind, cluster, state, rng, i)
         await wait_recovered(fault, state, 90)
+        # the alert resolves 15 s after the replicas are back: let it, so that the next
+        # fault's alert is its own
+        await until(alert_seen(cluster, "resolved", fault.injected_at), 60)
         say(f"  {fault.label}: back after {fault.lifted_at - fault.injected_at:.0f} s, fully "
             f"replicated {max(0.0, fault.replicated_at - fault.lifted_at):.0f} s later")
         await asyncio.sleep(rng.uniform(5, 10))
@@ -370,7 +386,7 @@ async def chaos(cluster: NodeCluster, options: Options, began: float) -> dict[st
     # the last fault's alert resolves 15 s after the replicas are back: wait for it
     last_fault = next((f for f in reversed(state.faults) if not f.skipped), None)
     if last_fault is not None:
-        await until(lambda: cluster.alert_after("resolved", last_fault.injected_at) > 0, 60)
+        await until(alert_seen(cluster, "resolved", last_fault.injected_at), 60)
     watcher.cancel()
     await apis.aclose()
     for fault in state.faults:
@@ -489,7 +505,7 @@ def parse(argv: list[str]) -> tuple[Options, int, str]:
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--budget", type=float, default=15 * 60.0)
+    parser.add_argument("--budget", type=float, default=19 * 60.0)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--output", type=Path, default=REPORT)

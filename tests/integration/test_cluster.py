@@ -3,10 +3,11 @@ node whose disk is lost rejoining; nothing lost, nothing delivered twice.
 
 The session's three-node cluster (``kafka_cluster``: the code of ``STRAUM_KAFKA_NODES=3``) runs
 a worker, an API and a monitor. One scenario, run once for the module, sends metering values
-while ``kill -9`` takes the node that leads the intake's first partition, polls all the way
-through, watches the monitor's alert and the /ops page in a real browser, then starts the node
-again; the tests below each check one thing it saw. Figures at scale (three kills, a rolling
-restart, a wiped node, a controller lost) come from ``make chaos`` in cluster mode.
+while ``kill -9`` takes the node that leads a supplier's queue with messages waiting in it
+(polls meet the dead leader before the controller fences it), polls all the way through,
+watches the monitor's alert and the /ops page in a real browser, then starts the node again;
+the tests below each check one thing it saw. Figures at scale (three kills, a rolling restart,
+a wiped node, a controller lost) come from ``make chaos NODES=3``.
 """
 
 from __future__ import annotations
@@ -131,10 +132,14 @@ class Poller:
         self.seen = seen
         self.deliveries: dict[Pair, list[str]] = {}
         self.stop = threading.Event()
+        self.running = threading.Event()
+        self.running.set()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self.stop.is_set():
+            if not self.running.wait(0.2):
+                continue
             got = 0
             for party, client in self.clients.items():
                 got += self.once(party, client)
@@ -187,9 +192,15 @@ def ops_page(straum: Straum, directory: Path) -> str:
         capture_output=True, text=True, timeout=90, check=True).stdout
 
 
-def intake_leader(bootstrap: str, prefix: str) -> int:
-    state = asyncio.run(_describe(bootstrap, f"{prefix}.metering-values.intake"))
+def leader_of(bootstrap: str, topic: str) -> int:
+    state = asyncio.run(_describe(bootstrap, topic))
     return int(next(p["leader"] for p in state if p["partition"] == 0))
+
+
+def waiting(client: httpx.Client) -> int:
+    """Messages waiting in the caller's metering-values queue."""
+    queues = client.get("/v1/queues").json()["queues"]
+    return int(next(q["depth"] for q in queues if q["queue"] == QUEUE))
 
 
 async def _describe(bootstrap: str, topic: str) -> list[dict[str, Any]]:
@@ -245,10 +256,18 @@ def outage(on_cluster: Straum, kafka_cluster: EmbeddedCluster,
 
     third = len(documents) // 3
     try:
-        send_documents(documents[:third])
-        seen.killed = intake_leader(bootstrap, straum.settings.topic_prefix)
+        send_documents(documents[:third - 3])
+        # Polls must meet the dead node while it still leads: with messages waiting in a
+        # queue it leads, polls stopped meanwhile and started again right after the kill.
+        poller.running.clear()
+        send_documents(documents[third - 3:third])
+        supplier = documents[third - 1][1][0].supplier
+        wait_until(lambda: waiting(poller.clients[supplier]) > 0, 60, "messages waiting")
+        seen.killed = leader_of(
+            bootstrap, f"{straum.settings.topic_prefix}.queue.{supplier}.{QUEUE}")
         kafka_cluster.kill_node(seen.killed)
         seen.killed_at = time.monotonic()
+        poller.running.set()
         send_documents(documents[third:2 * third])
         seen.alert_fired_at = wait_until(lambda: firing(straum, "UnderReplicatedPartitions"),
                                          90, "the under-replication alert")
