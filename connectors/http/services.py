@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -32,6 +33,7 @@ from streams.kafka import admin_client, durable_producer, ensure_topics, wait_fo
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 INTAKE = Counter("straum_intake_documents_total", "Intake documents", ["document", "result"])
 INTAKE_SERIES = Counter("straum_intake_series_total", "Series accepted at intake")
@@ -84,6 +86,24 @@ class Services:
                           headers={"Retry-After": "2"})
         return self.producer, self.queues, self.ledger
 
+    async def durably(self, write: Awaitable[T], document_type: str, sender: str) -> T:
+        """``write``'s result once Kafka has acknowledged it, or 503 with Retry-After.
+
+        A 202 only once every record is acknowledged by the in-sync replicas (acks=all,
+        min.insync.replicas 2 on a cluster). A broker lost means leaders being elected or too
+        few replicas in sync (the idempotent producer would retry for ever): then the answer
+        is 503 within the deadline, the document is not recorded as accepted, and a resend is
+        processed (at most once, by content)."""
+        try:
+            return await asyncio.wait_for(write, self.settings.intake_write_timeout_seconds)
+        except (TimeoutError, KafkaError) as exc:
+            INTAKE.labels(document_type, "unavailable").inc()
+            log.warning("intake not durable; answered 503", document_type=document_type,
+                        actor=sender, error_type=type(exc).__name__)
+            raise not_durable(
+                f"the records were not acknowledged by enough in-sync replicas within "
+                f"{self.settings.intake_write_timeout_seconds:g} s") from exc
+
     async def intake(self, request: Request, who: Caller, document_type: str, message_id: str,
                      topic: str, records: list[tuple[bytes, bytes]]) -> JSONResponse:
         """Write an intake document's records durably, once per (sender, messageId)."""
@@ -98,20 +118,7 @@ class Services:
             return await ledger.accept_once(who.party, message_id, document_type, body,
                                             lambda: send_all(producer, topic, records))
 
-        # A 202 only once every record is acknowledged by the in-sync replicas (acks=all,
-        # min.insync.replicas 2 on a cluster). A broker lost means leaders being elected or
-        # too few replicas in sync: then the answer is 503 within the deadline, the document
-        # is not recorded as accepted, and a resend is processed (at most once, by content).
-        try:
-            accepted = await asyncio.wait_for(
-                write(), self.settings.intake_write_timeout_seconds)
-        except (TimeoutError, KafkaError) as exc:
-            INTAKE.labels(document_type, "unavailable").inc()
-            log.warning("intake not durable; answered 503", document_type=document_type,
-                        message_id=message_id, actor=who.party, error_type=type(exc).__name__)
-            raise not_durable(
-                f"the records were not acknowledged by enough in-sync replicas within "
-                f"{self.settings.intake_write_timeout_seconds:g} s") from exc
+        accepted = await self.durably(write(), document_type, who.party)
         status = "accepted" if accepted else "duplicate"
         INTAKE.labels(document_type, status).inc()
         log.info("intake document", document_type=document_type, message_id=message_id,

@@ -30,11 +30,13 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
 
 from bench.chaos import Pair, Verdict, expected_deliveries, judge, master_data_processed
 from connectors.broker.cluster import EmbeddedCluster
+from connectors.http.queues import QueueStore
 from connectors.ops.observer import read_replication
 from connectors.simulator import (
     DevClients,
@@ -46,6 +48,9 @@ from connectors.simulator import (
 )
 from domain.replication import ReplicationState
 from straum.settings import Settings
+from streams.kafka import durable_producer
+from streams.topics import Queue, TopicCatalogue
+from tests.helpers import gln
 from tests.integration.conftest import Straum, start_straum
 
 QUEUE = "metering-values"
@@ -405,15 +410,75 @@ def test_a_wiped_node_rejoins_and_the_cluster_keeps_every_record(
     state = replication(bootstrap)
     assert state.partitions > 50 and not state.under_replicated
 
+    settings = Settings(_env_file=None, kafka_bootstrap=bootstrap,
+                        topic_prefix=on_cluster.settings.topic_prefix, replication_factor=3)
+    actor = gln()
+    asyncio.run(waiting_queue(settings, actor, leader=other, followers=[victim, outage.killed]))
+    loop = asyncio.new_event_loop()  # the store's clients live on it across the steps
+    store = loop.run_until_complete(open_store(settings))
     kafka_cluster.kill_node(other)
     try:
         topic = f"{on_cluster.settings.topic_prefix}.metering-values.intake"
         found = asyncio.run(transaction_ids(bootstrap, topic))
         assert set(outage.sent) <= found
+        # The queue's reader still asks the dead leader: a poll is 503 meanwhile (a
+        # KafkaError here), never an empty answer that would skip the messages for good.
+        answers = loop.run_until_complete(poll_through_the_loss(store, actor))
+        assert answers[-1] == 5 and set(answers[:-1]) <= {"unavailable"}, answers
     finally:
+        loop.run_until_complete(close_store(store))
+        loop.close()
         kafka_cluster.launch_node(other, detach=False)
         kafka_cluster.node(other).wait_ready(120)
     wait_until(lambda: fully_replicated(bootstrap), 120, "every node back in sync")
+
+
+async def waiting_queue(settings: Settings, actor: str, leader: int, followers: list[int]
+                        ) -> None:
+    """An actor's queue led by ``leader`` with five messages waiting in it."""
+    catalogue = TopicCatalogue.from_settings(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    producer = durable_producer(settings, "test-queue-writer")
+    await producer.start()
+    try:
+        topic = catalogue.queue_topic(actor, Queue.METERING_VALUES)
+        await admin.create_topics([NewTopic(topic, -1, -1, replica_assignments={
+            0: [leader, *followers]}, topic_configs={"min.insync.replicas": "2"})])
+        for n in range(5):
+            await producer.send_and_wait(topic, json.dumps({"n": n}).encode(), partition=0)
+    finally:
+        await producer.stop()
+        await admin.close()
+
+
+async def open_store(settings: Settings) -> QueueStore:
+    """A queue store as the API holds one: its readers' metadata taken now."""
+    producer = durable_producer(settings, "test-queue-store")
+    await producer.start()
+    store = QueueStore(settings, TopicCatalogue.from_settings(settings), producer)
+    await store.start()
+    return store
+
+
+async def close_store(store: QueueStore) -> None:
+    await store.stop()
+    await store.producer.stop()
+
+
+async def poll_through_the_loss(store: QueueStore, actor: str) -> list[Any]:
+    """Poll until the messages come: 'unavailable' for each poll answered 503."""
+    answers: list[Any] = []
+    for _ in range(8):
+        try:
+            polled = await store.poll(actor, Queue.METERING_VALUES, 100)
+        except KafkaError:
+            answers.append("unavailable")
+            await asyncio.sleep(1)
+            continue
+        answers.append(0 if polled is None else len(polled[1]))
+        break
+    return answers
 
 
 async def transaction_ids(bootstrap: str, topic: str) -> set[str]:
