@@ -401,7 +401,7 @@ def test_a_wiped_node_rejoins_and_the_cluster_keeps_every_record(
     victim = 3 if outage.killed != 3 else 2
     other = next(n for n in (1, 2, 3) if n not in (victim, outage.killed))
     node = kafka_cluster.node(victim)
-    node.stop()
+    kafka_cluster.kill_node(victim)  # the machine lost, with its disk
     kafka_cluster.wipe_node(victim)
     assert not node.log_dir.exists()
     kafka_cluster.launch_node(victim, detach=False)
