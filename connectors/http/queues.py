@@ -120,6 +120,7 @@ class QueueStore:
         self._polls: OrderedDict[str, list[bytes]] = OrderedDict()
         self._empty_until: dict[str, tuple[int, int]] = {}
         self._readers: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
+        self._every_reader: list[AIOKafkaConsumer] = []
         self._known_topics: set[str] = set()
         self._topics_checked = 0.0
         self._positions: CompactedView[QueuePosition] | None = None
@@ -134,6 +135,7 @@ class QueueStore:
             reader = self._consumer(f"straum-api-queue-reader-{i}")
             await reader.start()
             self._readers.put_nowait(reader)
+            self._every_reader.append(reader)
         self._positions = CompactedView(self.settings, self.catalogue.queue_positions,
                                         decode_position, skip=self._busy)
         await self._positions.start()
@@ -208,9 +210,10 @@ class QueueStore:
                 out.extend(r for r in fetched if r.offset < end)
             position = await consumer.position(tp)
             if position < end and len(out) < limit and (whole or not out):
-                # the next read asks the cluster afresh who leads (else it would wait for
-                # the metadata's maximum age, minutes)
-                consumer._client.force_metadata_update()  # no public way to refresh
+                # the next reads ask the cluster afresh who leads (else each reader would go
+                # on asking the dead node until its metadata's maximum age, minutes)
+                for reader in self._every_reader:
+                    reader._client.force_metadata_update()  # no public way to refresh
                 raise KafkaTimeoutError(f"{tp.topic} could not be read from offset "
                                         f"{start} (its leader does not answer)")
             after = min(position, end)

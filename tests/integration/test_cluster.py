@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ from aiokafka.errors import KafkaError
 
 from bench.chaos import Pair, Verdict, expected_deliveries, judge, master_data_processed
 from connectors.broker.cluster import EmbeddedCluster
-from connectors.http.queues import QueueStore
+from connectors.http.queues import READERS, QueueStore
 from connectors.ops.observer import read_replication
 from connectors.simulator import (
     DevClients,
@@ -416,15 +416,19 @@ def test_a_wiped_node_rejoins_and_the_cluster_keeps_every_record(
     asyncio.run(waiting_queue(settings, actor, leader=other, followers=[victim, outage.killed]))
     loop = asyncio.new_event_loop()  # the store's clients live on it across the steps
     store = loop.run_until_complete(open_store(settings))
-    kafka_cluster.kill_node(other)
+    loop.run_until_complete(every_reader_reads(store, actor))
+    store.lose_leader = lambda: kafka_cluster.kill_node(other)
     try:
+        # The leader dies between a poll's offset lookup and its read (as in the first
+        # cluster chaos run): the reader still asks the dead node and gets nothing. That is
+        # 503 (a KafkaError here), never an empty answer, which skipped the messages for good.
+        answers = loop.run_until_complete(poll_through_the_loss(store, actor))
+        assert kafka_cluster.node(other).read_info() is None, "the leader was not lost"
+        assert answers[0] == "unavailable", answers
+        assert answers[-1] == 5 and set(answers[:-1]) == {"unavailable"}, answers
         topic = f"{on_cluster.settings.topic_prefix}.metering-values.intake"
         found = asyncio.run(transaction_ids(bootstrap, topic))
         assert set(outage.sent) <= found
-        # The queue's reader still asks the dead leader: a poll is 503 meanwhile (a
-        # KafkaError here), never an empty answer that would skip the messages for good.
-        answers = loop.run_until_complete(poll_through_the_loss(store, actor))
-        assert answers[-1] == 5 and set(answers[:-1]) <= {"unavailable"}, answers
     finally:
         loop.run_until_complete(close_store(store))
         loop.close()
@@ -452,13 +456,36 @@ async def waiting_queue(settings: Settings, actor: str, leader: int, followers: 
         await admin.close()
 
 
-async def open_store(settings: Settings) -> QueueStore:
+class LeaderLostMidPoll(QueueStore):
+    """The API's queue store, with the queue's leader lost right after a poll looked up the
+    queue's offsets (once): the moment the first cluster chaos run hit by chance."""
+
+    lose_leader: Callable[[], None] | None = None
+
+    async def _offsets(self, tp: TopicPartition) -> tuple[int, int]:
+        found = await super()._offsets(tp)
+        if self.lose_leader is not None:
+            self.lose_leader()
+            self.lose_leader = None
+        return found
+
+
+async def open_store(settings: Settings) -> LeaderLostMidPoll:
     """A queue store as the API holds one: its readers' metadata taken now."""
     producer = durable_producer(settings, "test-queue-store")
     await producer.start()
-    store = QueueStore(settings, TopicCatalogue.from_settings(settings), producer)
+    store = LeaderLostMidPoll(settings, TopicCatalogue.from_settings(settings), producer)
     await store.start()
     return store
+
+
+async def every_reader_reads(store: QueueStore, actor: str) -> None:
+    """Each of the store's pooled readers reads the queue once (from its leader), as they do
+    when polls come often: then none of them asks the cluster again who leads it."""
+    tp = TopicPartition(store.catalogue.queue_topic(actor, Queue.METERING_VALUES), 0)
+    for _ in range(READERS):
+        records, _ = await store._read(tp, 0, 5, 1)
+        assert len(records) == 1
 
 
 async def close_store(store: QueueStore) -> None:
@@ -469,7 +496,7 @@ async def close_store(store: QueueStore) -> None:
 async def poll_through_the_loss(store: QueueStore, actor: str) -> list[Any]:
     """Poll until the messages come: 'unavailable' for each poll answered 503."""
     answers: list[Any] = []
-    for _ in range(8):
+    for _ in range(12):
         try:
             polled = await store.poll(actor, Queue.METERING_VALUES, 100)
         except KafkaError:
