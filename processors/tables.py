@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.consent import AuthorizationSet
 from domain.metering_point import MeteringPoint
 from domain.metering_point import from_record as point_from_record
 from domain.metering_point import to_record as point_to_record
@@ -15,6 +16,7 @@ from domain.norgespris import Contract
 from domain.versions import SeriesVersion
 from domain.versions import from_record as history_from_record
 from domain.versions import to_record as history_to_record
+from processors.consent_records import decode_set, encode_set
 from processors.contract_records import contract_from, contract_record
 from streams.engine import TableSpec
 from streams.serialisation import CONTRACT_SET, METERING_POINT_STATE, SERIES_HISTORY, codec
@@ -63,6 +65,7 @@ class Tables:
     metering_points: TableSpec[MeteringPoint]
     series_versions: TableSpec[list[SeriesVersion]]
     contracts: TableSpec[ContractSet]
+    authorizations: TableSpec[AuthorizationSet]
 
     @classmethod
     def of(cls, catalogue: TopicCatalogue) -> Tables:
@@ -73,7 +76,10 @@ class Tables:
                       _encode_history, _decode_history),
             TableSpec("contracts", catalogue.contracts_changelog,
                       _encode_contracts, _decode_contracts),
+            TableSpec("authorizations", catalogue.authorizations_changelog,
+                      encode_set, decode_set),
         )
 
     def all(self) -> list[TableSpec[object]]:
-        return [self.metering_points, self.series_versions, self.contracts]  # type: ignore[list-item]
+        return [self.metering_points, self.series_versions, self.contracts,  # type: ignore[list-item]
+                self.authorizations]  # type: ignore[list-item]

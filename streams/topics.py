@@ -116,6 +116,26 @@ class TopicCatalogue:
         return self._n("contract-replies")
 
     @property
+    def authorization_commands(self) -> str:
+        """Access API requests and answers for the consent processor, keyed by metering point."""
+        return self._n("authorization-commands")
+
+    @property
+    def authorizations_changelog(self) -> str:
+        """Changelog of the consent table (requests and grants per metering point)."""
+        return f"{self.prefix}-authorizations-changelog"
+
+    @property
+    def authorizations(self) -> str:
+        """Every authorization request and grant as it now stands, by id (compacted)."""
+        return self._n("authorizations")
+
+    @property
+    def authorization_replies(self) -> str:
+        """The consent processor's answers, by correlation id (short-lived)."""
+        return self._n("authorization-replies")
+
+    @property
     def prices(self) -> str:
         """Area prices per interval, by area and interval start (compacted)."""
         return self._n("prices")
@@ -217,6 +237,14 @@ class TopicCatalogue:
             TopicSpec(self.contracts, 1, r, compacted=True, purpose="contracts by id"),
             TopicSpec(self.contract_replies, 1, r, DAY_MS, compacted=True,
                       purpose="answers to contract requests"),
+            TopicSpec(self.authorization_commands, p, r, 7 * DAY_MS,
+                      purpose="Access API requests and answers"),
+            TopicSpec(self.authorizations_changelog, p, r, compacted=True,
+                      purpose="consent table changelog"),
+            TopicSpec(self.authorizations, 1, r, compacted=True,
+                      purpose="authorization requests and grants by id"),
+            TopicSpec(self.authorization_replies, 1, r, DAY_MS, compacted=True,
+                      purpose="answers to Access API calls"),
             TopicSpec(self.prices, 1, r, compacted=True, purpose="area prices"),
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),
