@@ -223,6 +223,22 @@ def _organisation_number(rng: random.Random) -> str:
             return body + str(check)
 
 
+def synthetic_national_id(rng: random.Random) -> str:
+    """A fødselsnummer with valid check digits (old k1 rule) for a birth date in 1940-1999,
+    drawn from ``rng``: synthetic, for the simulator's persons and for tests."""
+    w1, w2 = (3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+    while True:
+        born = date(1940, 1, 1) + timedelta(days=rng.randrange(60 * 365))
+        body = f"{born:%d%m%y}{rng.randint(0, 499):03d}"  # 000-499: the 1900s
+        k1 = (11 - sum(w * int(d) for w, d in zip(w1, body, strict=True)) % 11) % 11
+        if k1 == 10:
+            continue
+        body += str(k1)
+        k2 = (11 - sum(w * int(d) for w, d in zip(w2, body, strict=True)) % 11) % 11
+        if k2 != 10:
+            return body + str(k2)
+
+
 def _zipf_weights(n: int, rng: random.Random) -> list[float]:
     weights = [1 / (rank + 1) ** 0.9 for rank in range(n)]
     rng.shuffle(weights)

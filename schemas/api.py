@@ -73,6 +73,7 @@ class StartOfSupplyIn(ContractModel):
     metering_point_id: str
     start_date: date
     end_user: EndUser
+    authorization_grant_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class Accepted(BaseModel):
@@ -168,3 +169,30 @@ class AccessApprovalIn(ContractModel):
 
     message_id: UUID
     metering_point_id: str
+
+
+# Moving in and out (issue 16) ------------------------------------------------------------------
+
+GrantId = Field(default=None, min_length=1, max_length=64,
+                description="The end user's consent: the id of an Active authorization grant "
+                            "(required for a person from Settings.consent_required_from).")
+
+
+class MoveInIn(ContractModel):
+    """``POST /v1/move-in``: BRS-NO-102 (ahead) / BRS-NO-103 (backdated), a new end user takes
+    over a point with the sending supplier."""
+
+    message_id: UUID
+    metering_point_id: str
+    start_date: date
+    end_user: EndUser
+    authorization_grant_id: str | None = GrantId
+
+
+class MoveOutIn(ContractModel):
+    """``POST /v1/move-out``: BRS-NO-201, the end user leaves; its supplier's supply ends at the
+    start of ``endDate``."""
+
+    message_id: UUID
+    metering_point_id: str
+    end_date: date

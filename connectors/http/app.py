@@ -18,9 +18,16 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from connectors.http.auth import AuthError, TokenVerifier
+from connectors.http.consent_routes import (
+    AccessApiError,
+    ConsentViews,
+    access_api_error_handler,
+    consent_routes,
+)
 from connectors.http.contracts import JsonApiError, contract_routes, jsonapi_error_handler
 from connectors.http.intake_routes import intake_routes
 from connectors.http.limits import BodyLimit
+from connectors.http.moving_routes import moving_routes
 from connectors.http.norgespris import norgespris_routes
 from connectors.http.ops_routes import ops_routes
 from connectors.http.problems import Problem, problem_handler, validation_handler
@@ -106,5 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contract_routes(services))
     app.include_router(norgespris_routes(services))
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
+    consent_views = app.state.consent_views = ConsentViews(services)
+    app.include_router(consent_routes(services, consent_views))
+    app.include_router(moving_routes(services, consent_views))
+    app.add_exception_handler(AccessApiError, access_api_error_handler)
 
     return app

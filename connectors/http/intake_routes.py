@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from connectors.http.auth import Caller, Role, require
+from connectors.http.consent_routes import grant_point
 from connectors.http.deps import Authenticated
 from connectors.http.intake import master_data_record, series_records
 from connectors.http.problems import Problem
@@ -151,7 +152,10 @@ def intake_routes(services: Services) -> APIRouter:
                                  {"startDate": document.start_date,
                                   "endUserName": end_user.name,
                                   "endUserNationalId": end_user.national_id,
-                                  "endUserOrganisationNumber": end_user.organisation_number})
+                                  "endUserOrganisationNumber": end_user.organisation_number,
+                                  "authorizationGrantId": document.authorization_grant_id,
+                                  "grantMeteringPointId": await grant_point(
+                                      request, document.authorization_grant_id)})
 
     @router.post("/v1/master-data", status_code=202, tags=["intake"],
                  response_model=Accepted, responses=INTAKE_RESPONSES)
