@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -318,3 +319,62 @@ def test_move_in_and_move_out_end_to_end(five_days_back: Straum) -> None:
     assert series["kari"]["transactionId"] in a_got
     assert series["empty"]["transactionId"] not in a_got
     assert series["ola"]["transactionId"] not in a_got
+
+
+def test_the_end_user_accepts_on_the_min_side_page_in_a_real_browser(straum: Straum,
+                                                                      tmp_path: Path) -> None:
+    """Headless Chromium opens the page with the end user's token in the fragment, shows the
+    request, and a click on "Godta" gives the supplier its grant."""
+    from tests.integration.browser import Browser
+
+    point, _ = registered(straum)
+    person, a_gln = national_id(), gln()
+    a = straum.client(a_gln, "supplier")
+    asked = ask(a, a_gln, person, point, MOVE_IN)
+    assert asked.status_code == 201
+    request_id = asked.json()["data"]["id"]
+    token = issue_dev_token(straum.settings, None, ["end_user"], national_id=person)
+    browser = Browser(tmp_path / "chromium")
+    try:
+        browser.open(f"{straum.base_url}/min-side/authorization-requests/{request_id}"
+                     f"#token={token}")
+        browser.wait_for_text("status", "Pending")
+        assert browser.text("metering-point") == point
+        assert browser.text("supplier-name") == "Fjordkraft test"
+        assert browser.text("address") == "Storgata 1, 0155 Oslo"
+        assert browser.text("request-type") == "Innflytting og kraftleverandør"
+        assert token not in (browser.evaluate("location.href") or "")  # out of the URL bar
+        browser.evaluate("document.getElementById('accept').click()")
+        browser.wait_for_text("status", "Accepted")
+        assert browser.text("done") == "Takk! Samtykket er gitt."
+        assert browser.evaluate("document.getElementById('accept').disabled") is True
+    finally:
+        browser.close()
+    read = a.get(f"/v1/authorization-requests/{request_id}").json()["data"]
+    grant_id = read["relationships"]["authorizationGrant"]["data"]["id"]
+    shown = a.get(f"/v1/authorization-grants/{grant_id}").json()["data"]
+    assert shown["attributes"]["status"] == "Active"
+    assert shown["relationships"]["grantedFor"]["data"]["id"] == person
+
+
+def test_a_page_with_a_token_for_someone_else_shows_no_request(straum: Straum,
+                                                               tmp_path: Path) -> None:
+    from tests.integration.browser import Browser
+
+    point, _ = registered(straum)
+    a_gln = gln()
+    asked = ask(straum.client(a_gln, "supplier"), a_gln, national_id(), point, MOVE_IN)
+    request_id = asked.json()["data"]["id"]
+    token = issue_dev_token(straum.settings, None, ["end_user"], national_id=national_id())
+    browser = Browser(tmp_path / "chromium")
+    try:
+        browser.open(f"{straum.base_url}/min-side/authorization-requests/{request_id}"
+                     f"#token={token}")
+        deadline = time.monotonic() + 30
+        while not browser.text("error") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "Kan ikke lese forespørselen" in (browser.text("error") or "")
+        assert browser.text("metering-point") == "–"
+        assert browser.evaluate("document.getElementById('accept').disabled") is True
+    finally:
+        browser.close()
