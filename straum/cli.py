@@ -41,16 +41,24 @@ Host = Annotated[str | None, typer.Option(help="Interface to serve HTTP on.")]
 Port = Annotated[int | None, typer.Option(help="HTTP port.")]
 
 
+Processes = Annotated[int | None, typer.Option(
+    help="API processes serving the port (default STRAUM_API_PROCESSES; 0: the machine's "
+         "cores).")]
+
+
 @app.command()
 def run(host: Host = None, port: Port = None,
         demo: Annotated[bool, typer.Option(help="Also run the traffic simulator.")] = False,
         logs_to_terminal: Annotated[bool, typer.Option(
             help="Show the processes' JSON logs here instead of in <data dir>/logs.")] = False,
+        api_processes: Processes = None,
         ) -> None:
     """Everything on one machine: broker (unless STRAUM_KAFKA_BOOTSTRAP), worker, API, monitor."""
     from straum.supervisor import Supervisor
 
     s = settings_or_fail()
+    if api_processes is not None:
+        s = s.model_copy(update={"api_processes": api_processes})
     supervisor = Supervisor(s, host or s.http_host, port or s.http_port, demo, logs_to_terminal)
     raise typer.Exit(supervisor.run())
 
@@ -66,22 +74,41 @@ def worker(metrics_port: Annotated[int | None, typer.Option(
     run_worker(s, port or None)
 
 
+def api_process_count(s: Settings, processes: int | None) -> int:
+    import os
+
+    count = s.api_processes if processes is None else processes
+    return count or os.cpu_count() or 1
+
+
 @app.command()
-def api(host: Host = None, port: Port = None) -> None:
-    """The HTTP API alone."""
+def api(host: Host = None, port: Port = None, processes: Processes = None) -> None:
+    """The HTTP API alone, in one or several processes on one port."""
     import uvicorn
 
     from connectors.broker.embedded import port_is_free
     from connectors.http.app import create_app
+    from straum.api_processes import run_api_processes, shared_socket
     from straum.logging import configure_logging
 
     s = settings_or_fail()
     host, port = host or s.http_host, port or s.http_port
-    if host in ("127.0.0.1", "localhost") and not port_is_free(port):
+    count = api_process_count(s, processes)
+    sharing = bool(s.api_process_ports)
+    if not sharing and host in ("127.0.0.1", "localhost") and not port_is_free(port):
         raise fail(f"port {port} is already in use: stop what holds it or pass --port")
+    if count > 1 and not sharing:
+        raise typer.Exit(run_api_processes(s, host, port, count))
     configure_logging("api", s.log_level)
-    uvicorn.run(create_app(s), host=host, port=port, log_config=None, access_log=False,
-                server_header=False)
+    config = uvicorn.Config(create_app(s), log_config=None, access_log=False,
+                            server_header=False)
+    server = uvicorn.Server(config)
+    if not sharing:
+        config.host, config.port = host, port
+        server.run()
+        return
+    own = [int(p) for p in s.api_process_ports.split(",")][s.api_process_index]
+    server.run(sockets=[shared_socket(host, port), shared_socket("127.0.0.1", own)])
 
 
 @app.command()

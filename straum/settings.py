@@ -66,6 +66,13 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    api_processes: int = Field(
+        default=0, ge=0, description="API processes serving one port (0: the machine's cores).")
+    api_process_index: int = Field(
+        default=0, ge=0, description="Set by `straum api --processes`: this process's number.")
+    api_process_ports: str = Field(
+        default="", description="Set by `straum api --processes`: every API process's "
+        "loopback port, comma-separated, in process order.")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, description="Intake body limit.")
 
     rate_limit_per_second: float = Field(

@@ -28,6 +28,7 @@ class Child:
     name: str
     args: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    die_with_parent: bool = False
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
@@ -39,6 +40,8 @@ class Child:
         output = (log_dir / f"{self.name}.log").open("ab") if log_dir else None
         self.process = subprocess.Popen([sys.executable, "-m", "straum", *self.args],
                                         env={**env, **self.env},
+                                        preexec_fn=_die_with_parent if self.die_with_parent
+                                        else None,
                                         stdin=subprocess.DEVNULL, stdout=output,
                                         stderr=subprocess.STDOUT if output else None,
                                         start_new_session=True)
@@ -61,6 +64,13 @@ class Child:
             self.process.wait()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies, even by kill -9 (Linux)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def say(message: str) -> None:
     print(f"straum: {message}", file=sys.stderr, flush=True)
 
@@ -72,12 +82,19 @@ class Supervisor:
         self.log_dir = None if logs_to_terminal else settings.data_dir.resolve() / "logs"
         self.host, self.port = host, port
         self.broker: EmbeddedBroker | None = None
+        from connectors.broker.embedded import free_port
+        from straum.api_processes import api_children
+
+        count = settings.api_processes or os.cpu_count() or 1
+        apis = (api_children(host, port, count, [free_port() for _ in range(count)])
+                if count > 1 else [Child("api", ["api", "--host", host, "--port", str(port),
+                                                 "--processes", "1"])])
         self.children = [
             # A stable worker id (static group membership): the restarted worker takes its
             # partitions back at once instead of waiting for the dead one's session to end.
             Child("worker", ["worker"],
                   {"STRAUM_WORKER_ID": settings.worker_id or f"{settings.topic_prefix}-worker-1"}),
-            Child("api", ["api", "--host", host, "--port", str(port)]),
+            *apis,
             Child("monitor", ["monitor"]),
         ]
         if demo:

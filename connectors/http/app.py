@@ -30,6 +30,7 @@ from connectors.http.limits import BodyLimit
 from connectors.http.moving_routes import moving_routes
 from connectors.http.norgespris import norgespris_routes
 from connectors.http.ops_routes import ops_routes
+from connectors.http.owners import QueueOwners
 from connectors.http.problems import Problem, problem_handler, validation_handler
 from connectors.http.queue_routes import queue_routes
 from connectors.http.ratelimit import RateLimiter
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         TokenVerifier(settings),
                         rate_limiter=RateLimiter(settings.rate_limit_per_second,
                                                  settings.rate_limit_burst))
+    owners = QueueOwners.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.ops.stop()
         if services.producer:
             await services.producer.stop()
+        await owners.close()
 
     app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
                   summary="Message backend for an electricity datahub")
@@ -108,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(ops_routes(services))
     app.include_router(intake_routes(services))
-    app.include_router(queue_routes(services))
+    app.include_router(queue_routes(services, owners))
     app.include_router(replay_routes(services))
     app.include_router(contract_routes(services))
     app.include_router(norgespris_routes(services))

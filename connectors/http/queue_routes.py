@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from connectors.http.deps import Authenticated
+from connectors.http.owners import QueueOwners
 from connectors.http.problems import Problem
 from connectors.http.queues import poll_answer
 from connectors.http.services import Services
@@ -21,13 +22,15 @@ from streams.topics import Queue
 log = get_logger(__name__)
 
 
-def queue_routes(services: Services) -> APIRouter:
+def queue_routes(services: Services, owners: QueueOwners) -> APIRouter:
     router = APIRouter()
 
     @router.post("/v1/queues/{queue}/poll", tags=["queues"],
               responses={204: {"description": "The queue is empty"}})
-    async def poll(queue: Queue, who: Authenticated,
+    async def poll(queue: Queue, who: Authenticated, request: Request,
                    max: Annotated[int, Query(ge=1, le=2000)] = 100) -> Response:
+        if not owners.mine(who.party) and (answer := await owners.forward(who.party, request)):
+            return answer
         _, queues, _ = services.kafka()
         result = await queues.poll(who.party, queue, max)
         if result is None:
@@ -36,16 +39,21 @@ def queue_routes(services: Services) -> APIRouter:
         return Response(poll_answer(poll_id, messages), media_type="application/json")
 
     @router.post("/v1/queues/{queue}/ack", tags=["queues"])
-    async def ack(queue: Queue, body: AckRequest, who: Authenticated) -> dict[str, str]:
+    async def ack(queue: Queue, body: AckRequest, who: Authenticated, request: Request
+                  ) -> Response:
+        if not owners.mine(who.party) and (answer := await owners.forward(who.party, request)):
+            return answer
         _, queues, _ = services.kafka()
         result = await queues.ack(who.party, queue, body.poll_id)
         if result == "unknown":
             raise Problem(404, "poll.unknown", "No such poll",
                           "this queue has no open poll with that id")
-        return {"pollId": body.poll_id, "status": result}
+        return JSONResponse({"pollId": body.poll_id, "status": result})
 
     @router.get("/v1/queues", tags=["queues"])
-    async def queues_overview(who: Authenticated) -> JSONResponse:
+    async def queues_overview(who: Authenticated, request: Request) -> Response:
+        if not owners.mine(who.party) and (answer := await owners.forward(who.party, request)):
+            return answer
         _, queues, _ = services.kafka()
         return JSONResponse({"queues": await queues.status(who.party)})
 

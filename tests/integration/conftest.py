@@ -97,6 +97,7 @@ def start_straum(kafka_bootstrap: str, root: Path, partitions: int = 3,
         "STRAUM_LOG_LEVEL": "INFO",
         "STRAUM_WORKER_METRICS_PORT": "0",
         "STRAUM_MONITOR_METRICS_PORT": "0",
+        "STRAUM_API_PROCESSES": "1",
         **(extra_env or {}),
     })
     settings = Settings(kafka_bootstrap=kafka_bootstrap, data_dir=data_dir, topic_prefix=prefix,

@@ -170,3 +170,50 @@ def test_api_killed_while_polling_loses_nothing(straum: Straum,
 def _ignore_errors(call: Any) -> None:
     with contextlib.suppress(httpx.HTTPError):
         call()
+
+
+def test_api_processes_racing_on_one_queue_agree(straum: Straum, kafka_bootstrap: str) -> None:
+    """Two API processes on one port (``straum api --processes 2``) and four clients of one
+    actor polling and acknowledging at once, each request on a new connection so the kernel
+    spreads them: one pollId never stands for two sets of messages, no acknowledgement of a
+    poll handed out is refused, and every message comes in order, none lost."""
+    actor = gln()
+    sent = asyncio.run(enqueue(straum, kafka_bootstrap, actor, 1500, "race"))
+    port = free_port()
+    straum.start_with_env("api-pair", {"STRAUM_API_PROCESSES": "2"}, "api", "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    straum.wait_ready(base_url=base)
+    headers = {"Authorization": f"Bearer {straum.token(actor, 'supplier')}"}
+    polls: dict[str, list[str]] = {}
+    refused: list[str] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as fresh:
+                response = fresh.post("/v1/queues/market-processes/poll", params={"max": 100})
+            if response.status_code == 204:
+                return
+            body = response.json()
+            ids = [m["messageId"] for m in body["messages"]]
+            with lock:
+                assert polls.setdefault(body["pollId"], ids) == ids, "one pollId, two answers"
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as fresh:
+                ack = fresh.post("/v1/queues/market-processes/ack",
+                                 json={"pollId": body["pollId"]})
+            if ack.status_code != 200:
+                with lock:
+                    refused.append(f"{body['pollId']}: {ack.status_code} {ack.text}")
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    straum.stop("api-pair")
+    assert refused == []
+    delivered = [i for ids in polls.values() for i in ids]
+    assert sorted(set(delivered)) == sorted(sent)
+    assert sorted(polls.values(), key=lambda ids: sent.index(ids[0])) == [
+        sent[i:i + 100] for i in range(0, len(sent), 100)]

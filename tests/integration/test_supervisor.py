@@ -39,20 +39,21 @@ def test_killed_worker_is_restarted_and_ctrl_c_stops_all(kafka_bootstrap: str,
     env = dict(os.environ, STRAUM_KAFKA_BOOTSTRAP=kafka_bootstrap,
                STRAUM_DATA_DIR=str(tmp_path), STRAUM_TOPIC_PREFIX=f"s{uuid.uuid4().hex[:8]}",
                STRAUM_PARTITIONS="2")
-    run = subprocess.Popen([sys.executable, "-m", "straum", "run", "--port", str(port)],
+    run = subprocess.Popen([sys.executable, "-m", "straum", "run", "--port", str(port),
+                            "--api-processes", "2"],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     pids_file = tmp_path / "processes.json"
     try:
         wait_for(lambda: ready(url), 90, "straum run to be ready")
         pids = json.loads(pids_file.read_text())
-        assert set(pids) == {"worker", "api", "monitor"}
+        assert set(pids) == {"worker", "api-0", "api-1", "monitor"}
 
         os.kill(pids["worker"], signal.SIGKILL)
         # The API and the monitor are untouched, and the worker comes back.
         wait_for(lambda: json.loads(pids_file.read_text()).get("worker") not in
                  (None, pids["worker"]), 30, "the worker to be restarted")
-        assert pid_alive(pids["api"]) and pid_alive(pids["monitor"])
+        assert all(pid_alive(pids[name]) for name in ("api-0", "api-1", "monitor"))
         assert httpx.get(f"{url}/healthz").status_code == 200
         wait_for(lambda: ready(url), 60, "readiness after the restart")
         children = json.loads(pids_file.read_text())
