@@ -191,12 +191,21 @@ class ConsentViews:
                 self._replies = view
             return self._replies
 
+    async def _find(self, item_id: str) -> dict[str, Any] | None:
+        """An item by id; one not seen yet is looked for again once this process has read
+        everything written before (another API process may have just created it)."""
+        items = await self.items()
+        found = items.values.get(item_id)
+        if found is None and await items.caught_up(5.0):
+            found = items.values.get(item_id)
+        return found
+
     async def request(self, request_id: str) -> AuthorizationRequest | None:
-        found = (await self.items()).values.get(request_id)
+        found = await self._find(request_id)
         return request_from(found) if found and found["kind"] == "request" else None
 
     async def grant(self, grant_id: str) -> AuthorizationGrant | None:
-        found = (await self.items()).values.get(grant_id)
+        found = await self._find(grant_id)
         return grant_from(found) if found and found["kind"] == "grant" else None
 
     async def grant_point(self, grant_id: str | None) -> str | None:

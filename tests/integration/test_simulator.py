@@ -26,6 +26,7 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
         registered = await register(population, clients, supply_start=day - timedelta(days=2),
                                     settle_timeout=90, quiet=True)
         assert (registered.accepted, registered.errors) == (40, 0), registered.error_samples
+        assert any(p.national_id for p in population.points)  # persons moved in with consent
         assert registered.settled, (
             f"the hub did not process the registrations; see {straum.log_dir}/worker.log")
 
@@ -51,3 +52,9 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
         again = await send_day(population, day, clients, batch_size=3, concurrency=4,
                                quiet=True)
         assert (again.accepted, again.duplicates) == (0, sent.documents)
+
+        # registering again changes nothing: persons live there already, the rest duplicates
+        twice = await register(population, clients, supply_start=day - timedelta(days=2),
+                               settle_timeout=None, quiet=True)
+        assert (twice.accepted, twice.errors, twice.duplicates) == (0, 0, 40), \
+            twice.error_samples
