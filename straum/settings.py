@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -130,6 +130,13 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=9465, ge=0, description="Worker /metrics; 0: off.")
     monitor_metrics_port: int = Field(default=9466, ge=0, description="Monitor /metrics; 0: off.")
     log_level: str = "INFO"
+
+    @field_validator("consent_required_from", mode="before")
+    @classmethod
+    def _never(cls, value: object) -> object:
+        """``STRAUM_CONSENT_REQUIRED_FROM=`` (empty) or ``never``: consent is never required."""
+        return None if isinstance(value, str) and value.strip().lower() in ("", "never") \
+            else value
 
     @property
     def bootstrap(self) -> str:
