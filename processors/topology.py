@@ -6,6 +6,7 @@ from processors.consent import Consent
 from processors.contracts import Contracts
 from processors.forwarder import Forwarder
 from processors.master_data import CodeListsLookup, MasterData, ProcessRules
+from processors.shared_production import SharedProduction, SharedProductionPoints
 from processors.tables import Tables
 from straum.settings import Settings
 from streams.engine import Topology
@@ -26,9 +27,13 @@ def topology(settings: Settings, catalogue: TopicCatalogue,
                                               ProcessRules.of(settings)),
             catalogue.contract_commands: contracts,
             catalogue.authorization_commands: Consent(catalogue, tables, settings),
+            catalogue.shared_production: SharedProduction(
+                catalogue, tables, settings.dynamic_split_without_consumption),
+            catalogue.shared_production_points: SharedProductionPoints(catalogue, tables),
         },
         tables=tables.all(),
         timers=[contracts],
         priority={catalogue.master_data: 0, catalogue.contract_commands: 1,
-                  catalogue.authorization_commands: 1, catalogue.metering_values: 2},
+                  catalogue.authorization_commands: 1, catalogue.shared_production_points: 1,
+                  catalogue.metering_values: 2, catalogue.shared_production: 3},
     )

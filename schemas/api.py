@@ -8,6 +8,7 @@ hub state) run after them so that every problem can be reported at once.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
@@ -196,3 +197,26 @@ class MoveOutIn(ContractModel):
     message_id: UUID
     metering_point_id: str
     end_date: date
+
+
+# Shared production (BRS-NO-701) -----------------------------------------------------------------
+
+class SharedProductionReceiverIn(ContractModel):
+    metering_point_id: str
+    share: Decimal | None = Field(default=None, allow_inf_nan=False,
+                                  description="Manual split only: a share between 0 and 1; "
+                                              "the receivers' shares sum to exactly 1.")
+
+
+class SharedProductionIn(ContractModel):
+    """``POST /v1/shared-production``: BRS-NO-701, a grid owner sets up (``create``), changes
+    from a date (``change``, sent in full) or ends (``end``) a calculation, known by its name."""
+
+    message_id: UUID
+    action: Literal["create", "change", "end"] = "create"
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=1000)
+    distribution_type: Literal["manual", "equal", "dynamic"] = "equal"
+    valid_from: date
+    contributors: list[str] = Field(default_factory=list, max_length=500)
+    receivers: list[SharedProductionReceiverIn] = Field(default_factory=list, max_length=500)

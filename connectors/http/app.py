@@ -36,6 +36,7 @@ from connectors.http.queue_routes import queue_routes
 from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
 from connectors.http.services import REQUEST_SECONDS, Services, _connect, _processors_assigned
+from connectors.http.shared_production_routes import shared_production_routes
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
 from streams.topics import TopicCatalogue
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     consent_views = app.state.consent_views = ConsentViews(services)
     app.include_router(consent_routes(services, consent_views))
     app.include_router(moving_routes(services, consent_views))
+    app.include_router(shared_production_routes(services))
     app.add_exception_handler(AccessApiError, access_api_error_handler)
 
     return app
