@@ -33,6 +33,7 @@ from domain.consent import (
     AuthorizationRequest,
     ConsentError,
     RequestStatus,
+    RequestType,
     check_new_request,
 )
 from domain.series import HUB_TIMEZONE
@@ -228,8 +229,29 @@ class ConsentViews:
 
 # Routes ---------------------------------------------------------------------------------------
 
-JSONAPI_BODY = {"requestBody": {"required": True, "content": {JSONAPI: {"schema": {
-    "type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}}}}}}
+_TEXT = {"type": "string"}
+CREATE_BODY = {"requestBody": {"required": True, "content": {JSONAPI: {"schema": {
+    "type": "object", "required": ["data"], "properties": {"data": {
+        "type": "object", "required": ["type", "attributes", "meta"], "properties": {
+            "type": {"type": "string", "enum": ["AuthorizationRequest"]},
+            "attributes": {"type": "object", "required": ["requestType"], "properties": {
+                "requestType": {"type": "string", "enum": [t.value for t in RequestType]}}},
+            "meta": {"type": "object", "required": [
+                "requestedBy", "requestedFrom", "requestedTo", "requestedFromName",
+                "requestedForMeteringPointId", "requestedForMeteringPointAddress",
+                "balanceSupplierName", "balanceSupplierContractName"],
+                "properties": {**{name: _TEXT for name in (
+                    "requestedBy", "requestedFrom", "requestedTo", "requestedFromName",
+                    "requestedForMeteringPointId", "requestedForMeteringPointAddress",
+                    "balanceSupplierName", "balanceSupplierContractName")},
+                    "moveInDate": {"type": "string", "format": "date"}}}}}}}}}}}
+ANSWER_BODY = {"requestBody": {"required": True, "content": {JSONAPI: {"schema": {
+    "type": "object", "required": ["data"], "properties": {"data": {
+        "type": "object", "required": ["type", "attributes"], "properties": {
+            "type": {"type": "string", "enum": ["AuthorizationRequest"]},
+            "id": {"type": "string"},
+            "attributes": {"type": "object", "required": ["status"], "properties": {
+                "status": {"type": "string", "enum": ["Accepted", "Rejected"]}}}}}}}}}}}
 ERRORS = {status: {"description": text, "content": {JSONAPI: {}}} for status, text in (
     (400, "Malformed body or field"), (401, "Not authenticated"),
     (403, "Not the role, or requestedBy is not the caller"),
@@ -331,7 +353,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
                                  "page[number] starts at 0; page[size] is 1 to 100")
         return items[n * s:(n + 1) * s]
 
-    @router.post(REQUESTS, status_code=201, openapi_extra=JSONAPI_BODY,
+    @router.post(REQUESTS, status_code=201, openapi_extra=CREATE_BODY,
                  responses=_responses(400, 401, 403, 404, 409, 415, 422))
     async def create_request(request: Request, who: Authenticated) -> JSONResponse:
         """A supplier asks an end user for consent to a switch (BRS-NO-101) or a move-in
@@ -389,7 +411,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         return jsonapi({"data": request_resource(await visible_request(who, request_id),
                                                  clock())})
 
-    @router.patch(REQUESTS + "/{request_id}", openapi_extra=JSONAPI_BODY,
+    @router.patch(REQUESTS + "/{request_id}", openapi_extra=ANSWER_BODY,
                   responses=_responses(400, 401, 403, 404, 409, 415, 422))
     async def answer_request(request_id: str, request: Request,
                              who: Authenticated) -> JSONResponse:
