@@ -651,9 +651,11 @@ async def chaos(cluster: Cluster, options: Options, began: float) -> dict[str, A
     async with DevClients(urls[1], settings) as clients:
         registered = await register(population, clients, supply_start=supply_start,
                                     concurrency=16, settle_timeout=150, quiet=True)
-    if registered.errors or not registered.settled:
-        raise RuntimeError(f"registration failed: {registered.errors} errors, settled "
-                           f"{registered.settled}: {registered.error_samples[:3]}")
+    if registered.errors or registered.rejected or not registered.settled:
+        raise RuntimeError(f"registration failed: {registered.errors} errors, "
+                           f"{registered.rejected} rejected by the hub, settled "
+                           f"{registered.settled}: {registered.error_samples[:3]} "
+                           f"{registered.rejection_samples[:3]}")
     # The simulator's settle check counts queue depths, which other messages also raise: wait
     # until the processors have committed every master-data document, so that no value is sent
     # for a point (or a supply) the hub does not know yet.

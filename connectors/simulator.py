@@ -745,13 +745,18 @@ async def obtain_move_in_grant(point: MeteringPointPlan, client_factory: ClientF
 
 @dataclass
 class RegisterResult:
+    """The outcome of registering a population: documents answered by the API (accepted,
+    duplicates, errors) and, once settled, what the hub made of the accepted ones."""
+
     points: int = 0
     accepted: int = 0
     duplicates: int = 0
     errors: int = 0
+    rejected: int = 0
     seconds: float = 0.0
     settled: bool = True
     error_samples: list[str] = field(default_factory=list)
+    rejection_samples: list[str] = field(default_factory=list)
 
 
 async def queue_depths(client: httpx.AsyncClient, queue: str) -> int:
@@ -764,12 +769,13 @@ async def queue_depths(client: httpx.AsyncClient, queue: str) -> int:
     return 0
 
 
-async def _depths(population: Population, client_factory: ClientFactory, queue: str
-                  ) -> dict[str, int]:
-    suppliers = population.suppliers
-    values = await asyncio.gather(*(queue_depths(client_factory(s, "supplier"), queue)
-                                    for s in suppliers))
-    return dict(zip(suppliers, values, strict=True))
+@dataclass(frozen=True)
+class _Sent:
+    """An accepted document whose acknowledgement is awaited."""
+
+    sender: str
+    role: str
+    what: str
 
 
 async def register(population: Population, client_factory: ClientFactory, *,
@@ -781,15 +787,16 @@ async def register(population: Population, client_factory: ClientFactory, *,
 
     The two are sent one after the other per point (the start of supply must reach the hub
     after the registration), points in parallel. The API answers before the hub has processed
-    a document, so with ``settle_timeout`` this waits until every supplier's market-processes
-    queue has grown by one acknowledgement per accepted start of supply: the hub then knows
-    every point, and values sent next are not rejected as unknown.
+    a document, so with ``settle_timeout`` this then reads the senders' market-processes
+    queues, as the actors would (poll, acknowledge), until the hub has acknowledged every
+    accepted document: the hub then knows every point it accepted, and values sent next are
+    not rejected as unknown. The documents the hub rejected are counted in ``rejected``, with
+    their reason codes in ``rejection_samples``: a rejected registration or start of supply
+    means no values are forwarded for that point.
     """
     start = supply_start or oslo_today() - timedelta(days=3)
     result = RegisterResult(points=len(population.points))
-    baseline = await _depths(population, client_factory, "market-processes") \
-        if settle_timeout else {}
-    new_supplies: Counter[str] = Counter()
+    waiting: dict[str, _Sent] = {}
     began = time.perf_counter()
     async with _progress(quiet, console) as progress:
         task = progress.add_task("registering points", total=2 * len(population.points),
@@ -829,8 +836,7 @@ async def register(population: Population, client_factory: ClientFactory, *,
                 progress.advance(task)
                 if answer.outcome == "accepted":
                     result.accepted += 1
-                    if role == "supplier":
-                        new_supplies[point.supplier] += 1
+                    waiting[document["messageId"]] = _Sent(who, role, f"{path} {point.gsrn}")
                 elif answer.outcome == "duplicate":
                     result.duplicates += 1
                 else:
@@ -839,33 +845,62 @@ async def register(population: Population, client_factory: ClientFactory, *,
                     return  # no start of supply on a point that was not registered
 
         await _in_parallel(population.points, concurrency, one)
-        if settle_timeout and new_supplies:
-            result.settled = await _wait_for_depths(
-                population, client_factory, "market-processes",
-                {s: baseline[s] + new_supplies[s] for s in population.suppliers},
-                settle_timeout, progress, "hub processing registrations")
+        if settle_timeout and waiting:
+            result.settled = await _await_acknowledgements(
+                client_factory, waiting, result, settle_timeout, progress)
     result.seconds = time.perf_counter() - began
     return result
 
 
-async def _wait_for_depths(population: Population, client_factory: ClientFactory, queue: str,
-                           expected: dict[str, int], within: float, progress: Progress,
-                           description: str) -> bool:
-    """Wait until each supplier's ``queue`` holds at least ``expected`` messages."""
-    total = sum(expected.values())
-    task = progress.add_task(description, total=total, note="")
+async def _await_acknowledgements(client_factory: ClientFactory, waiting: dict[str, _Sent],
+                                  result: RegisterResult, within: float,
+                                  progress: Progress) -> bool:
+    """Poll the senders' market-processes queues until every document in ``waiting`` has its
+    Acknowledgement (True) or ``within`` seconds passed (False); count the rejected ones.
+
+    Every message read is acknowledged, as the actor would: the simulated actors have no use
+    for the notifications that come with an accepted document.
+    """
+    total = len(waiting)
+    task = progress.add_task("hub processing registrations", total=total, note="")
+    senders = {(sent.sender, sent.role) for sent in waiting.values()}
     deadline = time.monotonic() + within
-    while True:
-        depths = await _depths(population, client_factory, queue)
-        reached = sum(min(depths[s], want) for s, want in expected.items())
-        progress.update(task, completed=reached)
-        if reached >= total:
-            return True
+    while waiting:
+        read = 0
+        for sender, role in sorted(senders):
+            read += await _read_answers(client_factory(sender, role), waiting, result)
+        progress.update(task, completed=total - len(waiting))
+        if not waiting:
+            break
         if time.monotonic() >= deadline:
-            log.warning("simulator gave up waiting for the hub", queue=queue,
-                        reached=reached, expected=total)
+            log.warning("simulator gave up waiting for the hub's acknowledgements",
+                        missing=len(waiting))
             return False
-        await asyncio.sleep(0.5)
+        if not read:
+            await asyncio.sleep(0.5)
+    return True
+
+
+async def _read_answers(client: httpx.AsyncClient, waiting: dict[str, _Sent],
+                        result: RegisterResult) -> int:
+    """One poll of the caller's market-processes queue, acknowledged; the number of messages."""
+    response = await client.post("/v1/queues/market-processes/poll", params={"max": 2000})
+    if response.status_code == 204:
+        return 0
+    response.raise_for_status()
+    body = response.json()
+    for message in body["messages"]:
+        payload = message["payload"]
+        sent = waiting.pop(payload.get("originalMessageId") or "", None) \
+            if message["documentType"] == "Acknowledgement" else None
+        if sent is not None and payload.get("status") == "rejected":
+            result.rejected += 1
+            if len(result.rejection_samples) < 10:
+                codes = ", ".join(r["code"] for r in payload.get("reasons", []))
+                result.rejection_samples.append(f"{sent.what}: rejected ({codes})")
+    (await client.post("/v1/queues/market-processes/ack",
+                       json={"pollId": body["pollId"]})).raise_for_status()
+    return len(body["messages"])
 
 
 @dataclass
@@ -1066,8 +1101,9 @@ async def _simulate(population: Population, day: date, follow_on: bool, rate: fl
             console, f"registration and start of supply: {registered.accepted} "
             f"accepted, {registered.duplicates} duplicates, {registered.errors} errors in "
             f"{registered.seconds:.1f} s"
-            + ("" if registered.settled else " (the hub had not processed all of them in time)"))
-        for sample in registered.error_samples[:3]:
+            + ("" if registered.settled else " (the hub had not processed all of them in time)")
+            + (f"; the hub rejected {registered.rejected}" if registered.rejected else ""))
+        for sample in [*registered.error_samples[:3], *registered.rejection_samples[:3]]:
             _say(console, f"  {sample}")
         sent = await send_day(population, day, clients, batch_size=batch_size,
                               concurrency=concurrency, rate=None if follow_on else rate,
@@ -1085,7 +1121,7 @@ async def _simulate(population: Population, day: date, follow_on: bool, rate: fl
             await follow(population, clients, day,
                          rate=rate or 1.0, batch_size=batch_size, concurrency=concurrency,
                          console=console)
-    return 0 if registered.errors == 0 and sent.errors == 0 else 1
+    return 0 if registered.errors == registered.rejected == sent.errors == 0 else 1
 
 
 def main(points: int, grid_owners: int, suppliers: int, day: date | None, follow: bool,

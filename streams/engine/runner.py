@@ -23,11 +23,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from straum.logging import get_logger
 from straum.settings import Settings
 from streams.engine.model import Incoming, Output, Topology
+from streams.engine.offsets import Verdict, admit
 from streams.engine.state import Table
 from streams.engine.task import Clock, PartitionTask, TaskFenced, UnknownRecipients
 from streams.kafka import admin_client, ensure_topics, reader, transactional_producer
@@ -35,6 +36,12 @@ from streams.kafka import admin_client, ensure_topics, reader, transactional_pro
 log = get_logger(__name__)
 
 TASKS = Gauge("straum_engine_tasks", "Partition tasks this worker runs")
+REWINDS = Counter("straum_consumer_rewinds_total",
+                  "Partitions sought back to their next offset because a fetch skipped records",
+                  ["topic", "reason"])
+GAPS_ACCEPTED = Counter("straum_consumer_offset_gaps_accepted_total",
+                        "Offset holes accepted as real (records deleted before they were "
+                        "processed) after repeated fetches", ["topic"])
 RESTORE_BATCH = 50_000
 
 
@@ -65,9 +72,25 @@ class TopicMaker:
             missing = [s for name, s in specs.items() if name not in self.known]
             if not missing or self._admin is None:
                 return
-            for name in await ensure_topics(self._admin, missing):
+            created = await ensure_topics(self._admin, missing)
+            for name in created:
                 log.info("queue created", topic=name)
+            await self._leaders_known(created)
             self.known.update(s.name for s in missing)
+
+    async def _leaders_known(self, topics: list[str], within_s: float = 10.0) -> None:
+        """Wait until new topics have a leader: the first transactional write to a topic
+        whose leader is not elected yet fails the whole batch and sends it round again."""
+        assert self._admin is not None
+        deadline = asyncio.get_running_loop().time() + within_s
+        pending = list(topics)
+        while pending and asyncio.get_running_loop().time() < deadline:
+            described = await self._admin.describe_topics(pending)
+            pending = [t["topic"] for t in described
+                       if t["error_code"] != 0 or not t["partitions"]
+                       or any(p["leader"] < 0 for p in t["partitions"])]
+            if pending:
+                await asyncio.sleep(0.05)
 
 
 class Engine:
@@ -88,6 +111,7 @@ class Engine:
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self.generation = 0  # moves on every revocation and assignment
+        self.holes_seen: dict[TopicPartition, int] = {}
         self.ready = asyncio.Event()
 
     # Lifecycle --------------------------------------------------------------------------------
@@ -134,11 +158,27 @@ class Engine:
             if tp.partition not in self.tasks:  # fenced or not ours: leave it unread
                 continue
             expected = self.next_offsets.get(tp, 0)
-            fresh = [r for r in records if r.offset >= expected]
-            if len(fresh) < len(records):  # never again what a committed batch covered
+            admission = admit(expected, [r.offset for r in records],
+                              self.holes_seen.get(tp, 0))
+            if admission.stale:  # never again what a committed batch covered
                 log.warning("records below the committed offset skipped", topic=tp.topic,
-                            partition=tp.partition, skipped=len(records) - len(fresh),
+                            partition=tp.partition, skipped=admission.stale,
                             next_offset=expected)
+            if admission.verdict is Verdict.REFETCH:
+                self.holes_seen[tp] = self.holes_seen.get(tp, 0) + 1
+                REWINDS.labels(tp.topic, "offset_gap").inc()
+                log.warning("consumer.rewind", topic=tp.topic, partition=tp.partition,
+                            next_offset=expected, fetched_from=records[admission.first].offset)
+                if self._consumer is not None:
+                    self._consumer.seek(tp, expected)
+                continue
+            if admission.verdict is Verdict.ACCEPT_GAP:
+                GAPS_ACCEPTED.labels(tp.topic).inc()
+                log.error("offset gap accepted: records were deleted before processing",
+                          topic=tp.topic, partition=tp.partition, next_offset=expected,
+                          first_offset=records[admission.first].offset)
+            self.holes_seen.pop(tp, None)
+            fresh = records[admission.first:]
             if fresh:
                 by_partition[tp.partition].append([_incoming(r) for r in fresh])
         jobs = []

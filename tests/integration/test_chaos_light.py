@@ -124,7 +124,8 @@ def run(straum: Straum, fault: Callable[[Straum, int, int], None]) -> None:
         async with DevClients(straum.base_url, straum.settings) as clients:
             done = await register(population, clients, supply_start=supply_start,
                                   concurrency=8, settle_timeout=60, quiet=True)
-        assert done.errors == 0 and done.settled, done.error_samples
+        assert done.errors == done.rejected == 0 and done.settled, (
+            done.error_samples + done.rejection_samples)
         # Every registration and start of supply processed before the first value is sent.
         await master_data_processed(straum.settings.kafka_bootstrap or "", 60,
                                     straum.settings.topic_prefix, 3)

@@ -29,6 +29,8 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
         assert any(p.national_id for p in population.points)  # persons moved in with consent
         assert registered.settled, (
             f"the hub did not process the registrations; see {straum.log_dir}/worker.log")
+        # The hub accepted every point: a rejected one gets no values forwarded (issue 21).
+        assert registered.rejected == 0, registered.rejection_samples
 
         sent = await send_day(population, day, clients, batch_size=3, concurrency=4,
                               quiet=True)
@@ -58,3 +60,19 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
                                settle_timeout=None, quiet=True)
         assert (twice.accepted, twice.errors, twice.duplicates) == (0, 0, 40), \
             twice.error_samples
+
+
+async def test_simulator_reports_the_documents_the_hub_rejected(straum: Straum) -> None:
+    """The API accepts a start of supply or move-in backdated too far (202) and the hub
+    rejects it; the simulator says so, with the reason, instead of counting the rejection as
+    processed."""
+    population = plan_population(random.randrange(10**9), 3, 1, 1, third_parties=0)
+    async with DevClients(straum.base_url, straum.settings) as clients:
+        registered = await register(population, clients,
+                                    supply_start=oslo_today() - timedelta(days=40),
+                                    settle_timeout=90, quiet=True)
+    assert (registered.accepted, registered.errors, registered.settled) == (6, 0, True)
+    assert registered.rejected == 3
+    assert all(sample.startswith(("/v1/start-of-supply ", "/v1/move-in "))
+               and ("supply.backdated" in sample or "move_in.backdated" in sample)
+               for sample in registered.rejection_samples), registered.rejection_samples

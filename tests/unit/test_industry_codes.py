@@ -198,7 +198,7 @@ def test_migration_report_lists_exactly_the_points_with_sn2007_codes(lists: Code
 
 def test_fixture_keeps_only_level_5_codes(lists: CodeLists) -> None:
     assert "35.11" not in lists.sn2007 and "D" not in lists.sn2007
-    assert len(lists.sn2007) == 12 and len(lists.sn2025) == 14
+    assert len(lists.sn2007) == 13 and len(lists.sn2025) == 15
     (hydro,) = lists.sn2007["35.111"]
     assert hydro == IndustryCode(
         "35.111",

@@ -14,6 +14,7 @@ from connectors.simulator import (
     GRID_AREAS,
     GSRN_PREFIX,
     INDUSTRIES,
+    INDUSTRY_BY_CODE,
     Pacer,
     Population,
     SendResult,
@@ -24,6 +25,7 @@ from connectors.simulator import (
     series_for,
     start_of_supply_document,
 )
+from domain.codes import check_industry
 from domain.identifiers import (
     validate_eic,
     validate_gln,
@@ -173,6 +175,24 @@ def test_documents_pass_the_api_models_and_series_rules() -> None:
         for item in document.series:
             points = [PointIn(p.quantity, p.quality) for p in item.points]
             assert check_series(item.start, item.end, item.resolution, points) == []
+
+
+def test_every_planned_industry_code_is_in_the_test_code_lists(big: Population) -> None:
+    """The integration tests import tests/fixtures/klass into the straum they share; from then
+    on the hub checks every registration's næringskode against those lists, and a simulated
+    point with a code they lack is rejected, with its start of supply and its values (the
+    shortfall of issue 21). So each code the simulator gives a point must be in them."""
+    fixtures = Path(__file__).parent.parent / "fixtures" / "klass"
+    lists = load_code_lists(fixtures / "sn2007-codes.csv", fixtures / "sn2025-codes.csv",
+                            fixtures / "sn2007-sn2025-correspondence.csv")
+    businesses = [p for p in big.points if p.industry_code is not None]
+    assert {p.industry_code for p in businesses} == set(INDUSTRY_BY_CODE)
+    for point in businesses:
+        document = registration_document(point, big.seed)
+        reason = check_industry(document["industryCode"],
+                                date.fromisoformat(document["validFrom"]), lists,
+                                today=date.today())
+        assert reason is None, (point.gsrn, reason)
 
 
 def test_corrections_change_values_but_keep_the_period() -> None:
