@@ -36,4 +36,6 @@ def topology(settings: Settings, catalogue: TopicCatalogue,
         priority={catalogue.master_data: 0, catalogue.contract_commands: 1,
                   catalogue.authorization_commands: 1, catalogue.shared_production_points: 1,
                   catalogue.metering_values: 2, catalogue.shared_production: 3},
+        transactional_inputs=frozenset({catalogue.shared_production,
+                                        catalogue.shared_production_points}),
     )
