@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup browser lint typecheck unit integration bench chaos clean-data help
+.PHONY: run test setup browser lint typecheck unit integration bench chaos fuzz clean-data help
 
 help:
 	@echo "make run    - set up and run straum on an embedded Kafka (http://127.0.0.1:8080)"
 	@echo "make test   - set up and run lint, type checks and every test against a real broker"
 	@echo "make bench  - benchmarks; results in docs/BENCHMARKS.md"
 	@echo "make chaos  - fault injection under load; results in docs/RELIABILITY.md"
+	@echo "make fuzz   - the API's fuzz tests with a larger budget (STRAUM_FUZZ_EXAMPLES=500)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "straum needs Python 3.11 or newer")'
@@ -59,6 +60,13 @@ bench: setup
 # figures into docs/RELIABILITY.md.
 chaos: setup
 	$(BIN)/python -m bench.chaos
+
+# The API's fuzz tests (tests/integration/test_fuzz_api.py) with a larger budget than in
+# `make test` (25 examples per class there); the classes and counts go to var/fuzz-report.json.
+STRAUM_FUZZ_EXAMPLES ?= 500
+fuzz: setup
+	STRAUM_FUZZ_EXAMPLES=$(STRAUM_FUZZ_EXAMPLES) STRAUM_FUZZ_REPORT=var/fuzz-report.json \
+	  $(BIN)/pytest -q -p no:cacheprovider tests/integration/test_fuzz_api.py
 
 clean-data:
 	rm -rf var

@@ -226,14 +226,17 @@ class Replayer:
     async def stored_series(self, positions: dict[int, tuple[int, int]]
                             ) -> AsyncIterator[tuple[int, int, dict[str, Any]]]:
         """(partition, offset, series) of the stored intake from each position to its end."""
+        work = [(p, start, end) for p, (start, end) in sorted(positions.items()) if start < end]
+        if not work:
+            # Nothing to read: no consumer. (aiokafka's stop() right after start(), with no
+            # await between, raises CancelledError: an empty replay answered 500.)
+            return
         consumer = self._consumer()
         await consumer.start()
         decode = codec(METERING_VALUE_SERIES).decode
         try:
-            for partition, (start, end) in sorted(positions.items()):
+            for partition, start, end in work:
                 tp = TopicPartition(self.catalogue.metering_values, partition)
-                if start >= end:
-                    continue
                 consumer.assign([tp])
                 consumer.seek(tp, start)
                 while await consumer.position(tp) < end:

@@ -1092,7 +1092,7 @@ async def _simulate(population: Population, day: date, follow_on: bool, rate: fl
     supply_start = day - timedelta(days=2)
     if (oslo_today() - supply_start).days > 14:
         _say(console, f"warning: a start of supply on {supply_start} is "
-                      "backdated more than 14 days and will be rejected: suppliers get no "
+                      "backdated more than 14 days and is refused (400): suppliers get no "
                       f"values for {day} (grid owners still do)")
     async with DevClients(base_url, settings) as clients:
         registered = await register(population, clients, supply_start=supply_start,

@@ -36,6 +36,12 @@ Rules and decisions:
   ``"quarter-hour"`` applies each quarter-hour's own rate (an hourly value spread evenly:
   the mean of the four quarter-hour rates). On the hour basis a quarter-hour's support needs
   all four prices of its hour; without them the quarter-hour is flagged ``no_price``.
+* **Only what the caller may read** (domain.read_access): given ``readable`` periods, an
+  interval outside them is left out as if the point had no value there, flagged
+  ``not_readable`` and not counted in ``intervals``; one before a readable interval of the same
+  month counts as a lead-in value lacking (the caps could not be counted exactly), so a
+  supplier that took over mid-month gets its own days, marked incomplete, and nothing of its
+  predecessor's consumption, not even through the caps.
 * Exact ``Decimal`` arithmetic; each month's spot cost, support and cost with Norgespris are
   rounded to øre (half up) once, at the end, and the other figures derived from the rounded
   ones, so that every row and the totals (sums of the months) add up exactly.
@@ -50,7 +56,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final, Literal
 
 from domain.norgespris import HOLIDAY_HOME, HOUSEHOLD
-from domain.series import HUB_TIMEZONE, RESOLUTIONS
+from domain.read_access import Period
+from domain.series import HUB_TIMEZONE, MAX_QUANTITY_KWH, RESOLUTIONS
 
 SupportBasis = Literal["hour", "quarter-hour"]
 SUPPORT_BASES: Final = ("hour", "quarter-hour")
@@ -204,9 +211,10 @@ def tariffs_for(year: int, overrides: Mapping[str, Any] | None = None) -> Tariff
 class Flag:
     """A run of consecutive intervals left out of the comparison, and why.
 
-    ``reason``: ``no_value`` (absent), ``quality_missing``, ``quality_rejected`` or
-    ``no_price``. ``in_period`` is False for intervals before ``first`` in its month, whose
-    values were needed only to count the monthly caps.
+    ``reason``: ``no_value`` (absent), ``quality_missing``, ``quality_rejected``,
+    ``no_price`` or ``not_readable`` (outside the caller's periods). ``in_period`` is False
+    for intervals before ``first`` in its month, whose values were needed only to count the
+    monthly caps.
     """
 
     start: datetime
@@ -296,6 +304,8 @@ class _Month:
     missing_values: int = 0
     missing_prices: int = 0
     lead_in_missing: int = 0
+    hidden_pending: int = 0
+    readable_seen: bool = False
 
 
 def _utc(moment: datetime, name: str) -> datetime:
@@ -397,6 +407,9 @@ def _parse_values(
         kwh = _dec(quantity, f"value at {moment.isoformat()}")
         if kwh < 0:
             raise ValueError(f"value at {moment.isoformat()} is negative ({kwh} kWh)")
+        if kwh > MAX_QUANTITY_KWH:
+            raise ValueError(f"value at {moment.isoformat()} is above the hub's largest "
+                             f"quantity ({kwh} kWh)")
         parsed[at] = (kwh, quality)
     return parsed
 
@@ -432,6 +445,7 @@ def compare(
     *,
     resolution: str,
     price_resolution: str | Callable[[datetime], str] = day_ahead_resolution,
+    readable: Sequence[Period] | None = None,
 ) -> Comparison:
     """Compare the point's energy cost with and without Norgespris, days ``first..last``.
 
@@ -440,6 +454,8 @@ def compare(
     ``prices``: the area's prices by interval start, NOK/MWh, at ``price_resolution`` (a
     resolution, or a function of the hour's start; by default PT1H before 1 Oct 2025 and
     PT15M from then on). ``tariffs_by_year`` must hold every year the period touches.
+    ``readable``: the periods whose values the caller may see (None: all of them); values
+    outside them are ignored, whatever ``values`` holds.
 
     Raises ``ValueError`` for a consumption code other than 35/36, ``last < first``, an
     unknown resolution, a missing year of tariffs, values off the resolution grid, two values
@@ -466,6 +482,8 @@ def compare(
     )
     period_start, period_end = _midnight(first), _midnight(last + timedelta(days=1))
     lead_start = _midnight(first.replace(day=1))
+    if readable is not None:  # what the caller may not see is not even checked
+        values = [v for v in values if _covered(readable, _utc(v[0], "value start"), step)]
     by_start = _parse_values(values, step, resolution, lead_start, period_end)
     area_prices = _Prices(prices, resolution_at)
 
@@ -495,7 +513,16 @@ def compare(
         month = months[-1]
         tariffs = month.tariffs
         in_period = at >= period_start
+        if readable is not None and not _covered(readable, at, step):
+            flag(at, "not_readable", in_period)
+            month.hidden_pending += 1
+            at += step
+            continue
+        month.lead_in_missing += month.hidden_pending  # the caps used hidden energy
+        month.hidden_pending = 0
         if in_period:
+            if not month.readable_seen:
+                month.first_day, month.readable_seen = local_day, True
             month.intervals += 1
             month.last_day = local_day
         value = by_start.get(at)
@@ -554,6 +581,11 @@ def compare(
         method=_method(resolution, consumption_code),
         notes=notes,
     )
+
+
+def _covered(periods: Sequence[Period], start: datetime, step: timedelta) -> bool:
+    """Whether the whole interval ``[start, start + step)`` lies in one of ``periods``."""
+    return any(p.start <= start and start + step <= p.end for p in periods)
 
 
 def _finish(month: _Month, vat_exempt: bool) -> MonthComparison:

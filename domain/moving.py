@@ -37,7 +37,7 @@ from domain.metering_point import (
     SupplyPeriod,
 )
 from domain.outcome import Outcome
-from domain.supply import start_of_supply
+from domain.supply import MAX_SUPPLY_DAYS_AHEAD, start_of_supply
 
 MOVE_IN_DOCUMENT, MOVE_OUT_DOCUMENT, SWITCH_DOCUMENT = "MoveIn", "MoveOut", "StartOfSupply"
 
@@ -101,11 +101,12 @@ def _with_consent(outcome: Outcome, *, consent: Consent, permission: RequestType
 
 def switch(current: MeteringPoint | None, *, message_id: str, sender: str, start_date: date,
            metering_point_id: str, end_user: EndUser, consent: Consent, now: datetime,
-           today: date) -> Processed:
+           today: date, max_days_ahead: int = MAX_SUPPLY_DAYS_AHEAD) -> Processed:
     """BRS-NO-101 with the end user's consent (a person's switch needs a grant for it)."""
     outcome = start_of_supply(current, message_id=message_id, sender=sender,
                               start_date=start_date, metering_point_id=metering_point_id,
-                              now=now, today=today, end_user=end_user)
+                              now=now, today=today, end_user=end_user,
+                              max_days_ahead=max_days_ahead)
     return _with_consent(outcome, consent=consent, permission=RequestType.CHANGE_OF_SUPPLIER,
                          document_type=SWITCH_DOCUMENT, message_id=message_id, sender=sender,
                          metering_point_id=metering_point_id, end_user=end_user, now=now,

@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from domain.problem_codes import Code
+
 RESOLUTIONS: dict[str, timedelta] = {
     "PT15M": timedelta(minutes=15),
     "PT1H": timedelta(hours=1),
@@ -40,6 +42,12 @@ MAX_SERIES_DURATION = timedelta(days=MAX_SERIES_DAYS, hours=1)
 
 MAX_POINTS_PER_SERIES = MAX_SERIES_DAYS * 96 + 4
 """Points in the longest accepted series at the finest resolution (2980)."""
+
+MAX_QUANTITY_KWH = 10_000_000.0
+"""The largest quantity of one interval, in kWh: 10 GWh, eight times the hour of Norway's
+largest power station (about 1,240 MW) and above any exchange point's hour. A larger value is
+a unit or sign mistake; refusing it keeps every later sum (a month of a point's energy, its
+cost in øre) finite and exact."""
 
 MAX_POINT_PROBLEMS = 100
 """Per-point problems listed before the rest are summarised in one problem,
@@ -237,7 +245,7 @@ def _check_points(points: Sequence[PointIn]) -> list[Problem]:
         if not math.isfinite(quantity):
             found.append(
                 Problem(
-                    "series.quantity",
+                    Code.SERIES_QUANTITY,
                     f"/points/{i}/quantity",
                     f"quantity of point {i} is {quantity!r}; it must be a finite number",
                 )
@@ -245,9 +253,18 @@ def _check_points(points: Sequence[PointIn]) -> list[Problem]:
         elif quantity < 0:
             found.append(
                 Problem(
-                    "series.quantity",
+                    Code.SERIES_QUANTITY,
                     f"/points/{i}/quantity",
                     f"quantity of point {i} is {quantity!r}; it must not be negative",
+                )
+            )
+        elif quantity > MAX_QUANTITY_KWH:
+            found.append(
+                Problem(
+                    Code.SERIES_QUANTITY,
+                    f"/points/{i}/quantity",
+                    f"quantity of point {i} is {quantity!r} kWh; the most one interval "
+                    f"may hold is {MAX_QUANTITY_KWH:,.0f} kWh",
                 )
             )
         if point.quality not in QUALITIES:

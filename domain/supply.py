@@ -21,11 +21,40 @@ from domain.messages import (
 )
 from domain.metering_point import EndUser, MeteringPoint, SupplyPeriod
 from domain.outcome import Outcome
+from domain.problem_codes import Code
 from domain.series import HUB_TIMEZONE
 
 MAX_SUPPLY_BACKDATING_DAYS = 14
 """How far back a start of supply may be dated (a setting in production; Elhub's own limit
 depends on the case)."""
+
+MAX_SUPPLY_DAYS_AHEAD = 60
+"""How far ahead a start of supply may lie (``Settings.supply_start_max_days_ahead``).
+
+Elhub's BRS-NO-101 lets the new supplier report a switch ahead "as long as the deadlines are
+kept", without a number we could find; 60 days is our choice (docs/ARCHITECTURE.md). The limit
+is what keeps one document from blocking a point: a later start wins over nothing that comes
+before it, so a start far ahead (9999-12-31) would make every genuine switch until then an
+overlap."""
+
+
+def start_window_reasons(start_date: date, today: date, *,
+                         max_backdating_days: int = MAX_SUPPLY_BACKDATING_DAYS,
+                         max_days_ahead: int = MAX_SUPPLY_DAYS_AHEAD) -> list[Reason]:
+    """Why ``start_date`` lies outside the window a start of supply may have, judged on
+    ``today`` (Norwegian): at most ``max_backdating_days`` back, ``max_days_ahead`` ahead.
+
+    The API applies it at once (a 400) and the process again when it runs, with its own clock.
+    """
+    reasons = []
+    if (today - start_date).days > max_backdating_days:
+        reasons.append(Reason(Code.SUPPLY_BACKDATED,
+                              f"the start date lies more than {max_backdating_days} days back"))
+    if (start_date - today).days > max_days_ahead:
+        reasons.append(Reason(Code.SUPPLY_TOO_FAR_AHEAD,
+                              f"the start date lies more than {max_days_ahead} days ahead; "
+                              "report the switch closer to the date"))
+    return reasons
 
 
 def register_metering_point(
@@ -82,12 +111,16 @@ def start_of_supply(
     current: MeteringPoint | None, *, message_id: str, sender: str, start_date: date,
     metering_point_id: str, now: datetime, today: date,
     max_backdating_days: int = MAX_SUPPLY_BACKDATING_DAYS,
+    max_days_ahead: int = MAX_SUPPLY_DAYS_AHEAD,
     end_user: EndUser | None = None,
 ) -> Outcome:
     """BRS-NO-101: ``sender`` supplies the point from ``start_date``.
 
-    Rejected for an unknown point, a start too far back, or a start on or before an existing
-    supply period's start (the hub keeps history; a start cannot rewrite it).
+    Rejected for an unknown point, a start too far back or too far ahead
+    (``start_window_reasons``), or a start on or before an existing supply period's start:
+    the hub keeps history, and, as Elhub's conflict table says for two BRS-NO-101 switches, an
+    incoming start on or before a pending one is rejected while a later one is accepted and
+    leaves the pending one in place (the pending supplier supplies until the later start).
     """
     reasons: list[Reason] = []
     again = next((i for i, p in enumerate(current.supplies) if p.message_id == message_id),
@@ -95,16 +128,15 @@ def start_of_supply(
     if current is None:
         reasons.append(Reason("metering_point.unknown", "the metering point is not known"))
     elif again is None:  # (this very start of supply again gets the same messages below)
-        if (today - start_date).days > max_backdating_days:
-            reasons.append(Reason("supply.backdated",
-                                  f"the start date lies more than {max_backdating_days} days "
-                                  "back"))
+        reasons += start_window_reasons(start_date, today,
+                                        max_backdating_days=max_backdating_days,
+                                        max_days_ahead=max_days_ahead)
         if start_date < current.valid_from:
             reasons.append(Reason("supply.before_valid_from",
                                   "the start date is before the point's valid-from date"))
         latest = current.supplies[-1] if current.supplies else None
         if latest is not None and start_date <= latest.start_date:
-            reasons.append(Reason("supply.overlap",
+            reasons.append(Reason(Code.SUPPLY_OVERLAP,
                                   "a supply period starting on or after this date exists"))
         elif latest is not None and latest.supplier == sender:
             reasons.append(Reason("supply.already_supplier",

@@ -67,12 +67,13 @@ class ProcessRules:
     move_in_max_days_ahead: int = 60
     move_out_min_days_ahead: int = 1
     move_out_max_days_ahead: int = 4
+    supply_max_days_ahead: int = 60
 
     @classmethod
     def of(cls, settings: Settings) -> ProcessRules:
         return cls(settings.consent_required_from, settings.move_in_max_backdating_days,
                    settings.move_in_max_days_ahead, settings.move_out_min_days_ahead,
-                   settings.move_out_max_days_ahead)
+                   settings.move_out_max_days_ahead, settings.supply_start_max_days_ahead)
 
 
 def _end_user(document: dict[str, Any]) -> EndUser:
@@ -94,7 +95,7 @@ def apply_with_consent(record: dict[str, Any], current: MeteringPoint | None,
               "today": moment.astimezone(HUB_TIMEZONE).date(), "end_user": _end_user(document),
               "consent": consent, "start_date": document["startDate"]}
     if name == "StartOfSupply":
-        return moving.switch(current, **common)
+        return moving.switch(current, max_days_ahead=rules.supply_max_days_ahead, **common)
     return moving.move_in(current, max_backdating_days=rules.move_in_max_backdating_days,
                           max_days_ahead=rules.move_in_max_days_ahead, **common)
 
@@ -175,7 +176,8 @@ class MasterData:
             points.put(key, outcome.state)
             if before is not None and changes_routing(before, outcome.state):
                 self._reroute_forwarded(key, before, outcome.state, ctx)
-        log.info("master-data document handled", message_id=document["messageId"],
+        (log.info if outcome.reasons else log.debug)(
+            "master-data document handled", message_id=document["messageId"],
                  metering_point=document["meteringPointId"], actor=document["sender"],
                  status="rejected" if outcome.reasons else "accepted",
                  reasons=[r.code for r in outcome.reasons])

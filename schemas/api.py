@@ -1,23 +1,48 @@
 """Pydantic models of the outside contract (../shared/reference/market-api.md).
 
 JSON field names are camelCase, as the contract says; Python attributes are snake_case.
-These models check shape and types only; the domain rules (check digits, DST point counts,
-hub state) run after them so that every problem can be reported at once.
+These models check shape, strict types and bounds (schemas.fields); the domain rules (check
+digits, DST point counts, hub state) run after them so that every problem can be reported at
+once. Every field is bounded so that a document the API accepts always fits one Kafka record
+(see MAX_RECORD_BYTES) and can be processed.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from domain.series import MAX_POINTS_PER_SERIES
+from schemas.fields import (
+    ContactValue,
+    FreeText,
+    GridAreaId,
+    HubDate,
+    HubDateTime,
+    NationalId,
+    NoControlCharacters,
+    OrganisationNumber,
+    PersonName,
+    PointId,
+    ProductionType,
+    QualityName,
+    Quantity,
+    ShortCode,
+)
 
 MAX_SERIES_PER_DOCUMENT = 10_000
+
+MAX_RECORD_BYTES = 1_000_000
+"""The largest Kafka record straum may write: Kafka's default ``message.max.bytes`` (1 MB) and
+the stream processors' producer limit (``max.request.size``, 1,000,000 bytes). The field bounds
+below keep every intake record and every record the processors derive from it (outbound
+messages, the point's state) far below it; tests/unit/test_field_bounds.py checks the largest
+document each model accepts against it."""
 
 
 class ContractModel(BaseModel):
@@ -25,16 +50,16 @@ class ContractModel(BaseModel):
 
 
 class MeteringValuePoint(ContractModel):
-    quantity: float
-    quality: str
+    quantity: Quantity
+    quality: QualityName
 
 
 class MeteringValueSeriesIn(ContractModel):
     transaction_id: UUID
-    metering_point_id: str
-    start: AwareDatetime
-    end: AwareDatetime
-    resolution: str
+    metering_point_id: PointId
+    start: HubDateTime
+    end: HubDateTime
+    resolution: ShortCode
     unit: Literal["kWh"] = "kWh"
     points: list[MeteringValuePoint] = Field(max_length=MAX_POINTS_PER_SERIES)
 
@@ -50,31 +75,36 @@ class MeteringPointRegistrationIn(ContractModel):
     """``POST /v1/metering-points``: BRS-NO-121, a new metering point."""
 
     message_id: UUID
-    metering_point_id: str
-    grid_area: str
+    metering_point_id: PointId
+    grid_area: GridAreaId
     price_area: Literal["NO1", "NO2", "NO3", "NO4", "NO5"]
     type: Literal["consumption", "production", "exchange"]
     resolution: Literal["PT15M", "PT1H"]
-    consumption_code: str | None = None
-    industry_code: str | None = None
-    production_type: str | None = None
-    valid_from: date
+    consumption_code: ShortCode | None = None
+    industry_code: ShortCode | None = None
+    production_type: ProductionType | None = None
+    valid_from: HubDate
 
 
 class EndUser(ContractModel):
-    name: str = Field(min_length=1, max_length=200)
-    national_id: str | None = None
-    organisation_number: str | None = None
+    name: PersonName
+    national_id: NationalId | None = None
+    organisation_number: OrganisationNumber | None = None
+
+
+GrantId = Annotated[str, Field(min_length=1, max_length=64), NoControlCharacters]
+"""The end user's consent: the id of an Active authorization grant (required for a person
+from Settings.consent_required_from)."""
 
 
 class StartOfSupplyIn(ContractModel):
     """``POST /v1/start-of-supply``: BRS-NO-101, a supplier starts supplying a point."""
 
     message_id: UUID
-    metering_point_id: str
-    start_date: date
+    metering_point_id: PointId
+    start_date: HubDate
     end_user: EndUser
-    authorization_grant_id: str | None = Field(default=None, min_length=1, max_length=64)
+    authorization_grant_id: GrantId | None = None
 
 
 class Accepted(BaseModel):
@@ -121,29 +151,29 @@ class QueuesOverview(BaseModel):
 class MaintenanceIn(ContractModel):
     """``POST /v1/ops/maintenance``: planned maintenance, declared before it starts."""
 
-    start: AwareDatetime
-    end: AwareDatetime
-    reason: str = Field(min_length=1, max_length=500)
+    start: HubDateTime
+    end: HubDateTime
+    reason: FreeText
 
 
 class MasterDataChangeIn(ContractModel):
     """``POST /v1/master-data``: BRS-NO-302, characteristics that change from a date."""
 
     message_id: UUID
-    metering_point_id: str
-    effective_from: date
-    grid_area: str | None = None
+    metering_point_id: PointId
+    effective_from: HubDate
+    grid_area: GridAreaId | None = None
     price_area: Literal["NO1", "NO2", "NO3", "NO4", "NO5"] | None = None
     type: Literal["consumption", "production", "exchange"] | None = None
     resolution: Literal["PT15M", "PT1H"] | None = None
-    consumption_code: str | None = None
-    industry_code: str | None = None
-    production_type: str | None = None
+    consumption_code: ShortCode | None = None
+    industry_code: ShortCode | None = None
+    production_type: ProductionType | None = None
 
 
 class ContactIn(ContractModel):
     kind: Literal["mobile", "phone", "email", "fax"]
-    value: str = Field(min_length=1, max_length=254)
+    value: ContactValue
     purpose: Literal["contract", "notification"]
 
 
@@ -151,7 +181,7 @@ class CustomerInformationIn(ContractModel):
     """``POST /v1/customer-information``: BRS-NO-301, the customer's contacts on a point."""
 
     message_id: UUID
-    metering_point_id: str
+    metering_point_id: PointId
     contacts: list[ContactIn] = Field(min_length=1, max_length=10)
 
 
@@ -159,24 +189,46 @@ class ThirdPartyAccessIn(ContractModel):
     """``POST /v1/third-party-access``: BRS-NO-622, ask for access (add) or end it (delete)."""
 
     message_id: UUID
-    metering_point_id: str
+    metering_point_id: PointId
     action: Literal["add", "delete"]
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: HubDateTime | None = None
+    valid_to: HubDateTime | None = None
 
 
 class AccessApprovalIn(ContractModel):
     """``POST /v1/third-party-access/{id}/approval``: the end user approved (operator)."""
 
     message_id: UUID
-    metering_point_id: str
+    metering_point_id: PointId
+
+
+#: Documents in one bulk intake call: enough for a first load at thousands a second, small
+#: enough for one answer (and well inside the body limit).
+MAX_BULK_DOCUMENTS = 1000
+
+
+class BulkRegistrationsIn(ContractModel):
+    """``POST /v1/metering-points/bulk``: many BRS-NO-121 registrations in one call."""
+
+    documents: list[MeteringPointRegistrationIn] = Field(min_length=1,
+                                                         max_length=MAX_BULK_DOCUMENTS)
+
+
+class BulkChangesIn(ContractModel):
+    """``POST /v1/master-data/bulk``: many BRS-NO-302 changes of characteristics in one call."""
+
+    documents: list[MasterDataChangeIn] = Field(min_length=1, max_length=MAX_BULK_DOCUMENTS)
+
+
+class BulkAccepted(BaseModel):
+    """Each document of a bulk call, in order: written (``accepted``) or a message id this
+    sender already used (``duplicate``)."""
+
+    documents: list[Accepted]
 
 
 # Moving in and out (issue 16) ------------------------------------------------------------------
 
-GrantId = Field(default=None, min_length=1, max_length=64,
-                description="The end user's consent: the id of an Active authorization grant "
-                            "(required for a person from Settings.consent_required_from).")
 
 
 class MoveInIn(ContractModel):
@@ -184,10 +236,10 @@ class MoveInIn(ContractModel):
     over a point with the sending supplier."""
 
     message_id: UUID
-    metering_point_id: str
-    start_date: date
+    metering_point_id: PointId
+    start_date: HubDate
     end_user: EndUser
-    authorization_grant_id: str | None = GrantId
+    authorization_grant_id: GrantId | None = None
 
 
 class MoveOutIn(ContractModel):
@@ -195,14 +247,14 @@ class MoveOutIn(ContractModel):
     start of ``endDate``."""
 
     message_id: UUID
-    metering_point_id: str
-    end_date: date
+    metering_point_id: PointId
+    end_date: HubDate
 
 
 # Shared production (BRS-NO-701) -----------------------------------------------------------------
 
 class SharedProductionReceiverIn(ContractModel):
-    metering_point_id: str
+    metering_point_id: PointId
     share: Decimal | None = Field(default=None, allow_inf_nan=False,
                                   description="Manual split only: a share between 0 and 1; "
                                               "the receivers' shares sum to exactly 1.")
@@ -214,9 +266,9 @@ class SharedProductionIn(ContractModel):
 
     message_id: UUID
     action: Literal["create", "change", "end"] = "create"
-    name: str = Field(min_length=1, max_length=100)
-    description: str = Field(default="", max_length=1000)
+    name: Annotated[str, Field(min_length=1, max_length=100), NoControlCharacters]
+    description: FreeText | Literal[""] = ""
     distribution_type: Literal["manual", "equal", "dynamic"] = "equal"
-    valid_from: date
-    contributors: list[str] = Field(default_factory=list, max_length=500)
+    valid_from: HubDate
+    contributors: list[PointId] = Field(default_factory=list, max_length=500)
     receivers: list[SharedProductionReceiverIn] = Field(default_factory=list, max_length=500)

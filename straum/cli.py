@@ -326,7 +326,7 @@ def prices_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
                                   disable=not sys.stderr.isatty())):
         if eur_nok is not None and not row.get("eurNok"):
             row["eurNok"] = str(eur_nok)
-        price, found = parse_price(row, f"line {i + 2}")
+        price, found = parse_price(row, f"line {i + 2}", text_numbers=True)
         problems += found
         if price is not None:
             prices.append(price)

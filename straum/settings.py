@@ -79,8 +79,17 @@ class Settings(BaseSettings):
         default=100.0, ge=0, description="Requests per second per actor and API process (0: off).")
     rate_limit_burst: int = Field(default=300, ge=1)
     jwks_url: str | None = Field(default=None, description="Production token keys (JWKS).")
-    token_issuer: str = "straum-dev"  # noqa: S105 - an issuer name, not a secret
+    jwks_issuer: str | None = Field(
+        default=None, description="The identity provider's issuer (iss) that tokens signed "
+        "by a JWKS key must carry; without it such tokens are refused.")
+    token_issuer: str = Field(
+        default="straum-dev", description="Issuer (iss) of development tokens: what "
+        "`straum token` writes and the API requires of them.")
     token_audience: str = "straum"  # noqa: S105 - an audience name, not a secret
+
+    supply_start_max_days_ahead: int = Field(
+        default=60, ge=0, le=366, description="How far ahead a start of supply (BRS-NO-101) "
+        "may lie; our choice, see docs/ARCHITECTURE.md.")
 
     alert_webhook: str | None = Field(default=None, description="Alert events as JSON here.")
     clock_offset_seconds: float = Field(

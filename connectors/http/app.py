@@ -16,22 +16,35 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.http.auth import AuthError, TokenVerifier
+from connectors.http.bulk_routes import bulk_routes
 from connectors.http.consent_routes import (
     AccessApiError,
     ConsentViews,
     access_api_error_handler,
     consent_routes,
 )
-from connectors.http.contracts import JsonApiError, contract_routes, jsonapi_error_handler
+from connectors.http.contracts import (
+    JsonApiError,
+    contract_routes,
+    is_jsonapi_path,
+    jsonapi_error_handler,
+    jsonapi_validation_handler,
+)
 from connectors.http.intake_routes import intake_routes
 from connectors.http.limits import BodyLimit
 from connectors.http.moving_routes import moving_routes
 from connectors.http.norgespris import norgespris_routes
 from connectors.http.ops_routes import ops_routes
 from connectors.http.owners import QueueOwners
-from connectors.http.problems import Problem, problem_handler, validation_handler
+from connectors.http.problems import (
+    Problem,
+    http_problem_handler,
+    problem_handler,
+    validation_handler,
+)
 from connectors.http.queue_routes import queue_routes
 from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
@@ -73,9 +86,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
                   summary="Message backend for an electricity datahub")
     app.state.services = services
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
     app.add_exception_handler(Problem, problem_handler)
-    app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_exception_handler(StarletteHTTPException, http_problem_handler)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Problem details; JSON:API error objects on the Contracts API."""
+        if is_jsonapi_path(request.url.path):
+            return await jsonapi_validation_handler(request, exc)
+        return await validation_handler(request, exc)
 
     @app.exception_handler(AuthError)
     async def auth_failed(request: Request, exc: AuthError) -> JSONResponse:
@@ -111,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(ops_routes(services))
+    app.include_router(bulk_routes(services))
     app.include_router(intake_routes(services))
     app.include_router(queue_routes(services, owners))
     app.include_router(replay_routes(services))

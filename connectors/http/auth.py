@@ -4,7 +4,9 @@ says what it may do.
 Development tokens are ES256-signed with a key kept in the data directory (``straum token``
 prints one); production verifies against a JWKS (RS256/ES256, Maskinporten-style). Only
 asymmetric algorithms are accepted, so ``none`` and HS/RS confusion are refused by
-construction.
+construction. Every token must name its issuer (``iss``: ``Settings.token_issuer`` for
+development tokens, ``Settings.jwks_issuer`` for the identity provider's) and carry ``roles``
+as a list of known role names; anything else is a 401, never a guess.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from domain.identifiers import IdentifierError, validate_gln, validate_national_id
+from domain.problem_codes import Code
 from straum.settings import Settings
 
 ALGORITHMS = ["ES256", "RS256"]
@@ -116,13 +119,18 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=False,
                                      lifespan=300) if settings.jwks_url else None
 
-    def _key_for(self, token: str) -> Any:
+    def _key_for(self, token: str) -> tuple[Any, str]:
+        """The key that must have signed ``token``, and the issuer the token must name."""
         header = jwt.get_unverified_header(token)
         if header.get("alg") not in ALGORITHMS:
             raise AuthError(401, "token.algorithm",
                             f"token algorithm {header.get('alg')!r} is not accepted")
         if self._jwks is not None and header.get("kid") != DEV_KEY_ID:
-            return self._jwks.get_signing_key_from_jwt(token).key
+            if self.settings.jwks_issuer is None:
+                raise AuthError(401, Code.TOKEN_ISSUER,
+                                "no issuer is configured for the identity provider's tokens "
+                                "(STRAUM_JWKS_ISSUER)")
+            return self._jwks.get_signing_key_from_jwt(token).key, self.settings.jwks_issuer
         if not self.settings.accepts_dev_tokens:
             raise AuthError(401, "token.untrusted_key",
                             "development tokens are not accepted here; use the identity "
@@ -130,7 +138,7 @@ class TokenVerifier:
         if header.get("alg") != "ES256":
             raise AuthError(401, "token.algorithm",
                             "development tokens are ES256; configure a JWKS for RS256 keys")
-        return self._dev_public
+        return self._dev_public, self.settings.token_issuer
 
     def verify(self, authorization: str | None, sender: str | None) -> Caller:
         """The caller of a request, or AuthError."""
@@ -138,12 +146,18 @@ class TokenVerifier:
             raise AuthError(401, "token.missing", "send 'Authorization: Bearer <token>'")
         token = authorization.removeprefix("Bearer ").strip()
         try:
-            key = self._key_for(token)
+            key, issuer = self._key_for(token)
             claims = jwt.decode(token, key, algorithms=ALGORITHMS,
-                                audience=self.settings.token_audience,
-                                options={"require": ["exp", "sub", "iat"]})
+                                audience=self.settings.token_audience, issuer=issuer,
+                                options={"require": ["exp", "sub", "iat", "iss"]})
         except AuthError:
             raise
+        except jwt.InvalidIssuerError as exc:
+            raise AuthError(401, Code.TOKEN_ISSUER,
+                            "the token's issuer (iss) is not the one this hub trusts") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            code = Code.TOKEN_ISSUER if exc.claim == "iss" else "token.invalid"
+            raise AuthError(401, code, f"the token has no {exc.claim!r} claim") from exc
         except jwt.ExpiredSignatureError as exc:
             raise AuthError(401, "token.expired", "the token has expired") from exc
         except jwt.ImmatureSignatureError as exc:
@@ -152,23 +166,39 @@ class TokenVerifier:
             # OSError: PyJWKClient wraps errors of connecting to the JWKS, not a connection
             # reset while reading its body
             raise AuthError(401, "token.invalid", f"the token is not valid: {exc}") from exc
-        if Role.END_USER in (claims.get("roles") or ()):
+        roles_claim = claims.get("roles")
+        if isinstance(roles_claim, list) and Role.END_USER.value in roles_claim:
             return end_user_caller(claims, sender)
         try:
             party = validate_gln(str(claims["sub"]))
         except IdentifierError as exc:
             raise AuthError(401, "token.subject", "the token's subject is not a GLN") from exc
-        roles = frozenset(Role(r) for r in claims.get("roles", []) if r in set(Role))
+        roles = roles_of(claims.get("roles"))
         if sender is not None and sender != party:
             raise AuthError(403, "sender.mismatch",
                             "the Sender header does not match the token's subject")
         return Caller(party, roles)
 
 
+KNOWN_ROLES = frozenset(r.value for r in Role)
+
+
+def roles_of(claim: Any) -> frozenset[Role]:
+    """The roles a ``roles`` claim grants: it must be a list of known role names (a map, a
+    string, null or a nested list is refused, not read leniently)."""
+    if not isinstance(claim, list) or not all(
+            isinstance(r, str) and r in KNOWN_ROLES for r in claim):
+        raise AuthError(401, Code.TOKEN_ROLES,
+                        "the token's roles must be a list of role names: "
+                        + ", ".join(sorted(KNOWN_ROLES)))
+    return frozenset(Role(r) for r in claim)
+
+
 def end_user_caller(claims: dict[str, Any], sender: str | None) -> Caller:
     """An end user's token: the role alone, and a valid national id in ``pid``."""
     if claims.get("roles") != [Role.END_USER.value]:
-        raise AuthError(401, "token.roles", "an end user's token has the role end_user alone")
+        raise AuthError(401, Code.TOKEN_ROLES,
+                        "an end user's token has the role end_user alone")
     try:
         national_id = str(claims.get("pid"))
         validate_national_id(national_id)

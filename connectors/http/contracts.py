@@ -9,25 +9,31 @@ objects (``status``, ``code``, ``title``, ``detail``, ``source.pointer``) in an 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from connectors.compacted import CompactedView
 from connectors.http.auth import Role, require
 from connectors.http.deps import Authenticated
+from connectors.http.json_body import StrictJsonRoute, check_depth
+from connectors.http.problems import Problem
+from domain.calendar import calendar_text, day_in_calendar
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
+from schemas.fields import HubDateTime
 from straum.settings import Settings
 from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
 from streams.topics import TopicCatalogue
 
 JSONAPI = "application/vnd.api+json"
+JSONAPI_PATH = "/v1/contracts"
 REPLY_WAIT_S = 15.0
+MAX_CONTRACTS_PER_REQUEST = 100
 
 
 class ContractServices(Protocol):
@@ -39,17 +45,41 @@ class ContractServices(Protocol):
 
 class JsonApiError(Exception):
     def __init__(self, status: int, code: str, title: str, detail: str,
-                 pointer: str | None = None) -> None:
+                 pointer: str | None = None, parameter: str | None = None) -> None:
         super().__init__(detail)
         self.status, self.code, self.title, self.detail, self.pointer = (
             status, code, title, detail, pointer)
+        self.parameter = parameter
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"status": str(self.status), "code": self.code,
                                  "title": self.title, "detail": self.detail}
         if self.pointer:
             error["source"] = {"pointer": self.pointer}
+        elif self.parameter:
+            error["source"] = {"parameter": self.parameter}
         return {"errors": [error]}
+
+
+def is_jsonapi_path(path: str) -> bool:
+    """Whether ``path`` belongs to the Contracts API, whose errors are JSON:API objects."""
+    return path == JSONAPI_PATH or path.startswith(JSONAPI_PATH + "/")
+
+
+async def jsonapi_validation_handler(_: Request, exc: Exception) -> JSONResponse:
+    """A query parameter or path that does not validate, as JSON:API error objects."""
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for err in exc.errors()[:50]:
+        where, *rest = [str(p) for p in err["loc"]] or ["request"]
+        error: dict[str, Any] = {"status": "400", "code": "INVALID_INPUT",
+                                 "title": "Invalid input", "detail": err["msg"]}
+        if where == "query" and rest:
+            error["source"] = {"parameter": rest[0]}
+        elif where == "body":
+            error["source"] = {"pointer": "".join(f"/{p}" for p in rest)}
+        errors.append(error)
+    return jsonapi({"errors": errors}, 400)
 
 
 async def jsonapi_error_handler(_: Request, exc: Exception) -> JSONResponse:
@@ -80,11 +110,18 @@ def resource(c: dict[str, Any]) -> dict[str, Any]:
 def _date(value: Any, pointer: str) -> date | None:
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise JsonApiError(400, "INVALID_INPUT", "Invalid date",
+                           "a date is a string (YYYY-MM-DD)", pointer)
     try:
-        return date.fromisoformat(str(value))
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise JsonApiError(400, "INVALID_INPUT", "Invalid date",
-                           f"{value!r} is not a date (YYYY-MM-DD)", pointer) from exc
+                           f"{value[:40]!r} is not a date (YYYY-MM-DD)", pointer) from exc
+    if not day_in_calendar(day):
+        raise JsonApiError(400, "INVALID_INPUT", "Invalid date",
+                           f"{value} is outside the hub's calendar ({calendar_text()})", pointer)
+    return day
 
 
 def _object(value: Any, pointer: str, what: str) -> dict[str, Any]:
@@ -115,8 +152,12 @@ def parse_create(item: Any, index: int) -> dict[str, Any]:
                     "meteringPoint relationship")
     point_id = _object(point.get("data"), f"{base}/relationships/meteringPoint/data",
                        "meteringPoint data").get("id")
+    if not isinstance(point_id, str):
+        raise JsonApiError(400, "INVALID_INPUT", "Invalid metering point",
+                           "the metering point id is a string of 18 digits",
+                           f"{base}/relationships/meteringPoint/data/id")
     try:
-        validate_norwegian_gsrn(str(point_id))
+        validate_norwegian_gsrn(point_id)
     except IdentifierError as exc:
         raise JsonApiError(400, "INVALID_INPUT", "Invalid metering point", str(exc),
                            f"{base}/relationships/meteringPoint/data/id") from exc
@@ -125,7 +166,7 @@ def parse_create(item: Any, index: int) -> dict[str, Any]:
 
 
 def contract_routes(services: ContractServices) -> APIRouter:
-    router = APIRouter(tags=["contracts (Norgespris)"])
+    router = APIRouter(tags=["contracts (Norgespris)"], route_class=StrictJsonRoute)
     views: dict[str, CompactedView[dict[str, Any]]] = {}
 
     async def view(name: str) -> CompactedView[dict[str, Any]]:
@@ -178,10 +219,15 @@ def contract_routes(services: ContractServices) -> APIRouter:
                 or (Role.SUPPLIER in roles and c.get("supplier") == caller_party))
 
     async def body_of(request: Request) -> Any:
+        """The request's document: strict JSON (StrictJsonRequest), at most MAX_JSON_DEPTH
+        deep, its problems as JSON:API errors."""
         try:
-            return json.loads(await request.body())
-        except ValueError as exc:
-            raise JsonApiError(400, "INVALID_INPUT", "Invalid JSON", str(exc)) from exc
+            body = await request.json()
+            check_depth(body)
+        except Problem as exc:
+            code = "INVALID_INPUT" if exc.status == 400 else exc.code
+            raise JsonApiError(exc.status, code, exc.title, exc.detail or exc.title) from None
+        return body
 
     @router.get("/v1/ping", response_class=PlainTextResponse)
     async def ping() -> str:
@@ -193,10 +239,10 @@ def contract_routes(services: ContractServices) -> APIRouter:
             contract_type: Annotated[str | None, Query(alias="filter[contractType]")] = None,
             point_ids: Annotated[list[str] | None, Query(alias="filter[meteringPointId]")]
             = None,
-            updated_after: Annotated[datetime | None, Query(alias="filter[updatedAt][gt]")]
+            updated_after: Annotated[HubDateTime | None, Query(alias="filter[updatedAt][gt]")]
             = None,
-            updated_before: Annotated[datetime | None, Query(alias="filter[updatedAt][lt]")]
-            = None,
+            updated_before: Annotated[HubDateTime | None,
+                                      Query(alias="filter[updatedAt][lt]")] = None,
     ) -> JSONResponse:
         """The contracts the caller may see: a grid owner's on its points, a supplier's on
         the points it supplies; operators see all."""
@@ -227,9 +273,10 @@ def contract_routes(services: ContractServices) -> APIRouter:
         items = body.get("data")
         if isinstance(items, dict):
             items = [items]
-        if not isinstance(items, list) or not items or len(items) > 100:
+        if not isinstance(items, list) or not items or len(items) > MAX_CONTRACTS_PER_REQUEST:
             raise JsonApiError(400, "INVALID_INPUT", "Missing data",
-                               "data must hold 1 to 100 contract resource objects", "/data")
+                               f"data must hold 1 to {MAX_CONTRACTS_PER_REQUEST} contract "
+                               "resource objects", "/data")
         parsed = [parse_create(item, i) for i, item in enumerate(items)]
         created = [await command(who.party, "create", p["meteringPointId"], str(uuid.uuid4()),
                                  p["startDate"], p["endDate"]) for p in parsed]

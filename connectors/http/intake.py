@@ -16,7 +16,14 @@ from aiokafka import AIOKafkaProducer
 from connectors.http.problems import Problem
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from domain.series import PointIn, check_series
-from schemas.api import MeteringValuesDocument
+from schemas.api import (
+    CustomerInformationIn,
+    MasterDataChangeIn,
+    MeteringPointRegistrationIn,
+    MeteringValuesDocument,
+    StartOfSupplyIn,
+    ThirdPartyAccessIn,
+)
 from streams.serialisation import MASTER_DATA_EVENT, METERING_VALUE_SERIES, codec
 
 
@@ -77,3 +84,38 @@ def master_data_record(*, message_id: str, sender: str, sender_role: str,
         "receivedAt": datetime.now(UTC), "meteringPointId": metering_point_id,
         "document": (f"no.straum.masterdata.{document_type}", document)})
     return metering_point_id.encode(), value
+
+
+# -- the master-data documents as the processors read them (MasterDataEvent's union) ---------
+
+
+def registration_document(d: MeteringPointRegistrationIn) -> dict[str, Any]:
+    return {"gridArea": d.grid_area, "priceArea": d.price_area, "pointType": d.type,
+            "resolution": d.resolution, "consumptionCode": d.consumption_code,
+            "industryCode": d.industry_code, "productionType": d.production_type,
+            "validFrom": d.valid_from}
+
+
+def start_of_supply_document(d: StartOfSupplyIn) -> dict[str, Any]:
+    return {"startDate": d.start_date, "endUserName": d.end_user.name,
+            "endUserNationalId": d.end_user.national_id,
+            "endUserOrganisationNumber": d.end_user.organisation_number}
+
+
+def characteristics_fields(d: MasterDataChangeIn) -> dict[str, Any]:
+    """The characteristics a change names (None: unchanged)."""
+    return {"gridArea": d.grid_area, "priceArea": d.price_area, "pointType": d.type,
+            "resolution": d.resolution, "consumptionCode": d.consumption_code,
+            "industryCode": d.industry_code, "productionType": d.production_type}
+
+
+def change_document(d: MasterDataChangeIn) -> dict[str, Any]:
+    return {"effectiveFrom": d.effective_from, **characteristics_fields(d)}
+
+
+def customer_information_document(d: CustomerInformationIn) -> dict[str, Any]:
+    return {"contacts": [c.model_dump() for c in d.contacts]}
+
+
+def third_party_access_document(d: ThirdPartyAccessIn) -> dict[str, Any]:
+    return {"action": d.action, "validFrom": d.valid_from, "validTo": d.valid_to}

@@ -5,6 +5,7 @@ problem with its pointer) and written durably once per (sender, messageId).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -13,7 +14,17 @@ from fastapi.responses import JSONResponse
 from connectors.http.auth import Caller, Role, require
 from connectors.http.consent_routes import grant_point
 from connectors.http.deps import Authenticated
-from connectors.http.intake import master_data_record, series_records
+from connectors.http.intake import (
+    change_document,
+    characteristics_fields,
+    customer_information_document,
+    master_data_record,
+    registration_document,
+    series_records,
+    start_of_supply_document,
+    third_party_access_document,
+)
+from connectors.http.json_body import StrictJsonRoute
 from connectors.http.problems import Problem
 from connectors.http.services import INTAKE, INTAKE_RESPONSES, INTAKE_SERIES, Services
 from domain.codes import check_consumption_code
@@ -26,6 +37,9 @@ from domain.identifiers import (
     validate_organisation_number,
 )
 from domain.industry_codes import is_subclass_code
+from domain.problem_codes import Code
+from domain.series import HUB_TIMEZONE
+from domain.supply import start_window_reasons
 from schemas.api import (
     Accepted,
     AccessApprovalIn,
@@ -79,7 +93,7 @@ def reject_if_invalid(code: str, title: str, problems: Problems) -> None:
 
 
 def intake_routes(services: Services) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictJsonRoute)
 
     async def master_data(request: Request, who: Caller, document_type: str, role: str,
                           message_id: str, point_id: str, record_type: str,
@@ -119,14 +133,7 @@ def intake_routes(services: Services) -> APIRouter:
                           + code_problems(document.consumption_code, document.industry_code))
         return await master_data(request, who, "metering-points", "grid_owner",
                                  str(document.message_id), document.metering_point_id,
-                                 "MeteringPointRegistration",
-                                 {"gridArea": document.grid_area,
-                                  "priceArea": document.price_area,
-                                  "pointType": document.type, "resolution": document.resolution,
-                                  "consumptionCode": document.consumption_code,
-                                  "industryCode": document.industry_code,
-                                  "productionType": document.production_type,
-                                  "validFrom": document.valid_from})
+                                 "MeteringPointRegistration", registration_document(document))
 
     @router.post("/v1/start-of-supply", status_code=202, tags=["intake"],
                     response_model=Accepted, responses=INTAKE_RESPONSES)
@@ -144,15 +151,18 @@ def intake_routes(services: Services) -> APIRouter:
         problems += identifier_problem(validate_organisation_number,
                                        end_user.organisation_number,
                                        "/endUser/organisationNumber")
-        reject_if_invalid("start_of_supply.invalid", "The start of supply is not valid",
+        # The process's window (BRS-NO-101), at once: a start far ahead would block the point.
+        today = datetime.now(HUB_TIMEZONE).date()
+        problems += [{"code": r.code, "pointer": "/startDate", "detail": r.text}
+                     for r in start_window_reasons(
+                         document.start_date, today,
+                         max_days_ahead=services.settings.supply_start_max_days_ahead)]
+        reject_if_invalid(Code.START_OF_SUPPLY_INVALID, "The start of supply is not valid",
                           problems)
         return await master_data(request, who, "start-of-supply", "supplier",
                                  str(document.message_id), document.metering_point_id,
                                  "StartOfSupply",
-                                 {"startDate": document.start_date,
-                                  "endUserName": end_user.name,
-                                  "endUserNationalId": end_user.national_id,
-                                  "endUserOrganisationNumber": end_user.organisation_number,
+                                 {**start_of_supply_document(document),
                                   "authorizationGrantId": document.authorization_grant_id,
                                   "grantMeteringPointId": await grant_point(
                                       request, document.authorization_grant_id)})
@@ -164,12 +174,7 @@ def intake_routes(services: Services) -> APIRouter:
         """BRS-NO-302: characteristics that change from ``effectiveFrom``."""
         require(who, Role.GRID_OWNER)
         problems = point_problem(document.metering_point_id)
-        fields = {"gridArea": document.grid_area, "priceArea": document.price_area,
-                  "pointType": document.type, "resolution": document.resolution,
-                  "consumptionCode": document.consumption_code,
-                  "industryCode": document.industry_code,
-                  "productionType": document.production_type}
-        if all(v is None for v in fields.values()):
+        if all(v is None for v in characteristics_fields(document).values()):
             problems.append({"code": "master_data.empty", "pointer": "",
                              "detail": "give at least one characteristic to change"})
         problems += identifier_problem(validate_eic, document.grid_area, "/gridArea")
@@ -177,8 +182,7 @@ def intake_routes(services: Services) -> APIRouter:
         reject_if_invalid("master_data.invalid", "The master-data change is not valid", problems)
         return await master_data(request, who, "master-data", "grid_owner",
                                  str(document.message_id), document.metering_point_id,
-                                 "ChangeOfCharacteristics",
-                                 {"effectiveFrom": document.effective_from, **fields})
+                                 "ChangeOfCharacteristics", change_document(document))
 
     @router.post("/v1/customer-information", status_code=202, tags=["intake"],
                  response_model=Accepted, responses=INTAKE_RESPONSES)
@@ -196,7 +200,7 @@ def intake_routes(services: Services) -> APIRouter:
         return await master_data(request, who, "customer-information", "supplier",
                                  str(document.message_id), document.metering_point_id,
                                  "CustomerInformationUpdate",
-                                 {"contacts": [c.model_dump() for c in document.contacts]})
+                                 customer_information_document(document))
 
     @router.post("/v1/third-party-access", status_code=202, tags=["intake"],
                  response_model=Accepted, responses=INTAKE_RESPONSES)
@@ -213,8 +217,7 @@ def intake_routes(services: Services) -> APIRouter:
         return await master_data(request, who, "third-party-access", "third_party",
                                  str(document.message_id), document.metering_point_id,
                                  "ThirdPartyAccessRequest",
-                                 {"action": document.action, "validFrom": document.valid_from,
-                                  "validTo": document.valid_to})
+                                 third_party_access_document(document))
 
     @router.post("/v1/third-party-access/{request_id}/approval", status_code=202,
                  tags=["intake"], response_model=Accepted, responses=INTAKE_RESPONSES)

@@ -19,11 +19,14 @@ from fastapi.responses import JSONResponse
 from connectors.compacted import CompactedView
 from connectors.http.auth import Role, require
 from connectors.http.deps import Authenticated
+from connectors.http.json_body import StrictJsonRoute
 from connectors.http.problems import Problem
 from connectors.point_records import records_for_key
 from domain.comparison import compare, tariffs_for
 from domain.metering_point import MeteringPoint, from_record
 from domain.prices import AreaPrice, parse_price
+from domain.problem_codes import Code
+from domain.read_access import Period, midnight, readable_periods
 from domain.routing import check_series_against_point
 from domain.series import HUB_TIMEZONE, point_time
 from schemas.api import ContractModel
@@ -106,7 +109,7 @@ async def point_values(settings: Settings, catalogue: TopicCatalogue, point: Met
 
 
 def norgespris_routes(services: HasKafka) -> APIRouter:
-    router = APIRouter(tags=["Norgespris"])
+    router = APIRouter(tags=["Norgespris"], route_class=StrictJsonRoute)
     prices_view: CompactedView[AreaPrice] | None = None
 
     async def prices() -> CompactedView[AreaPrice]:
@@ -151,15 +154,17 @@ def norgespris_routes(services: HasKafka) -> APIRouter:
         For the point's grid owner and its suppliers in the period."""
         require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
         if to < from_ or (to - from_).days > 366 or from_.year < 2000 or to.year > 2100:
-            raise Problem(400, "comparison.period", "The period is not valid",
+            raise Problem(400, Code.COMPARISON_PERIOD, "The period is not valid",
                           "from <= to, at most 366 days, between 2000 and 2100")
         point = await point_state(services.settings, services.catalogue, metering_point_id)
         days = [from_ + timedelta(days=n) for n in range((to - from_).days + 1)]
-        allowed = point is not None and (
-            Role.OPERATOR in who.roles or point.grid_owner == who.party
-            or any(point.supplier_on(d) == who.party for d in days))
-        if point is None or not allowed:
-            raise Problem(404, "metering_point.unknown", "No such metering point",
+        # Only the caller's own periods: a supplier its supply days, never its predecessor's
+        # or successor's (the lead-in of the month for the caps included).
+        asked = Period(midnight(from_.replace(day=1)), midnight(to + timedelta(days=1)))
+        periods = (readable_periods(point, who.party, who.roles, asked)
+                   if point is not None else ())
+        if point is None or not any(p.end > midnight(from_) for p in periods):
+            raise Problem(404, Code.METERING_POINT_UNKNOWN, "No such metering point",
                           "no metering point with that id that you may see")
         code = point.characteristics_on(to).consumption_code
         if code not in ("35", "36"):
@@ -178,13 +183,16 @@ def norgespris_routes(services: HasKafka) -> APIRouter:
                              {y: tariffs_for(y) for y in years}, from_, to,
                              resolution=point.characteristics_on(to).resolution,
                              price_resolution=lambda hour: resolution_at.get(
-                                 hour.astimezone(UTC), "PT15M"))
-        except ValueError as exc:
-            raise Problem(422, "comparison.unavailable", "The comparison cannot be made",
+                                 hour.astimezone(UTC), "PT15M"),
+                             readable=None if periods == (asked,) else periods)
+        except (ValueError, ArithmeticError) as exc:
+            raise Problem(422, Code.COMPARISON_UNAVAILABLE, "The comparison cannot be made",
                           str(exc)) from exc
         body = asdict(result)
         body.update({"meteringPointId": metering_point_id, "priceArea": area,
-                     "computedAt": datetime.now(UTC), "complete": result.complete})
+                     "computedAt": datetime.now(UTC), "complete": result.complete,
+                     "readablePeriods": [{"start": p.start, "end": p.end} for p in periods
+                                         if p.end > midnight(from_)]})
         return JSONResponse(jsonable_encoder(body))
 
     return router

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
+from connectors.http.json_body import StrictJsonRoute
 from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
 from connectors.http.services import Services, _jsonable
@@ -44,7 +45,7 @@ def availability_json(a: Availability) -> dict[str, Any]:
 
 
 def ops_routes(services: Services) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictJsonRoute)
 
     @router.get("/ops", tags=["operations"], include_in_schema=False)
     async def ops_page() -> HTMLResponse:

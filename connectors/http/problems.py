@@ -1,28 +1,36 @@
 """Errors as RFC 9457 problem details, with a machine-readable code per problem and a JSON
-pointer to the offending field."""
+pointer to the offending field.
+
+``Problem`` is an ``HTTPException`` so that one raised while FastAPI reads a body (too large,
+not JSON) reaches its handler as it is, instead of becoming FastAPI's bare
+``{"detail": "There was an error parsing the body"}``. Any other HTTP error (no such route, a
+method not allowed) is answered as problem details too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.problem_codes import Code
 
 PROBLEM_JSON = "application/problem+json"
 
 
-class Problem(Exception):
+class Problem(HTTPException):
     """An HTTP error answered as problem details."""
 
     def __init__(self, status: int, code: str, title: str, detail: str = "",
                  problems: Sequence[dict[str, str]] = (), headers: dict[str, str] | None = None
                  ) -> None:
-        super().__init__(detail or title)
+        super().__init__(status, detail or title, headers)
         self.status, self.code, self.title, self.detail = status, code, title, detail
         self.problems = list(problems)
-        self.headers = headers
 
     def body(self, instance: str) -> dict[str, Any]:
         body: dict[str, Any] = {"type": f"https://straum.dev/problems/{self.code}",
@@ -49,11 +57,25 @@ async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
                         media_type=PROBLEM_JSON, headers=exc.headers)
 
 
+HTTP_CODES = {404: Code.ROUTE_NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}
+
+
+async def http_problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's and FastAPI's own HTTP errors (404 for an unknown path, 405, ...) as
+    problem details."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, Code.HTTP_ERROR)
+    title = str(exc.detail) if exc.detail else "HTTP error"
+    headers = dict(exc.headers) if exc.headers else None
+    return await problem_handler(request, Problem(exc.status_code, code, title,
+                                                  headers=headers))
+
+
 async def validation_handler(request: Request, exc: Exception) -> JSONResponse:
     """Every shape or type error of a request, each with its pointer, in one 400."""
     assert isinstance(exc, RequestValidationError)
     problems = [{"code": f"body.{err['type']}", "pointer": pointer(err["loc"]),
                  "detail": err["msg"]} for err in exc.errors()[:200]]
-    problem = Problem(400, "request.invalid", "The request is not valid",
+    problem = Problem(400, Code.REQUEST_INVALID, "The request is not valid",
                       f"{len(exc.errors())} problem(s) found", problems)
     return await problem_handler(request, problem)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from connectors.http.deps import Authenticated
+from connectors.http.json_body import StrictJsonRoute
 from connectors.http.owners import QueueOwners
 from connectors.http.problems import Problem
 from connectors.http.queues import poll_answer
@@ -23,7 +24,7 @@ log = get_logger(__name__)
 
 
 def queue_routes(services: Services, owners: QueueOwners) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictJsonRoute)
 
     @router.post("/v1/queues/{queue}/poll", tags=["queues"],
               responses={204: {"description": "The queue is empty"}})

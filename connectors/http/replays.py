@@ -13,14 +13,16 @@ from typing import Any, Literal, Protocol
 from fastapi import APIRouter, Path
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, Field
+from pydantic import Field, StrictBool, StrictFloat
 
 from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
+from connectors.http.json_body import StrictJsonRoute
 from connectors.http.problems import Problem
 from connectors.replay import Job, Replayer, ReplayError, State
 from domain.replay import ReplayPlan, ReplayScope
 from schemas.api import ContractModel
+from schemas.fields import GridAreaId, HubDateTime, PartyId, PointId
 from straum.logging import get_logger
 from straum.settings import Settings
 from streams.topics import Queue
@@ -28,21 +30,25 @@ from streams.topics import Queue
 log = get_logger(__name__)
 
 
+MAX_REPLAY_RATE = 1_000_000.0
+"""Series per second; far above what a broker takes, so only a mistake is refused."""
+
+
 class ReplayIn(ContractModel):
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: HubDateTime = Field(alias="from")
+    to: HubDateTime
     by: Literal["value-time", "intake-time"] = "value-time"
-    metering_points: list[str] = Field(default_factory=list, max_length=10_000)
-    grid_areas: list[str] = Field(default_factory=list, max_length=500)
-    recipients: list[str] = Field(default_factory=list, max_length=1_000)
-    rate: float = Field(default=500.0, ge=0)
-    dry_run: bool = False
+    metering_points: list[PointId] = Field(default_factory=list, max_length=10_000)
+    grid_areas: list[GridAreaId] = Field(default_factory=list, max_length=500)
+    recipients: list[PartyId] = Field(default_factory=list, max_length=1_000)
+    rate: StrictFloat = Field(default=500.0, ge=0, le=MAX_REPLAY_RATE, allow_inf_nan=False)
+    dry_run: StrictBool = False
 
 
 class RedeliveryIn(ContractModel):
-    actor: str = Field(min_length=13, max_length=13)
+    actor: PartyId = Field(min_length=13)
     queue: Queue
-    since: AwareDatetime
+    since: HubDateTime
 
 
 class HasSettings(Protocol):
@@ -63,7 +69,7 @@ def plan_json(plan: ReplayPlan) -> dict[str, Any]:
 
 
 def replay_routes(services: HasSettings) -> APIRouter:
-    router = APIRouter(prefix="/v1/ops", tags=["operations"])
+    router = APIRouter(prefix="/v1/ops", tags=["operations"], route_class=StrictJsonRoute)
     replayer: Replayer | None = None
     running: dict[str, tuple[asyncio.Task[Job], asyncio.Event]] = {}
 

@@ -1,11 +1,27 @@
 """Hostile input against straum's own OpenAPI document: no input gives a server error, and
-answers match what the document says; fuzzed intake bodies never stop the stream."""
+answers match what the document says; fuzzed intake bodies never stop the stream.
+
+Issue 20 added four classes, each tried on every body-taking endpoint: deep nesting, huge
+fields, extreme numbers and dates, and type confusion. Each answer is checked as a user of the
+contract would: a 4xx in problem details (JSON:API error objects on the Contracts API) with a
+code, and a pointer for a field; a document answered 202 gets exactly one acknowledgement.
+
+The budget is ``STRAUM_FUZZ_EXAMPLES`` examples per class (25 in ``make test``; ``make fuzz``
+runs 500). With ``STRAUM_FUZZ_REPORT`` set, the classes and counts are written there as JSON.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
-from collections.abc import Iterator
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,10 +33,15 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from connectors.broker.embedded import free_port
-from tests.helpers import day_series, gln, gsrn, values_document
+from tests.helpers import day_series, gln, gsrn, register_point, start_of_supply, values_document
 from tests.integration.conftest import Straum
 
 ALL_ROLES = ("grid_owner", "supplier", "third_party", "operator")
+BUDGET = int(os.environ.get("STRAUM_FUZZ_EXAMPLES", "25"))
+PROBLEM = "application/problem+json"
+JSONAPI = "application/vnd.api+json"
+TRIED: Counter[str] = Counter()
+"""Requests sent per class and answer, for the report (docs/RELIABILITY.md)."""
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +76,12 @@ def test_no_input_gives_a_server_error(straum: Straum, fuzz_api: str) -> None:
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, database=None,
+        @settings(max_examples=BUDGET, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         def fuzz(case: Any) -> None:
             response = case.call(base_url=fuzz_api, timeout=30,
                                  headers={"Authorization": f"Bearer {token}"})
+            TRIED[f"schemathesis {response.status_code // 100}xx"] += 1
             case.validate_response(response, checks=[not_a_server_error,
                                                      response_schema_conformance])
 
@@ -92,9 +114,13 @@ def test_fuzzed_intake_bodies_get_4xx_never_5xx(straum: Straum, fuzz_api: str,
                           content=json.dumps(document, allow_nan=True),  # NaN and Infinity too
                           headers={"Authorization": f"Bearer {token}",
                                    "Content-Type": "application/json"})
+    TRIED[f"intake bodies {response.status_code}"] += 1
     assert response.status_code in (200, 202, 400, 422), response.text
     if response.status_code == 400:
         body = response.json()
+        if body["code"] == "body.invalid_json":  # NaN and Infinity are not JSON
+            assert "problems" not in body
+            return
         assert body["problems"] and all("code" in p and "pointer" in p
                                         for p in body["problems"])
 
@@ -105,12 +131,297 @@ def test_deeply_nested_and_oversized_bodies(straum: Straum, fuzz_api: str) -> No
     nested = "[" * 5000 + "]" * 5000
     response = httpx.post(f"{fuzz_api}/v1/metering-values", content=nested, headers=headers)
     assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
     many = values_document(*[day_series(gsrn(), day_of_2026()) for _ in range(3)])
     many["series"][0]["points"] *= 40  # far beyond the longest series
     response = httpx.post(f"{fuzz_api}/v1/metering-values", json=many, headers=headers)
     assert response.status_code == 400
     assert httpx.post(f"{fuzz_api}/v1/metering-values", content=b"\xff\xfe garbage",
                       headers=headers).status_code == 400
+
+
+# -- issue 20's classes: deep nesting, huge fields, extreme numbers and dates, type confusion --
+
+FUZZ_PARTY = {"grid_owner": "7080005051293", "supplier": "7080005051309",
+              "third_party": "7080005051316", "operator": "7080005051286"}
+"""One party per role for the classes below, so their acknowledgements collect in four
+queues that the invariant test reads at the end."""
+
+ACCEPTED: list[tuple[str, str, str | None]] = []
+"""(role, messageId, transactionId) of every fuzzed document answered 202."""
+
+
+def _day(offset: int = 0) -> str:
+    return (date.today() + timedelta(days=offset)).isoformat()
+
+
+def _contract() -> dict[str, Any]:
+    return {"data": [{"type": "contract", "attributes": {
+        "contractType": "Norgespris", "startDate": _day(1)}, "relationships": {
+        "meteringPoint": {"data": {"type": "MeteringPoint", "id": gsrn()}}}}]}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A body-taking endpoint, a valid body for it, and the fields to attack."""
+
+    path: str
+    role: str
+    body: Callable[[], Any]
+    fields: tuple[tuple[str | int, ...], ...]
+    jsonapi: bool = False
+    acknowledged: bool = False  # a 202 means an Acknowledgement will follow
+
+
+TARGETS = [
+    Target("/v1/metering-values", "grid_owner",
+           lambda: values_document(day_series(gsrn(), date(2026, 2, 10))),
+           (("messageId",), ("series", 0, "start"), ("series", 0, "end"),
+            ("series", 0, "meteringPointId"), ("series", 0, "resolution"),
+            ("series", 0, "points", 0, "quantity"), ("series", 0, "points", 0, "quality"),
+            ("series", 0, "transactionId"), ("series",)), acknowledged=True),
+    Target("/v1/metering-points", "grid_owner", lambda: register_point(gsrn()),
+           (("productionType",), ("validFrom",), ("gridArea",), ("consumptionCode",),
+            ("industryCode",), ("type",), ("meteringPointId",)), acknowledged=True),
+    Target("/v1/master-data", "grid_owner",
+           lambda: {"messageId": str(uuid.uuid4()), "meteringPointId": gsrn(),
+                    "effectiveFrom": _day(), "productionType": "hydro"},
+           (("effectiveFrom",), ("productionType",), ("consumptionCode",), ("priceArea",)),
+           acknowledged=True),
+    Target("/v1/start-of-supply", "supplier", lambda: start_of_supply(gsrn(), date.today()),
+           (("startDate",), ("endUser", "name"), ("endUser", "organisationNumber"),
+            ("endUser",)), acknowledged=True),
+    Target("/v1/customer-information", "supplier",
+           lambda: {"messageId": str(uuid.uuid4()), "meteringPointId": gsrn(), "contacts": [
+               {"kind": "mobile", "value": "+4791234567", "purpose": "contract"}]},
+           (("contacts", 0, "value"), ("contacts", 0, "kind"), ("contacts",)),
+           acknowledged=True),
+    Target("/v1/third-party-access", "third_party",
+           lambda: {"messageId": str(uuid.uuid4()), "meteringPointId": gsrn(), "action": "add",
+                    "validFrom": f"{_day()}T00:00:00+01:00"},
+           (("validFrom",), ("validTo",), ("action",)), acknowledged=True),
+    Target("/v1/prices", "operator",
+           lambda: {"prices": [{"area": "NO1", "start": "2001-01-10T00:00:00+01:00",
+                                "resolution": "PT1H", "price": 1200.0, "unit": "NOK/MWh"}]},
+           (("prices", 0, "price"), ("prices", 0, "start"), ("prices", 0, "eurNok"),
+            ("prices", 0, "area"), ("prices",))),
+    Target("/v1/ops/maintenance", "operator",
+           lambda: {"start": f"{_day(400)}T00:00:00Z", "end": f"{_day(400)}T01:00:00Z",
+                    "reason": "fuzz"},
+           (("start",), ("end",), ("reason",))),
+    Target("/v1/ops/redeliveries", "operator",
+           lambda: {"actor": gln(), "queue": "metering-values",
+                    "since": "2026-01-01T00:00:00Z"},
+           (("since",), ("actor",), ("queue",))),
+    Target("/v1/queues/metering-values/ack", "supplier", lambda: {"pollId": "fuzz"},
+           (("pollId",),)),
+    Target("/v1/contracts", "grid_owner", _contract,
+           (("data", 0, "attributes", "startDate"), ("data", 0, "attributes", "endDate"),
+            ("data", 0, "relationships", "meteringPoint", "data", "id"), ("data",)),
+           jsonapi=True),
+]
+
+
+def set_at(document: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for part in path[:-1]:
+        document = document[part]
+    document[path[-1]] = value
+
+
+RAW = "@@raw:"
+"""Marks a raw JSON token (1e400, NaN, a 5,000-digit integer) to splice into the body."""
+
+
+def render(document: Any) -> str:
+    return re.sub(r'"@@raw:(.*?)@@"', lambda m: m.group(1), json.dumps(document))
+
+
+def send(fuzz_api: str, target: Target, body: str | bytes, kind: str) -> httpx.Response:
+    token = FUZZ_TOKENS[target.role]
+    content_type = JSONAPI if target.jsonapi else "application/json"
+    response = httpx.post(f"{fuzz_api}{target.path}", content=body, timeout=60,
+                          headers={"Authorization": f"Bearer {token}",
+                                   "Content-Type": content_type})
+    TRIED[f"{kind} {response.status_code}"] += 1
+    assert response.status_code < 500 or _processing_delayed(response), (
+        f"{kind} on {target.path}: {response.status_code} {response.text[:300]}")
+    if response.status_code >= 400:
+        _check_error_body(target, response)
+    elif response.status_code == 202 and target.acknowledged:
+        document = json.loads(body)
+        for series in document.get("series") or [None]:
+            ACCEPTED.append((target.role, document["messageId"],
+                             series["transactionId"] if series else None))
+    return response
+
+
+def _processing_delayed(response: httpx.Response) -> bool:
+    """A contract command the processor has not answered in time: 'read again shortly', a
+    statement about load on a shared machine, not a failure of input handling."""
+    return response.status_code == 503 and "PROCESSING_DELAYED" in response.text
+
+
+def _check_error_body(target: Target, response: httpx.Response) -> None:
+    content_type = response.headers["content-type"]
+    body = response.json()
+    if target.jsonapi:
+        assert content_type.startswith(JSONAPI), response.text[:300]
+        assert body["errors"] and all(e["code"] for e in body["errors"])
+        return
+    assert content_type == PROBLEM, response.text[:300]
+    assert isinstance(body["code"], str) and body["status"] == response.status_code
+    for problem in body.get("problems", []):
+        assert problem["code"] and "pointer" in problem
+
+
+FUZZ_TOKENS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def fuzz_tokens(straum: Straum) -> None:
+    for role, party in FUZZ_PARTY.items():
+        FUZZ_TOKENS[role] = straum.token(party, role)
+
+
+targets = st.sampled_from(TARGETS)
+
+
+def _fields(target: Target) -> st.SearchStrategy[tuple[str | int, ...]]:
+    return st.sampled_from(target.fields)
+
+
+CLASS_SETTINGS = settings(max_examples=BUDGET, deadline=None, database=None,
+                          suppress_health_check=list(HealthCheck))
+
+
+@given(data=st.data())
+@CLASS_SETTINGS
+def test_deep_nesting(fuzz_api: str, fuzz_tokens: None, data: st.DataObject) -> None:
+    """Arrays and objects nested 30 to 50,000 levels, as the whole body or in a field."""
+    target = data.draw(targets)
+    depth = data.draw(st.sampled_from([30, 33, 100, 999, 1_000, 1_001, 5_000, 50_000]))
+    opening, closing = data.draw(st.sampled_from([("[", "]"), ('{"a":', "}"),
+                                                  ('[{"a":', "}]")]))
+    inner = "" if opening == "[" else "1"
+    nest = opening * depth + inner + closing * depth
+    document = target.body()
+    where: tuple[str | int, ...] = ()
+    if data.draw(st.booleans()):
+        body = nest
+    else:
+        where = data.draw(_fields(target))
+        set_at(document, where, RAW + "NEST@@")
+        body = render(document).replace("NEST", nest)
+    response = send(fuzz_api, target, body, "deep nesting")
+    assert response.status_code in (400, 404, 413, 422), (where, response.text[:300])
+
+
+@given(data=st.data())
+@CLASS_SETTINGS
+def test_huge_fields(fuzz_api: str, fuzz_tokens: None, data: st.DataObject) -> None:
+    """A field one past its bound up to past the body limit, in 1- to 4-byte characters."""
+    target = data.draw(targets)
+    path = data.draw(_fields(target))
+    size = data.draw(st.sampled_from([19, 65, 201, 255, 501, 10_000, 1_048_576, 9_000_000]))
+    char = data.draw(st.sampled_from(["x", "ø", "€", "𝄞", "1"]))
+    document = target.body()
+    set_at(document, path, char * (size if len(char.encode()) == 1 else size // 2))
+    response = send(fuzz_api, target, render(document), "huge fields")
+    if response.status_code == 400 and not target.jsonapi and size >= 10_000:
+        pointer = "/" + "/".join(str(p) for p in path)
+        pointers = {p["pointer"] for p in response.json().get("problems", [])}
+        assert any(p.startswith(pointer) or pointer.startswith(p) for p in pointers) or (
+            response.json()["code"] != "request.invalid"), (pointer, pointers)
+    if size >= 9_000_000:
+        assert response.status_code == 413
+
+
+EXTREME_NUMBERS = [1e308, -1e308, 5e-324, -0.0, 0, 2**63, 2**64 + 1, 10_000_000.000001,
+                   *(RAW + token + "@@" for token in (
+                       "1e400", "-1e400", "NaN", "Infinity", "9" * 5000, "1" + "0" * 400,
+                       "0." + "0" * 400 + "1"))]
+EXTREME_DATES = ["0001-01-01", "9999-12-31", "1969-12-31", "1970-01-01", "2099-12-31",
+                 "2100-01-01", "2026-02-29", "2028-02-29", "+10000-01-01", "2026-13-01",
+                 "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-02:00",
+                 "1970-01-01T00:00:00+01:00", "2099-12-31T23:00:00-23:59",
+                 "2026-03-29T02:30:00+01:00", "2026-10-25T02:00:00+02:00",
+                 "2026-01-01T00:00:00", "2026-01-01T24:00:00Z", "2026-01-01T00:00:00+25:00"]
+
+
+@given(data=st.data())
+@CLASS_SETTINGS
+def test_extreme_numbers_and_dates(fuzz_api: str, fuzz_tokens: None,
+                                   data: st.DataObject) -> None:
+    """Numbers at and past every float and decimal edge; dates at and past the calendar's."""
+    target = data.draw(targets)
+    path = data.draw(_fields(target))
+    value = data.draw(st.sampled_from(EXTREME_NUMBERS + EXTREME_DATES))
+    document = target.body()
+    set_at(document, path, value)
+    send(fuzz_api, target, render(document), "extreme numbers and dates")
+
+
+CONFUSED = [None, True, False, 0, -1, 1.5, "", "1", "true", "null", [], [1], {}, {"a": 1},
+            [None], "\x00", "\u202e", "\ud800", "Kari\x00", "\u2066x", {"$ref": "#"}]
+
+
+@given(data=st.data())
+@CLASS_SETTINGS
+def test_type_confusion(fuzz_api: str, fuzz_tokens: None, data: st.DataObject) -> None:
+    """Every field as every other JSON type (and strings holding controls and surrogates)."""
+    target = data.draw(targets)
+    path = data.draw(_fields(target))
+    value = data.draw(st.sampled_from(CONFUSED))
+    document = target.body()
+    set_at(document, path, value)
+    send(fuzz_api, target, render(document), "type confusion")
+
+
+def test_every_accepted_fuzzed_document_is_acknowledged_once(straum: Straum,
+                                                             fuzz_api: str) -> None:
+    """The invariant of issue 20: whatever a document answered 202 contained, its sender gets
+    exactly one Acknowledgement for it (per series for metering values)."""
+    wanted = {(role, message_id, transaction_id)
+              for role, message_id, transaction_id in ACCEPTED}
+    seen: dict[tuple[str, str, str | None], set[str]] = {}
+    deadline = time.monotonic() + 120
+    clients = {role: straum.client(party, role) for role, party in FUZZ_PARTY.items()}
+    quiet = 0
+    while time.monotonic() < deadline and (set(seen) < wanted or quiet < 3):
+        got_any = False
+        for role, client in clients.items():
+            response = client.post("/v1/queues/market-processes/poll", params={"max": 500})
+            if response.status_code == 204:
+                continue
+            body = response.json()
+            got_any = True
+            for message in body["messages"]:
+                if message["documentType"] != "Acknowledgement":
+                    continue
+                payload = message["payload"]
+                key = (role, payload["originalMessageId"], payload.get("transactionId"))
+                seen.setdefault(key, set()).add(message["messageId"])
+            client.post("/v1/queues/market-processes/ack", json={"pollId": body["pollId"]})
+        quiet = 0 if got_any else quiet + 1
+        time.sleep(0.5)
+    TRIED["accepted and acknowledged"] += len(wanted & set(seen))
+    TRIED["accepted, never acknowledged"] += len(wanted - set(seen))
+    missing = wanted - set(seen)
+    assert not missing, f"{len(missing)} accepted documents never acknowledged: {missing}"
+    twice = {k: v for k, v in seen.items() if k in wanted and len(v) != 1}
+    assert not twice, f"acknowledged more than once: {twice}"
+
+
+def test_fuzz_report() -> None:
+    """The classes tried and the answers counted; written where STRAUM_FUZZ_REPORT says."""
+    assert TRIED, "no fuzz class ran"
+    report = os.environ.get("STRAUM_FUZZ_REPORT")
+    if report:
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        Path(report).write_text(json.dumps(
+            {"budget": BUDGET, "at": datetime.now().isoformat(timespec="seconds"),
+             "counts": dict(sorted(TRIED.items()))}, indent=2))
+    assert not any(key.endswith((" 500", " 502", " 504")) for key in TRIED)
 
 
 def test_stream_still_flows_after_the_fuzzing(straum: Straum) -> None:

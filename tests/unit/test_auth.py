@@ -126,6 +126,42 @@ def test_sender_header_must_match_subject(settings: Settings) -> None:
     assert code_of(settings, bearer(token), sender=OTHER) == "403 sender.mismatch"
 
 
-def test_unknown_roles_grant_nothing(settings: Settings) -> None:
-    caller = TokenVerifier(settings).verify(bearer(dev_sign(settings, roles=["admin"])), None)
+@pytest.mark.parametrize("roles", [
+    ["admin"], ["supplier", "admin"], {"operator": 1}, "operator", None, 1, [["operator"]],
+    [None], [{"role": "operator"}], True,
+], ids=repr)
+def test_roles_must_be_a_list_of_known_role_names(settings: Settings, roles: object) -> None:
+    """Finding 6 of issue 20: ``{"operator": 1}`` granted operator, and null, an int or a
+    nested list answered 500. Each is a 401 now."""
+    assert code_of(settings, bearer(dev_sign(settings, roles=roles))) == "401 token.roles"
+
+
+def test_a_token_without_roles_is_refused(settings: Settings) -> None:
+    full = claims()
+    del full["roles"]
+    token = jwt.encode(full, load_or_create_dev_key(settings.dev_key_path), algorithm="ES256")
+    assert code_of(settings, bearer(token)) == "401 token.roles"
+
+
+def test_an_empty_roles_list_is_a_token_that_may_do_nothing(settings: Settings) -> None:
+    caller = TokenVerifier(settings).verify(bearer(dev_sign(settings, roles=[])), None)
     assert caller.roles == frozenset()
+
+
+@pytest.mark.parametrize("issuer", ["someone-else", "", "https://idp.example"])
+def test_dev_tokens_must_name_the_dev_issuer(settings: Settings, issuer: str) -> None:
+    """Finding 6 of issue 20: a wrong or missing ``iss`` was accepted."""
+    assert code_of(settings, bearer(dev_sign(settings, iss=issuer))) == "401 token.issuer"
+    full = claims()
+    del full["iss"]
+    token = jwt.encode(full, load_or_create_dev_key(settings.dev_key_path), algorithm="ES256")
+    assert code_of(settings, bearer(token)) == "401 token.issuer"
+
+
+def test_straum_token_writes_the_issuer_the_api_checks(settings: Settings) -> None:
+    token = issue_dev_token(settings, PARTY, ["supplier"])
+    assert jwt.decode(token, options={"verify_signature": False})["iss"] == "straum-dev"
+    moved = Settings(data_dir=settings.data_dir, token_issuer="straum-test")
+    assert code_of(moved, bearer(token)) == "401 token.issuer"
+    assert TokenVerifier(moved).verify(bearer(issue_dev_token(moved, PARTY, ["supplier"])),
+                                       None).party == PARTY

@@ -100,7 +100,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture
 def verifier(tmp_path: Path, jwks: Jwks) -> TokenVerifier:
-    return TokenVerifier(Settings(data_dir=tmp_path, jwks_url=jwks.url))
+    return TokenVerifier(Settings(data_dir=tmp_path, jwks_url=jwks.url, jwks_issuer=ISSUER))
+
+
+ISSUER = "https://idp.example"
 
 
 def rsa_key() -> rsa.RSAPrivateKey:
@@ -127,7 +130,7 @@ def token(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, kid: str,
           **overrides: object) -> str:
     now = int(time.time())
     claims: dict[str, object] = {"sub": PARTY, "roles": ["supplier"], "aud": "straum",
-                                 "iss": "https://idp.example", "iat": now, "nbf": now,
+                                 "iss": ISSUER, "iat": now, "nbf": now,
                                  "exp": now + 120}
     claims.update(overrides)
     algorithm = "RS256" if isinstance(key, rsa.RSAPrivateKey) else "ES256"
@@ -249,6 +252,25 @@ def test_jwks_claims_are_checked_like_dev_tokens(verifier: TokenVerifier, jwks: 
     assert refusal(verifier, token(k1, "k1", sub="7080005051280")).code == "token.subject"
 
 
+def test_jwks_tokens_must_name_the_configured_issuer(verifier: TokenVerifier,
+                                                      jwks: Jwks, tmp_path: Path) -> None:
+    """Finding 6 of issue 20: the issuer was never checked."""
+    k1 = rsa_key()
+    jwks.keys = [jwk(k1, "k1")]
+    for wrong in ("https://elsewhere.example", "straum-dev", ""):
+        error = refusal(verifier, token(k1, "k1", iss=wrong))
+        assert (error.status, error.code) == (401, "token.issuer")
+    without = token(k1, "k1")
+    claims = jwt.decode(without.removeprefix("Bearer "), options={"verify_signature": False})
+    del claims["iss"]
+    unsigned = jwt.encode(claims, k1, algorithm="RS256", headers={"kid": "k1"})
+    assert refusal(verifier, f"Bearer {unsigned}").code == "token.issuer"
+    # Without a configured issuer, no identity-provider token is trusted.
+    unconfigured = TokenVerifier(Settings(data_dir=tmp_path, jwks_url=jwks.url))
+    error = refusal(unconfigured, token(k1, "k1"))
+    assert (error.status, error.code) == (401, "token.issuer")
+
+
 def test_dev_tokens_are_refused_once_a_jwks_is_configured(tmp_path: Path,
                                                           verifier: TokenVerifier,
                                                           jwks: Jwks) -> None:
@@ -263,7 +285,8 @@ def test_dev_tokens_are_refused_once_a_jwks_is_configured(tmp_path: Path,
 
 def test_dev_tokens_beside_the_jwks_when_asked_for(tmp_path: Path, jwks: Jwks) -> None:
     jwks.keys = [jwk(rsa_key(), "k1")]
-    verifier = TokenVerifier(Settings(data_dir=tmp_path, jwks_url=jwks.url, dev_tokens=True))
+    verifier = TokenVerifier(Settings(data_dir=tmp_path, jwks_url=jwks.url, jwks_issuer=ISSUER,
+                                          dev_tokens=True))
     dev = issue_dev_token(Settings(data_dir=tmp_path), PARTY, ["supplier"])
     assert verifier.verify(f"Bearer {dev}", PARTY) == SUPPLIER
     assert jwks.fetches == 0  # the dev key is local: no fetch
@@ -285,7 +308,7 @@ def test_an_unusable_jwks_endpoint_is_a_401_not_a_500(tmp_path: Path, jwks: Jwks
         with socket.socket() as probe:  # a port nobody listens on
             probe.bind(("127.0.0.1", 0))
             url = f"http://127.0.0.1:{probe.getsockname()[1]}/jwks"
-    verifier = TokenVerifier(Settings(data_dir=tmp_path, jwks_url=url))
+    verifier = TokenVerifier(Settings(data_dir=tmp_path, jwks_url=url, jwks_issuer=ISSUER))
     error = refusal(verifier, token(k1, "k1"))
     assert error.status == 401
     assert error.code.startswith("token.")
@@ -310,7 +333,7 @@ def test_connection_reset_while_reading_the_jwks_is_a_401(tmp_path: Path) -> Non
     thread.start()
     try:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/jwks"
-        verifier = TokenVerifier(Settings(data_dir=tmp_path, jwks_url=url))
+        verifier = TokenVerifier(Settings(data_dir=tmp_path, jwks_url=url, jwks_issuer=ISSUER))
         error = refusal(verifier, token(rsa_key(), "k1"))
         assert (error.status, error.code) == (401, "token.invalid")
     finally:

@@ -17,8 +17,10 @@ from domain.messages import MARKET_PROCESSES, Outbound
 from domain.metering_point import MeteringPoint, SupplyPeriod
 from domain.supply import (
     MAX_SUPPLY_BACKDATING_DAYS,
+    MAX_SUPPLY_DAYS_AHEAD,
     register_metering_point,
     start_of_supply,
+    start_window_reasons,
 )
 from tests.unit.builders import GRID_OWNER, POINT_ID, gln, metering_point
 
@@ -128,7 +130,94 @@ def test_start_may_be_backdated_up_to_the_limit() -> None:
 
 def test_start_today_and_in_the_future_is_accepted() -> None:
     assert start(make_point(), start_date=TODAY).reasons == []
-    assert start(make_point(), start_date=date(2026, 12, 1)).reasons == []
+    assert start(make_point(), start_date=date(2026, 7, 1)).reasons == []
+    last_day = TODAY + timedelta(days=MAX_SUPPLY_DAYS_AHEAD)
+    assert start(make_point(), start_date=last_day).reasons == []
+
+
+# --- BRS-NO-101: how far ahead, and what a later start does to a pending one ---------------
+
+
+def test_window_of_a_start_date_back_and_ahead() -> None:
+    """The pure rule the API and the process share: at most 14 days back, 60 ahead."""
+    assert start_window_reasons(TODAY, TODAY) == []
+    assert start_window_reasons(TODAY - timedelta(days=14), TODAY) == []
+    assert start_window_reasons(TODAY + timedelta(days=60), TODAY) == []
+    assert [r.code for r in start_window_reasons(TODAY - timedelta(days=15), TODAY)] == [
+        "supply.backdated"]
+    assert [r.code for r in start_window_reasons(TODAY + timedelta(days=61), TODAY)] == [
+        "supply.too_far_ahead"]
+    assert [r.code for r in start_window_reasons(date(9999, 12, 31), TODAY)] == [
+        "supply.too_far_ahead"]
+    assert start_window_reasons(TODAY + timedelta(days=90), TODAY, max_days_ahead=90) == []
+
+
+def test_a_start_on_9999_12_31_is_rejected_and_tells_nobody_their_supply_ends() -> None:
+    """Finding 3 of issue 20: such a start was accepted, told the current supplier its supply
+    ends in 9999, and blocked every later genuine switch as an overlap."""
+    current = make_point()
+    outcome = start(current, start_date=date(9999, 12, 31))
+
+    assert [r.code for r in outcome.reasons] == ["supply.too_far_ahead"]
+    assert outcome.state is None
+    assert routed(outcome.messages) == [("Acknowledgement", NEW_SUPPLIER)]
+    # The point is not blocked: a genuine switch next week goes through.
+    genuine = start_of_supply(current, message_id="genuine", sender=gln("708000000009"),
+                              start_date=TODAY + timedelta(days=7), metering_point_id=POINT_ID,
+                              now=NOW, today=TODAY)
+    assert genuine.reasons == []
+
+
+def test_no_single_start_blocks_the_point_for_longer_than_the_window() -> None:
+    """The most a start can hold back is the days up to its own date, at most the window."""
+    pending = start(make_point(), start_date=TODAY + timedelta(days=MAX_SUPPLY_DAYS_AHEAD))
+    assert pending.state is not None
+    after = start_of_supply(pending.state, message_id="after", sender=gln("708000000009"),
+                            start_date=TODAY + timedelta(days=MAX_SUPPLY_DAYS_AHEAD + 1),
+                            metering_point_id=POINT_ID, now=NOW,
+                            today=TODAY + timedelta(days=1))
+    assert after.reasons == []
+
+
+def test_how_far_ahead_is_a_parameter() -> None:
+    ahead = TODAY + timedelta(days=30)
+    assert start(make_point(), start_date=ahead, max_days_ahead=30).reasons == []
+    assert [r.code for r in start(make_point(), start_date=ahead,
+                                  max_days_ahead=29).reasons] == ["supply.too_far_ahead"]
+
+
+def test_a_later_start_is_accepted_and_the_pending_one_stands_until_it() -> None:
+    """Elhub's conflict table for two BRS-NO-101: an incoming start after the pending one's
+    date is accepted; the pending supplier supplies from its date until the later start."""
+    pending_supplier, later_supplier = NEW_SUPPLIER, gln("708000000009")
+    pending = start(make_point(), start_date=TODAY + timedelta(days=10)).state
+    assert pending is not None
+
+    later = start_of_supply(pending, message_id="later", sender=later_supplier,
+                            start_date=TODAY + timedelta(days=20), metering_point_id=POINT_ID,
+                            now=NOW, today=TODAY)
+
+    assert later.reasons == []
+    assert later.state is not None
+    assert [(p.supplier, p.start_date) for p in later.state.supplies] == [
+        (OLD_SUPPLIER, date(2026, 1, 1)), (pending_supplier, TODAY + timedelta(days=10)),
+        (later_supplier, TODAY + timedelta(days=20))]
+    assert later.state.supplier_on(TODAY + timedelta(days=15)) == pending_supplier
+    # The pending supplier learns its supply ends where the later one starts.
+    assert ("NotifyEndOfSupply", pending_supplier) in routed(later.messages)
+
+
+def test_a_start_on_or_before_a_pending_one_is_rejected() -> None:
+    """Elhub's conflict table: an incoming start dated on or before the pending one's date is
+    rejected, and the pending start is left as it was."""
+    pending = start(make_point(), start_date=TODAY + timedelta(days=10)).state
+    assert pending is not None
+    for day in (TODAY + timedelta(days=5), TODAY + timedelta(days=10)):
+        earlier = start_of_supply(pending, message_id=f"earlier-{day}",
+                                  sender=gln("708000000009"), start_date=day,
+                                  metering_point_id=POINT_ID, now=NOW, today=TODAY)
+        assert [r.code for r in earlier.reasons] == ["supply.overlap"]
+        assert earlier.state is None
 
 
 def test_start_on_the_points_valid_from_date_is_accepted() -> None:
