@@ -25,6 +25,7 @@ from connectors.http.consent_routes import (
     ConsentViews,
     access_api_error_handler,
     consent_routes,
+    is_access_api_path,
 )
 from connectors.http.contracts import (
     JsonApiError,
@@ -86,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
                   summary="Message backend for an electricity datahub")
     app.state.services = services
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       jsonapi=lambda path: is_jsonapi_path(path) or is_access_api_path(path))
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 

@@ -49,6 +49,11 @@ MIN_SIDE_PAGE = pathlib.Path(__file__).resolve().parent / "static" / "min-side.h
 REQUESTS, GRANTS = "/v1/authorization-requests", "/v1/authorization-grants"
 
 
+def is_access_api_path(path: str) -> bool:
+    """Whether ``path`` belongs to the Access API, whose errors are JSON:API objects."""
+    return path.startswith((REQUESTS, GRANTS))
+
+
 class ConsentServices(Protocol):
     settings: Settings
     catalogue: TopicCatalogue

@@ -155,6 +155,35 @@ def _day(offset: int = 0) -> str:
     return (date.today() + timedelta(days=offset)).isoformat()
 
 
+def _move_in() -> dict[str, Any]:
+    from tests.helpers import national_id
+
+    return {"messageId": str(uuid.uuid4()), "meteringPointId": gsrn(), "startDate": _day(),
+            "endUser": {"name": "Kari", "nationalId": national_id()},
+            "authorizationGrantId": str(uuid.uuid4())}
+
+
+def _calculation() -> dict[str, Any]:
+    return {"messageId": str(uuid.uuid4()), "name": f"fuzz {uuid.uuid4()}",
+            "distributionType": "manual", "validFrom": _day(-2), "contributors": [gsrn()],
+            "receivers": [{"meteringPointId": gsrn(), "share": 0.5},
+                          {"meteringPointId": gsrn(), "share": 0.5}]}
+
+
+def _authorization_request() -> dict[str, Any]:
+    from tests.helpers import national_id
+
+    person = national_id()
+    return {"data": {"type": "AuthorizationRequest",
+                     "attributes": {"requestType": "MoveInAndChangeOfBalanceSupplierForPerson"},
+                     "meta": {"requestedBy": FUZZ_PARTY["supplier"], "requestedFrom": person,
+                              "requestedTo": person, "requestedFromName": "Kari",
+                              "requestedForMeteringPointId": gsrn(),
+                              "requestedForMeteringPointAddress": "Storgata 1",
+                              "balanceSupplierName": "Kraft",
+                              "balanceSupplierContractName": "Spot"}}}
+
+
 def _contract() -> dict[str, Any]:
     return {"data": [{"type": "contract", "attributes": {
         "contractType": "Norgespris", "startDate": _day(1)}, "relationships": {
@@ -218,6 +247,23 @@ TARGETS = [
     Target("/v1/contracts", "grid_owner", _contract,
            (("data", 0, "attributes", "startDate"), ("data", 0, "attributes", "endDate"),
             ("data", 0, "relationships", "meteringPoint", "data", "id"), ("data",)),
+           jsonapi=True),
+    # issue 16: consent, moving in and out, shared production
+    Target("/v1/move-in", "supplier", lambda: _move_in(),
+           (("startDate",), ("endUser", "name"), ("endUser", "nationalId"),
+            ("authorizationGrantId",), ("meteringPointId",), ("endUser",)), acknowledged=True),
+    Target("/v1/move-out", "supplier",
+           lambda: {"messageId": str(uuid.uuid4()), "meteringPointId": gsrn(),
+                    "endDate": _day(2)},
+           (("endDate",), ("meteringPointId",)), acknowledged=True),
+    Target("/v1/shared-production", "grid_owner", lambda: _calculation(),
+           (("validFrom",), ("name",), ("description",), ("receivers", 0, "share"),
+            ("contributors",), ("receivers",), ("distributionType",), ("action",)),
+           acknowledged=True),
+    Target("/v1/authorization-requests", "supplier", lambda: _authorization_request(),
+           (("data", "meta", "requestedFrom"), ("data", "meta", "moveInDate"),
+            ("data", "attributes", "requestType"), ("data", "meta"),
+            ("data", "meta", "requestedForMeteringPointId"), ("data", "meta", "requestedBy")),
            jsonapi=True),
 ]
 
