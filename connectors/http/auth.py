@@ -199,8 +199,10 @@ def end_user_caller(claims: dict[str, Any], sender: str | None) -> Caller:
     if claims.get("roles") != [Role.END_USER.value]:
         raise AuthError(401, Code.TOKEN_ROLES,
                         "an end user's token has the role end_user alone")
+    national_id = claims.get("pid")
     try:
-        national_id = str(claims.get("pid"))
+        if not isinstance(national_id, str):
+            raise IdentifierError("national_id.format", "pid is a string of 11 digits")
         validate_national_id(national_id)
     except IdentifierError as exc:
         raise AuthError(401, "token.subject",
