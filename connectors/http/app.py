@@ -21,6 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.http.auth import AuthError, TokenVerifier
 from connectors.http.bulk_routes import bulk_routes
+from connectors.http.consent_routes import (
+    AccessApiError,
+    ConsentViews,
+    access_api_error_handler,
+    consent_routes,
+    is_access_api_path,
+)
 from connectors.http.contracts import (
     JsonApiError,
     contract_routes,
@@ -30,6 +37,7 @@ from connectors.http.contracts import (
 )
 from connectors.http.intake_routes import intake_routes
 from connectors.http.limits import BodyLimit
+from connectors.http.moving_routes import moving_routes
 from connectors.http.norgespris import norgespris_routes
 from connectors.http.ops_routes import ops_routes
 from connectors.http.owners import QueueOwners
@@ -49,6 +57,7 @@ from connectors.http.services import (
     _processors_assigned,
     not_durable,
 )
+from connectors.http.shared_production_routes import shared_production_routes
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
 from streams.topics import TopicCatalogue
@@ -85,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
                   summary="Message backend for an electricity datahub")
     app.state.services = services
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       jsonapi=lambda path: is_jsonapi_path(path) or is_access_api_path(path))
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 
@@ -146,5 +156,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contract_routes(services))
     app.include_router(norgespris_routes(services))
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
+    consent_views = app.state.consent_views = ConsentViews(services)
+    app.include_router(consent_routes(services, consent_views))
+    app.include_router(moving_routes(services, consent_views))
+    app.include_router(shared_production_routes(services))
+    app.add_exception_handler(AccessApiError, access_api_error_handler)
 
     return app
