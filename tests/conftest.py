@@ -10,13 +10,15 @@ heaps, and stopped at the end of the session.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from connectors.broker.cluster import EmbeddedCluster
-from connectors.broker.embedded import BrokerInfo, EmbeddedBroker
+from connectors.broker.embedded import BrokerError, BrokerInfo, EmbeddedBroker
 from straum.settings import Settings
 
 SASL_USER, SASL_PASSWORD = "straum-test", "test-secret"
@@ -40,18 +42,45 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerInf
         broker.stop()
 
 
-@pytest.fixture(scope="session")
-def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
-    """Three KRaft nodes (broker and controller each), replication 3, min.insync.replicas 2;
-    a test that kills or wipes a node brings it back before it ends."""
+CLUSTER = pytest.StashKey[EmbeddedCluster]()
+CLUSTER_ERROR = pytest.StashKey[str]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Launch the three-node cluster as soon as a collected test needs it: its JVMs boot
+    while the tests before it run (the fixture waits for them)."""
+    if os.environ.get("STRAUM_TEST_KAFKA_BOOTSTRAP") or not any(
+            "kafka_cluster" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    cluster = EmbeddedCluster(tmp_path_factory.mktemp("kafka-cluster"), settings.kafka_cache_dir,
-                              settings.kafka_version, nodes=3, heap="384m")
-    cluster.start(timeout=180)
-    try:
-        yield cluster
-    finally:
+    root = Path(tempfile.mkdtemp(prefix="straum-test-cluster-"))
+    cluster = EmbeddedCluster(root, settings.kafka_cache_dir, settings.kafka_version, nodes=3,
+                              heap="384m")
+    session.config.stash[CLUSTER] = cluster
+
+    def stop() -> None:
         cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+    session.config.add_cleanup(stop)
+    try:
+        cluster.launch()
+    except BrokerError as exc:  # said by the tests that need the cluster, not at collection
+        session.config.stash[CLUSTER_ERROR] = str(exc)
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(request: pytest.FixtureRequest) -> EmbeddedCluster:
+    """Three KRaft nodes (broker and controller each), replication 3, min.insync.replicas 2,
+    launched at collection and stopped at the end of the session; a test that kills or wipes
+    a node brings it back before it ends."""
+    cluster = request.config.stash.get(CLUSTER, None)
+    if cluster is None:
+        pytest.skip("the three-node cluster is not started with STRAUM_TEST_KAFKA_BOOTSTRAP")
+    if (error := request.config.stash.get(CLUSTER_ERROR, None)) is not None:
+        pytest.fail(f"the three-node cluster did not start: {error}")
+    cluster.wait_ready(timeout=180)
+    return cluster
 
 
 @pytest.fixture(scope="session")

@@ -151,6 +151,11 @@ class EmbeddedCluster:
 
     def start(self, timeout: float = 120.0, detach: bool = False) -> ClusterLayout:
         """Start every node that is not running and return once all of them answer."""
+        self.launch(detach)
+        return self.wait_ready(timeout)
+
+    def launch(self, detach: bool = False) -> None:
+        """Start every node that is not running, without waiting for them."""
         self._check_not_single_node()
         self._make_nodes(self._plan())
         try:
@@ -158,6 +163,13 @@ class EmbeddedCluster:
                 info = node.read_info()
                 if info is None or not port_answers(info.port):
                     node.launch(detach)
+        except BrokerError:
+            self.stop()
+            raise
+
+    def wait_ready(self, timeout: float = 120.0) -> ClusterLayout:
+        """Until every node launched here answers; BrokerError (all stopped) otherwise."""
+        try:
             deadline = time.monotonic() + timeout
             for node in self.nodes.values():
                 if node.process is not None:
