@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from domain.forwarding import NOTIFY_VALUES, forward
 from domain.messages import Outbound, not_processed
 from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
+from processors.point_values import remember_values
 from processors.tables import Tables
 from straum.logging import get_logger
 from streams.engine import Context, Incoming, Output
@@ -49,6 +50,8 @@ class Forwarder:
                          record.offset)
         if result.history is not None:
             versions.put(key, result.history)
+            remember_values(ctx.table(self.tables.point_values), series,
+                            result.history[-1].version)
         SERIES.labels(result.outcome).inc()
         if result.outcome != "forwarded":
             log.info("series not simply forwarded", outcome=result.outcome,

@@ -12,10 +12,12 @@ from domain.metering_point import MeteringPoint
 from domain.metering_point import from_record as point_from_record
 from domain.metering_point import to_record as point_to_record
 from domain.norgespris import Contract
+from domain.point_values import PointDay
 from domain.versions import SeriesVersion
 from domain.versions import from_record as history_from_record
 from domain.versions import to_record as history_to_record
 from processors.contract_records import contract_from, contract_record
+from schemas.records import point_day
 from streams.engine import TableSpec
 from streams.serialisation import CONTRACT_SET, METERING_POINT_STATE, SERIES_HISTORY, codec
 from streams.topics import TopicCatalogue
@@ -63,6 +65,7 @@ class Tables:
     metering_points: TableSpec[MeteringPoint]
     series_versions: TableSpec[list[SeriesVersion]]
     contracts: TableSpec[ContractSet]
+    point_values: TableSpec[PointDay]  # the forwarder's, by point and day, on disk
 
     @classmethod
     def of(cls, catalogue: TopicCatalogue) -> Tables:
@@ -73,7 +76,10 @@ class Tables:
                       _encode_history, _decode_history),
             TableSpec("contracts", catalogue.contracts_changelog,
                       _encode_contracts, _decode_contracts),
+            TableSpec("point-values", catalogue.point_values_changelog,
+                      point_day.encode, point_day.decode, on_disk=True),
         )
 
     def all(self) -> list[TableSpec[object]]:
-        return [self.metering_points, self.series_versions, self.contracts]  # type: ignore[list-item]
+        return [self.metering_points, self.series_versions, self.contracts,  # type: ignore[list-item]
+                self.point_values]  # type: ignore[list-item]

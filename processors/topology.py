@@ -5,6 +5,7 @@ from __future__ import annotations
 from processors.contracts import Contracts
 from processors.forwarder import Forwarder
 from processors.master_data import CodeListsLookup, MasterData
+from processors.point_values import PointRequests
 from processors.tables import Tables
 from straum.settings import Settings
 from streams.engine import Topology
@@ -23,9 +24,10 @@ def topology(settings: Settings, catalogue: TopicCatalogue,
                                                  settings.series_history_days),
             catalogue.master_data: MasterData(catalogue, tables, code_lists),
             catalogue.contract_commands: contracts,
+            catalogue.point_requests: PointRequests(catalogue, tables),
         },
         tables=tables.all(),
         timers=[contracts],
         priority={catalogue.master_data: 0, catalogue.contract_commands: 1,
-                  catalogue.metering_values: 2},
+                  catalogue.metering_values: 2, catalogue.point_requests: 4},
     )

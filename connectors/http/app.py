@@ -31,6 +31,7 @@ from connectors.http.limits import BodyLimit
 from connectors.http.norgespris import norgespris_routes
 from connectors.http.ops_routes import ops_routes
 from connectors.http.owners import QueueOwners
+from connectors.http.point_reads import PointReads
 from connectors.http.problems import (
     Problem,
     http_problem_handler,
@@ -41,6 +42,7 @@ from connectors.http.queue_routes import queue_routes
 from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
 from connectors.http.services import REQUEST_SECONDS, Services, _connect, _processors_assigned
+from connectors.http.value_requests import value_request_routes
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
 from streams.topics import TopicCatalogue
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         rate_limiter=RateLimiter(settings.rate_limit_per_second,
                                                  settings.rate_limit_burst))
     owners = QueueOwners.from_settings(settings)
+    reads = PointReads(services)  # one reply follower for the comparison and history
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.actors.stop()
         if services.ops:
             await services.ops.stop()
+        await reads.stop()
         if services.producer:
             await services.producer.stop()
         await owners.close()
@@ -126,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(queue_routes(services, owners))
     app.include_router(replay_routes(services))
     app.include_router(contract_routes(services))
-    app.include_router(norgespris_routes(services))
+    app.include_router(norgespris_routes(services, reads))
+    app.include_router(value_request_routes(services, reads))
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
 
     return app
