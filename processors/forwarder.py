@@ -26,6 +26,8 @@ from streams.topics import TopicCatalogue
 log = get_logger(__name__)
 SERIES = Counter("straum_forwarder_series_total", "Series handled by the forwarder",
                  ["outcome"])
+_SERIES_BY_OUTCOME = {o: SERIES.labels(o) for o in ("forwarded", "correction", "duplicate",
+                                                    "rejected")}
 
 
 class Forwarder:
@@ -52,7 +54,7 @@ class Forwarder:
             versions.put(key, result.history)
             remember_values(ctx.table(self.tables.point_values), series,
                             result.history[-1].version)
-        SERIES.labels(result.outcome).inc()
+        _SERIES_BY_OUTCOME[result.outcome].inc()
         if result.outcome != "forwarded":
             log.info("series not simply forwarded", outcome=result.outcome,
                      message_id=series["messageId"], transaction_id=series["transactionId"],

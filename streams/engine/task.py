@@ -17,6 +17,7 @@ import asyncio
 import os
 import time
 import traceback
+from collections import Counter as Tally
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -114,6 +115,20 @@ class PartitionTask:
         log.info("task restored", partition=self.partition, records=counts,
                  keys={n: len(t) for n, t in self.tables.items()}, seconds=round(took, 3))
 
+    async def still_owns(self, offsets: dict[TopicPartition, int]) -> bool:
+        """Whether this task's producer still owns the partition: an empty transaction that
+        commits the offsets it has is refused if another producer fenced it meanwhile."""
+        try:
+            await self.producer.begin_transaction()
+            if offsets:
+                await self.producer.send_offsets_to_transaction(offsets, self.group)
+            await self.producer.commit_transaction()
+            return True
+        except Exception as exc:  # fenced, or the transaction state is broken: start afresh
+            log.info("task no longer owns its partition", partition=self.partition,
+                     error_type=type(exc).__name__)
+            return False
+
     async def stop(self) -> None:
         for table in self.tables.values():
             table.close()
@@ -166,8 +181,8 @@ class PartitionTask:
             error = await self._try_transact(outputs, _offsets(records))
             if error is None:
                 BATCH_SECONDS.observe(time.monotonic() - began)
-                for record in records:
-                    RECORDS.labels(record.topic).inc()
+                for topic, count in Tally(r.topic for r in records).items():
+                    RECORDS.labels(topic).inc(count)
                 return
             if isinstance(error, RECORD_ERRORS):
                 if len(records) > 1:
@@ -219,6 +234,7 @@ class PartitionTask:
     def _handle(self, records: list[Incoming], ctx: Context) -> list[Output]:
         """Every record's outputs; a record whose handler raises becomes a dead letter."""
         outputs: list[Output] = []
+        produced_by: dict[str, int] = defaultdict(int)
         for record in records:
             handler = self.topology.handlers[record.topic]
             try:
@@ -243,8 +259,10 @@ class PartitionTask:
                 self._end_record(keep=True)
                 continue
             self._end_record(keep=True)
-            OUTPUTS.labels(handler.name).inc(len(produced))
+            produced_by[handler.name] += len(produced)
             outputs.extend(produced)
+        for name, count in produced_by.items():
+            OUTPUTS.labels(name).inc(count)
         return outputs
 
     async def _follow_lookups(self, ctx: Context) -> list[Output]:
