@@ -10,11 +10,9 @@ its own code from the catalogue.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
@@ -48,59 +46,8 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-#: Nesting read by orjson; deeper bodies go to the standard parser (whose limit is the
-#: interpreter's recursion limit, 1,000 frames less the request's own), and orjson writes at
-#: most 255 levels back.
-SAFE_DEPTH = 200
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
-
-
 def parse_json(raw: bytes | str) -> Any:
-    """The JSON value of ``raw``, or a 400 Problem saying what is wrong with it.
-
-    orjson reads the body (several times faster than the standard parser, and as strict:
-    RFC 8259, no NaN, UTF-8 only); it keeps the last of duplicated keys silently, so the
-    members are counted: the colons of the body are its members' separators and the colons
-    inside its strings, and writing the parsed value back gives one colon per member kept
-    plus the same colons inside strings, unless a colon was written as an escape (then, and
-    on any error, the standard parser with its checks decides, and says what is wrong).
-    A deep body also goes to the standard parser, whose recursion limit decides as before,
-    and so does one with a number of 19 digits or more (orjson reads an integer beyond 64
-    bits as a float; the standard parser keeps it exact or refuses it).
-    """
-    data = raw.encode() if isinstance(raw, str) else raw
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return _strict(raw)
-    if (b"\\u003" in data or _LONG_NUMBER.search(data)
-            or _deeper_than(value, data, SAFE_DEPTH)
-            or data.count(b":") != orjson.dumps(value).count(b":")):
-        return _strict(raw)
-    return value
-
-
-def _deeper_than(value: Any, data: bytes, limit: int) -> bool:
-    """Whether ``value`` nests more than ``limit`` levels (at once when the body has too few
-    brackets to nest that deep)."""
-    if data.count(b"[") + data.count(b"{") <= limit:
-        return False
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        kind = type(item)
-        if kind is dict:
-            stack.extend((c, depth + 1) for c in item.values()
-                         if type(c) is dict or type(c) is list)
-        elif kind is list:
-            stack.extend((c, depth + 1) for c in item if type(c) is dict or type(c) is list)
-    return False
-
-
-def _strict(raw: bytes | str) -> Any:
-    """The standard parser, refusing duplicated keys and NaN, with its own messages."""
+    """The JSON value of ``raw``, or a 400 Problem saying what is wrong with it."""
     try:
         return json.loads(raw, object_pairs_hook=_unique_members, parse_constant=_no_constant)
     except _DuplicateKey as exc:
