@@ -10,13 +10,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.http.auth import AuthError, TokenVerifier
 from connectors.http.bulk_routes import bulk_routes
@@ -51,6 +51,26 @@ from streams.topics import TopicCatalogue
 log = get_logger(__name__)
 
 
+class Timing:
+    """Request durations by route (a plain ASGI middleware: Starlette's ``@app.middleware``
+    runs every request through extra tasks and streams, more than the intake's own work)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            route = scope.get("route")
+            REQUEST_SECONDS.labels(getattr(route, "path", "unmatched"),
+                                   scope["method"]).observe(time.perf_counter() - started)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API application (uvicorn runs it; tests may too)."""
     settings = settings or get_settings()
@@ -83,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   summary="Message backend for an electricity datahub")
     app.state.services = services
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
+    app.add_middleware(Timing)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 
@@ -99,15 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title = "Not authenticated" if exc.status == 401 else "Not allowed"
         return await problem_handler(request, Problem(exc.status, exc.code, title, exc.detail,
                                                       headers=headers))
-
-    @app.middleware("http")
-    async def timing(request: Request, call_next: Any) -> Any:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        REQUEST_SECONDS.labels(getattr(route, "path", "unmatched"), request.method).observe(
-            time.perf_counter() - started)
-        return response
 
     # -- operations ----------------------------------------------------------------------
     @app.get("/healthz", tags=["operations"])

@@ -82,8 +82,11 @@ class Services:
                                             lambda: send_all(producer, topic, records))
         status = "accepted" if accepted else "duplicate"
         INTAKE.labels(document_type, status).inc()
-        log.info("intake document", document_type=document_type, message_id=message_id,
-                 actor=who.party, records=len(records), status=status)
+        # accepted documents at debug: one line per document is most of the log at full
+        # intake (a duplicate, rarer and worth seeing, at info)
+        (log.debug if accepted else log.info)(
+            "intake document", document_type=document_type, message_id=message_id,
+            actor=who.party, records=len(records), status=status)
         return JSONResponse({"messageId": message_id, "status": status},
                             status_code=202 if accepted else 200)
 
