@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import random
+import sys
 import time
 import uuid
 from datetime import date, timedelta

@@ -223,7 +223,8 @@ async def point_reads(run: Run, args: argparse.Namespace) -> list[Table]:
                         raise TimeoutError("the API did not reach the broker within 90 s")
                     await asyncio.sleep(0.2)
                 await produce(settings, catalogue.master_data,
-                              [r for p in [point, *others] for r in master_data(p, owner, supplier)])
+                              [r for p in [point, *others]
+                               for r in master_data(p, owner, supplier)])
                 await caught_up(probe, procs, catalogue.master_data, "worker: master data")
                 records, _ = year_series(point, owner)
                 await produce(settings, catalogue.metering_values, records)
