@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -106,6 +106,9 @@ def poll_answer(poll_id: str, messages: list[bytes]) -> bytes:
 EXACT_DEPTH_SPAN = 2000
 
 
+#: Acknowledged poll ids remembered per queue (in the process that decides the queue).
+RECENT_ACKS = 32
+
 class QueueStore:
     """Poll, acknowledge and inspect actor queues kept in Kafka."""
 
@@ -117,6 +120,10 @@ class QueueStore:
         self.positions: dict[str, QueuePosition] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._polls: OrderedDict[str, list[bytes]] = OrderedDict()
+        # Polls this process acknowledged lately, per queue: the position remembers only the
+        # last one, so an actor's second client acknowledging a poll after the next poll was
+        # opened and acknowledged would be told 404 for an acknowledgement that took effect.
+        self._acked: dict[str, deque[str]] = {}
         self._empty_until: dict[str, tuple[int, int]] = {}
         self._readers: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
         self._known_topics: set[str] = set()
@@ -264,9 +271,12 @@ class QueueStore:
         async with self._lock(key):
             position = self.positions.get(key, QueuePosition())
             new_position, result = acknowledge(position, poll_id)
+            if result == "unknown" and poll_id in self._acked.get(key, ()):
+                result = "already_acknowledged"
             if result == "acknowledged":
                 await self._write_position(key, new_position)
                 self._polls.pop(poll_id, None)
+                self._acked.setdefault(key, deque(maxlen=RECENT_ACKS)).append(poll_id)
             ACKS.labels(actor, queue.value, result).inc()
             return result
 
