@@ -71,6 +71,11 @@ class PointReads:
             raise Problem(503, Code.READ_DELAYED, "Not answered yet",
                           "the hub did not answer in time; ask again shortly",
                           headers={"Retry-After": "2"})
+        if reply["errorCode"] is not None and reply["errorStatus"] >= 500:
+            # the task could not read the values (its dead letter says why): never a 5xx
+            raise Problem(503, Code.READ_DELAYED, "Not answered",
+                          f"the hub could not answer now; ask again shortly "
+                          f"({reply['errorDetail']})"[:500], headers={"Retry-After": "5"})
         if reply["errorCode"] is not None:
             raise Problem(reply["errorStatus"], reply["errorCode"],
                           "No such metering point" if reply["errorStatus"] == 404
