@@ -45,7 +45,7 @@ class Replies(Generic[V]):
                     self.settings), group_id=None, enable_auto_commit=False,
                 client_id=f"straum-replies-{self.topic}",
                 # a committed answer wakes the fetch; the wait only bounds an idle one
-                fetch_max_wait_ms=100, max_partition_fetch_bytes=8 * 1024 * 1024,
+                fetch_max_wait_ms=20, max_partition_fetch_bytes=8 * 1024 * 1024,
                 **security_kwargs(self.settings))
             await consumer.start()
             tp = TopicPartition(self.topic, 0)

@@ -102,7 +102,9 @@ async def _connect(services: Services) -> None:
                 await ensure_topics(admin, services.catalogue.static_topics())
             finally:
                 await admin.close()
-            producer = durable_producer(settings, "straum-api")
+            # no linger: a request waits for its own write; under load records batch anyway
+            # while the previous batch of a partition is in flight
+            producer = durable_producer(settings, "straum-api", linger_ms=0)
             await producer.start()
             queues = QueueStore(settings, services.catalogue, producer)
             await queues.start()
