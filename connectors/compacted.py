@@ -36,6 +36,9 @@ class CompactedView(Generic[V]):
         self.on_change = on_change
         self.keep = keep  # False: values only go to on_change (a reader with its own index)
         self.values: dict[str, V] = {}
+        # Offsets of this process's own writes per key: the tail must never put back an
+        # older record over a value this process has already moved on from.
+        self._written: dict[str, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self.loaded = asyncio.Event()
@@ -65,6 +68,8 @@ class CompactedView(Generic[V]):
             value = record.value  # type: ignore[attr-defined]
             if not initial and self.skip(key):
                 continue
+            if record.offset < self._written.get(key, -1):  # type: ignore[attr-defined]
+                continue
             self.put(key, None if value is None else self.decode(value))
 
     def put(self, key: str, value: V | None) -> None:
@@ -74,6 +79,12 @@ class CompactedView(Generic[V]):
             self.values[key] = value
         if self.on_change is not None:
             self.on_change(key, old, value)
+
+    def wrote(self, key: str, value: V, offset: int) -> None:
+        """This process wrote ``value`` for ``key`` at ``offset`` (durably): hold it, and let
+        the tail replace it only with a later record."""
+        self.values[key] = value
+        self._written[key] = max(offset, self._written.get(key, -1))
 
     async def _follow(self, tp: TopicPartition) -> None:
         assert self._consumer is not None

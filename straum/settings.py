@@ -6,10 +6,12 @@ broker, the data directory and the topic layout without passing flags between th
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +28,11 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, description="Embedded broker's client port; 0 = free.")
     kafka_controller_port: int = Field(default=9093, description="Embedded controller port.")
     kafka_heap: str = "768m"
+    kafka_nodes: int = Field(
+        default=1, ge=1, le=9, description="Embedded Kafka nodes: 1 is one broker; 3 is a KRaft "
+        "cluster on free ports with replication 3 and min.insync.replicas 2 for every topic.")
+    kafka_node_heap: str = Field(
+        default="512m", description="Heap of each node of an embedded cluster (kafka_nodes > 1).")
     kafka_cache_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "straum",
         description="Where the broker's jars are cached, outside the repository.",
@@ -38,7 +45,13 @@ class Settings(BaseSettings):
 
     topic_prefix: str = Field(default="straum", description="Prefix of every topic's name.")
     partitions: int = Field(default=6, ge=1, description="Partitions of the input topics.")
-    replication_factor: int = Field(default=1, ge=1)
+    replication_factor: int = Field(
+        default=1, ge=1, description="Copies of every topic straum creates; `straum run` "
+        "with STRAUM_KAFKA_NODES=3 sets 3.")
+    intake_write_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long intake waits for its records to be durable "
+        "before answering 503 with Retry-After (a broker lost: leaders being elected, or too "
+        "few in-sync replicas).")
     queue_retention_days: int = Field(default=90, ge=1)
     series_history_days: int = Field(
         default=60, ge=1, description="How long forwarded series are remembered per point, "
@@ -101,6 +114,35 @@ class Settings(BaseSettings):
         default=40.0, gt=0, description="Forwarding counts as stopped when the newest "
         "heartbeat through a partition is older than this.")
     monitor_startup_grace_seconds: float = Field(default=60.0, ge=0)
+    # -- market processes (issue 16); each choice is argued in docs/ARCHITECTURE.md ---------
+    consent_required_from: date | None = Field(
+        default=date(2025, 1, 1), description="From this day (the hub's, Europe/Oslo) a "
+        "switch (BRS-NO-101) or move-in (BRS-NO-102/103) of an end user who is a person needs "
+        "the end user's consent (authorizationGrantId); unset: never required.")
+    authorization_request_days: int = Field(
+        default=28, ge=1, le=366, description="How long an authorization request stays open "
+        "(to the start of the day, Europe/Oslo, this many days on).")
+    authorization_grant_months: int = Field(
+        default=12, ge=1, le=120, description="How long a grant stays usable from the day "
+        "it was given, in calendar months (Elhub: one year).")
+    move_in_max_backdating_days: int = Field(
+        default=30, ge=0, le=366, description="How far back a move-in (BRS-NO-103) may be "
+        "dated; our choice.")
+    move_in_max_days_ahead: int = Field(
+        default=60, ge=0, le=366, description="How far ahead a move-in (BRS-NO-102) may lie; "
+        "our choice.")
+    move_out_min_days_ahead: int = Field(
+        default=1, ge=0, le=366, description="A move-out (BRS-NO-201) is sent at the latest "
+        "this many days before its end date (BRS-NO-201: one calendar day for interval-"
+        "metered points).")
+    move_out_max_days_ahead: int = Field(
+        default=4, ge=0, le=366, description="... and at the earliest this many days before "
+        "(BRS-NO-201: four calendar days for interval-metered points).")
+    dynamic_split_without_consumption: Literal["equal", "none"] = Field(
+        default="equal", description="Shared production (BRS-NO-701) with a dynamic key in an "
+        "interval where no receiver consumed: split equally (all production must be "
+        "distributed), or allocate nothing.")
+
     metrics_host: str = Field(default="127.0.0.1",
                               description="Interface of the worker's and monitor's /metrics.")
     dev_tokens: bool | None = Field(
@@ -108,6 +150,13 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=9465, ge=0, description="Worker /metrics; 0: off.")
     monitor_metrics_port: int = Field(default=9466, ge=0, description="Monitor /metrics; 0: off.")
     log_level: str = "INFO"
+
+    @field_validator("consent_required_from", mode="before")
+    @classmethod
+    def _never(cls, value: object) -> object:
+        """``STRAUM_CONSENT_REQUIRED_FROM=`` (empty) or ``never``: consent is never required."""
+        return None if isinstance(value, str) and value.strip().lower() in ("", "never") \
+            else value
 
     @property
     def bootstrap(self) -> str:

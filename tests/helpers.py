@@ -78,3 +78,10 @@ def poll_until(client: httpx.Client, queue: str, predicate: Any, timeout: float 
                 return message
         client.post(f"/v1/queues/{queue}/ack", json={"pollId": body["pollId"]}).raise_for_status()
     raise AssertionError(f"no matching message in {queue} within {timeout}s; saw {seen}")
+
+
+def national_id(rng: random.Random | None = None) -> str:
+    """A random valid (synthetic) fødselsnummer."""
+    from connectors.simulator import synthetic_national_id
+
+    return synthetic_national_id(rng or random.Random())

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,6 +21,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.http.auth import AuthError, TokenVerifier
 from connectors.http.bulk_routes import bulk_routes
+from connectors.http.consent_routes import (
+    AccessApiError,
+    ConsentViews,
+    access_api_error_handler,
+    consent_routes,
+    is_access_api_path,
+)
 from connectors.http.contracts import (
     JsonApiError,
     contract_routes,
@@ -29,6 +37,7 @@ from connectors.http.contracts import (
 )
 from connectors.http.intake_routes import intake_routes
 from connectors.http.limits import BodyLimit
+from connectors.http.moving_routes import moving_routes
 from connectors.http.norgespris import norgespris_routes
 from connectors.http.ops_routes import ops_routes
 from connectors.http.owners import QueueOwners
@@ -42,7 +51,14 @@ from connectors.http.problems import (
 from connectors.http.queue_routes import queue_routes
 from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
-from connectors.http.services import REQUEST_SECONDS, Services, _connect, _processors_assigned
+from connectors.http.services import (
+    REQUEST_SECONDS,
+    Services,
+    _connect,
+    _processors_assigned,
+    not_durable,
+)
+from connectors.http.shared_production_routes import shared_production_routes
 from connectors.http.value_requests import value_request_routes
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
@@ -102,7 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
                   summary="Message backend for an electricity datahub")
     app.state.services = services
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       jsonapi=lambda path: is_jsonapi_path(path) or is_access_api_path(path))
     app.add_middleware(Timing)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
@@ -120,6 +137,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title = "Not authenticated" if exc.status == 401 else "Not allowed"
         return await problem_handler(request, Problem(exc.status, exc.code, title, exc.detail,
                                                       headers=headers))
+
+    @app.exception_handler(KafkaError)
+    async def broker_failed(request: Request, exc: KafkaError) -> JSONResponse:
+        """A broker lost mid-request (a poll's position write, a read): 503 and Retry-After,
+        never a 500; the request changed nothing the caller relies on."""
+        log.warning("kafka error answered 503", path=request.url.path,
+                    error_type=type(exc).__name__)
+        return await problem_handler(request, not_durable(
+            f"the message broker failed the request ({type(exc).__name__})"))
 
     # -- operations ----------------------------------------------------------------------
     @app.get("/healthz", tags=["operations"])
@@ -147,5 +173,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(norgespris_routes(services, reads))
     app.include_router(value_request_routes(services, reads))
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
+    consent_views = app.state.consent_views = ConsentViews(services)
+    app.include_router(consent_routes(services, consent_views))
+    app.include_router(moving_routes(services, consent_views))
+    app.include_router(shared_production_routes(services))
+    app.add_exception_handler(AccessApiError, access_api_error_handler)
 
     return app

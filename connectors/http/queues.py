@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 from prometheus_client import Counter
 
 from connectors.compacted import CompactedView
@@ -59,7 +60,8 @@ def decode_position(value: bytes) -> QueuePosition:
     r = codec(QUEUE_POSITION).decode(value)
     return QueuePosition(acked_offset=r["ackedOffset"], poll_id=r["pollId"],
                          poll_from=r["pollFrom"], poll_to=r["pollTo"],
-                         last_acked_poll_id=r["lastAckedPollId"])
+                         last_acked_poll_id=r["lastAckedPollId"],
+                         recently_acked=tuple(r["recentlyAckedPollIds"]))
 
 
 def _plain(value: Any) -> Any:
@@ -109,9 +111,6 @@ def poll_answer(poll_id: str, messages: list[bytes]) -> bytes:
 EXACT_DEPTH_SPAN = 2000
 
 
-#: Acknowledged poll ids remembered per queue (in the process that decides the queue).
-RECENT_ACKS = 32
-
 class QueueStore:
     """Poll, acknowledge and inspect actor queues kept in Kafka."""
 
@@ -123,12 +122,9 @@ class QueueStore:
         self.positions: dict[str, QueuePosition] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._polls: OrderedDict[str, list[bytes]] = OrderedDict()
-        # Polls this process acknowledged lately, per queue: the position remembers only the
-        # last one, so an actor's second client acknowledging a poll after the next poll was
-        # opened and acknowledged would be told 404 for an acknowledgement that took effect.
-        self._acked: dict[str, deque[str]] = {}
         self._empty_until: dict[str, tuple[int, int]] = {}
         self._readers: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
+        self._every_reader: list[AIOKafkaConsumer] = []
         self._known_topics: set[str] = set()
         self._topics_checked = 0.0
         self._positions: CompactedView[QueuePosition] | None = None
@@ -143,6 +139,7 @@ class QueueStore:
             reader = self._consumer(f"straum-api-queue-reader-{i}")
             await reader.start()
             self._readers.put_nowait(reader)
+            self._every_reader.append(reader)
         self._positions = CompactedView(self.settings, self.catalogue.queue_positions,
                                         decode_position, skip=self._busy)
         await self._positions.start()
@@ -163,10 +160,12 @@ class QueueStore:
         value = codec(QUEUE_POSITION).encode({
             "ackedOffset": position.acked_offset, "pollId": position.poll_id,
             "pollFrom": position.poll_from, "pollTo": position.poll_to,
-            "lastAckedPollId": position.last_acked_poll_id, "updatedAt": datetime.now(UTC)})
-        await (await self.producer.send(self.catalogue.queue_positions, value,
-                                        key=key.encode(), partition=0))
-        self.positions[key] = position
+            "lastAckedPollId": position.last_acked_poll_id,
+            "recentlyAckedPollIds": list(position.recently_acked), "updatedAt": datetime.now(UTC)})
+        written = await (await self.producer.send(self.catalogue.queue_positions, value,
+                                                  key=key.encode(), partition=0))
+        assert self._positions is not None
+        self._positions.wrote(key, position, written.offset)
 
     async def _topic_exists(self, topic: str) -> bool:
         if topic in self._known_topics:
@@ -190,11 +189,18 @@ class QueueStore:
             self._readers.put_nowait(reader)
 
     async def _read(self, tp: TopicPartition, start: int, end: int,
-                    max_records: int | None = None) -> tuple[list[Any], int]:
+                    max_records: int | None = None, whole: bool = False
+                    ) -> tuple[list[Any], int]:
         """Committed records at offsets [start, end) of one queue partition, at most
         ``max_records`` of them, and the offset after them. Offsets are not contiguous
         (transaction markers take some): when the read reaches ``end``, the offset after is
-        ``end``, so a poll that takes everything leaves no marker behind it."""
+        ``end``, so a poll that takes everything leaves no marker behind it.
+
+        A read that gets nothing for a while (its partition's leader just died and the
+        reader still asks it) raises KafkaTimeoutError, answered 503 with Retry-After: it
+        must never pass for "only transaction markers here", which would skip the range's
+        messages for good; with ``whole``, stopping anywhere short of the end raises too (a
+        repeated poll hands out exactly what its first answer held)."""
         limit = end - start if max_records is None else max_records
         consumer = await self._readers.get()
         try:
@@ -208,7 +214,15 @@ class QueueStore:
                 fetched = batch.get(tp, [])
                 idle = 0 if fetched else idle + 1
                 out.extend(r for r in fetched if r.offset < end)
-            after = min(await consumer.position(tp), end)
+            position = await consumer.position(tp)
+            if position < end and len(out) < limit and (whole or not out):
+                # the next reads ask the cluster afresh who leads (else each reader would go
+                # on asking the dead node until its metadata's maximum age, minutes)
+                for reader in self._every_reader:
+                    reader._client.force_metadata_update()  # no public way to refresh
+                raise KafkaTimeoutError(f"{tp.topic} could not be read from offset "
+                                        f"{start} (its leader does not answer)")
+            after = min(position, end)
             return out, after if out else max(after, start)
         finally:
             self._readers.put_nowait(consumer)
@@ -242,7 +256,8 @@ class QueueStore:
             if isinstance(decision, RepeatPoll):
                 messages = self._polls.get(decision.poll_id) or [
                     stored_message(r.value)
-                    for r in (await self._read(tp, decision.start, decision.end))[0]]
+                    for r in (await self._read(tp, decision.start, decision.end,
+                                               whole=True))[0]]
                 self._remember(decision.poll_id, messages)
                 POLLS.labels(actor, queue.value, "repeat").inc()
                 REDELIVERIES.labels(actor, queue.value).inc(len(messages))
@@ -274,12 +289,9 @@ class QueueStore:
         async with self._lock(key):
             position = self.positions.get(key, QueuePosition())
             new_position, result = acknowledge(position, poll_id)
-            if result == "unknown" and poll_id in self._acked.get(key, ()):
-                result = "already_acknowledged"
             if result == "acknowledged":
                 await self._write_position(key, new_position)
                 self._polls.pop(poll_id, None)
-                self._acked.setdefault(key, deque(maxlen=RECENT_ACKS)).append(poll_id)
             ACKS.labels(actor, queue.value, result).inc()
             return result
 

@@ -57,9 +57,12 @@ def places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-def mutate(doc: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+def mutate(doc: Any, rng: random.Random) -> Any:
     doc = copy.deepcopy(doc)
-    path = rng.choice(places(doc)[1:])
+    inside = places(doc)[1:]
+    if not inside:  # an earlier mutation left nothing to mutate
+        return doc
+    path = rng.choice(inside)
     parent: Any = doc
     for step in path[:-1]:
         parent = parent[step]
