@@ -33,7 +33,7 @@ from straum.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "bench" / "results" / "forwarder.prof"
-NAMES = ("baseline", "forwarder", "master-data", "latency")
+NAMES = ("baseline", "forwarder", "master-data", "latency", "queues", "reads", "intake")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -96,7 +96,29 @@ async def run_all(run: Run, args: argparse.Namespace) -> tuple[list[Table], list
         tables.append(capacity_table(lat, base.produce_rate))
         tables.append(latency_table(lat, base.ack_ms, base.latencies_ms))
         tables[-1].notes.append(load_note(meter.share()))
+    tables += await issue_15_pieces(run, wanted)
     return tables, extra
+
+
+async def issue_15_pieces(run: Run, wanted: set[str]) -> list[Table]:
+    """Polls (bench/queues.py), reads of one point and of contracts (bench/reads.py), intake
+    per API process (bench/intake_capacity.py), each with its module's defaults."""
+    from bench import intake_capacity, queues, reads
+
+    pieces = [
+        ("queues", queues.measure, argparse.Namespace(
+            actors=None, per_actor=None, alone=None, concurrency=50, kinds=list(queues.KINDS))),
+        ("reads", reads.measure, argparse.Namespace(
+            parts=["points", "contracts"], requests=30, contracts=1_000_000, seconds=10.0)),
+        ("intake", intake_capacity.measure, argparse.Namespace(posts=4000, profile=None)),
+    ]
+    tables: list[Table] = []
+    for name, measure, namespace in pieces:
+        if name in wanted:
+            meter = LoadMeter(run.broker_pid)
+            tables += await measure(run, namespace)
+            tables[-1].notes.append(load_note(meter.share()))
+    return tables
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,11 +25,16 @@ class CompactedView(Generic[V]):
     """``key -> value`` of one single-partition compacted topic."""
 
     def __init__(self, settings: Settings, topic: str, decode: Callable[[bytes], V],
-                 skip: Callable[[str], bool] = lambda _: False) -> None:
+                 skip: Callable[[str], bool] = lambda _: False,
+                 on_change: Callable[[str, V | None, V | None], None] | None = None,
+                 keep: bool = True) -> None:
         self.settings = settings
         self.topic = topic
         self.decode = decode
         self.skip = skip  # keys this process is writing right now keep their local value
+        # told (key, old, new) of every change, so a reader can keep indexes beside the view
+        self.on_change = on_change
+        self.keep = keep  # False: values only go to on_change (a reader with its own index)
         self.values: dict[str, V] = {}
         # Offsets of this process's own writes per key: the tail must never put back an
         # older record over a value this process has already moved on from.
@@ -65,10 +70,15 @@ class CompactedView(Generic[V]):
                 continue
             if record.offset < self._written.get(key, -1):  # type: ignore[attr-defined]
                 continue
-            if value is None:
-                self.values.pop(key, None)
-            else:
-                self.values[key] = self.decode(value)
+            self.put(key, None if value is None else self.decode(value))
+
+    def put(self, key: str, value: V | None) -> None:
+        """Set (None: remove) one key's value, as read from the topic or written locally."""
+        old = self.values.pop(key, None) if value is None else self.values.get(key)
+        if value is not None and self.keep:
+            self.values[key] = value
+        if self.on_change is not None:
+            self.on_change(key, old, value)
 
     def wrote(self, key: str, value: V, offset: int) -> None:
         """This process wrote ``value`` for ``key`` at ``offset`` (durably): hold it, and let

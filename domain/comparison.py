@@ -42,19 +42,24 @@ Rules and decisions:
   month counts as a lead-in value lacking (the caps could not be counted exactly), so a
   supplier that took over mid-month gets its own days, marked incomplete, and nothing of its
   predecessor's consumption, not even through the caps.
-* Exact ``Decimal`` arithmetic; each month's spot cost, support and cost with Norgespris are
-  rounded to øre (half up) once, at the end, and the other figures derived from the rounded
-  ones, so that every row and the totals (sums of the months) add up exactly.
+* Exact arithmetic; each month's spot cost, support and cost with Norgespris are rounded to
+  øre (half up) once, at the end, and the other figures derived from the rounded ones, so that
+  every row and the totals (sums of the months) add up exactly. The sums are integers at a
+  common scale (domain.comparison_core); the first implementation, one Decimal per interval,
+  stays as the reference they are tested against (domain.comparison_decimal).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Final, Literal
 
+from domain.comparison_core import ExactPrices, ValueGrid, compare_grid, quality_code
+from domain.exact_numbers import number_scaled, power, rescale
 from domain.norgespris import HOLIDAY_HOME, HOUSEHOLD
 from domain.read_access import Period
 from domain.series import HUB_TIMEZONE, MAX_QUANTITY_KWH, RESOLUTIONS
@@ -65,8 +70,6 @@ SUPPORT_BASES: Final = ("hour", "quarter-hour")
 QUARTER: Final = timedelta(minutes=15)
 HOUR: Final = timedelta(hours=1)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ORE: Final = Decimal("0.01")
-_WH: Final = Decimal("0.001")
 _ZERO: Final = Decimal(0)
 
 UNUSABLE_QUALITIES: Final = frozenset({"missing", "rejected"})
@@ -285,135 +288,6 @@ class Comparison:
         return self.totals.complete
 
 
-@dataclass
-class _Month:
-    key: tuple[int, int]
-    tariffs: Tariffs
-    first_day: date
-    last_day: date
-    np_used: Decimal = _ZERO
-    support_used: Decimal = _ZERO
-    energy: Decimal = _ZERO
-    np_kwh: Decimal = _ZERO
-    above: Decimal = _ZERO
-    within_support_cap: Decimal = _ZERO
-    spot: Decimal = _ZERO
-    support: Decimal = _ZERO
-    with_np: Decimal = _ZERO
-    intervals: int = 0
-    missing_values: int = 0
-    missing_prices: int = 0
-    lead_in_missing: int = 0
-    hidden_pending: int = 0
-    readable_seen: bool = False
-
-
-def _utc(moment: datetime, name: str) -> datetime:
-    if moment.utcoffset() is None:
-        raise ValueError(f"{name} {moment.isoformat()} has no UTC offset")
-    return moment.astimezone(UTC)
-
-
-def _midnight(day: date) -> datetime:
-    """00:00 Europe/Oslo on ``day``, in UTC."""
-    return datetime.combine(day, time(0), HUB_TIMEZONE).astimezone(UTC)
-
-
-def _round(amount: Decimal) -> Decimal:
-    return amount.quantize(_ORE, rounding=ROUND_HALF_UP)
-
-
-def _kwh(amount: Decimal) -> Decimal:
-    return amount.quantize(_WH, rounding=ROUND_HALF_UP)
-
-
-class _Prices:
-    """Area prices by interval start, read at the values' resolution (NOK/kWh)."""
-
-    def __init__(
-        self,
-        prices: Mapping[datetime, Number],
-        resolution_at: Callable[[datetime], str],
-    ) -> None:
-        self._by_start = {
-            _utc(start, "price start"): _dec(price, f"price at {start.isoformat()}") / 1000
-            for start, price in prices.items()
-        }
-        self._resolution_at = resolution_at
-
-    def quarters(self, hour: datetime) -> list[Decimal | None]:
-        """The four quarter-hour prices of the hour (an hourly price four times)."""
-        resolution = self._resolution_at(hour)
-        if resolution == "PT1H":
-            return [self._by_start.get(hour)] * 4
-        if resolution == "PT15M":
-            return [self._by_start.get(hour + n * QUARTER) for n in range(4)]
-        raise ValueError(f"price resolution {resolution!r} is not PT15M or PT1H")
-
-
-def _mean(prices: Sequence[Decimal]) -> Decimal:
-    return sum(prices, _ZERO) / len(prices)
-
-
-def _interval_prices(
-    start: datetime,
-    step: timedelta,
-    prices: _Prices,
-    tariffs: Tariffs,
-    supported: bool,
-) -> tuple[Decimal, Decimal] | None:
-    """(spot price, support per kWh) for the interval, NOK/kWh excl. VAT; None if unpriced."""
-    hour = start - (start - _EPOCH) % HOUR
-    quarters = prices.quarters(hour)
-    threshold = tariffs.support_threshold_ore / 100
-
-    def rate(price: Decimal) -> Decimal:
-        return tariffs.support_share * max(_ZERO, price - threshold) if supported else _ZERO
-
-    whole_hour = [p for p in quarters if p is not None]
-    if step == QUARTER:
-        own = quarters[(start - hour) // QUARTER]
-        if own is None:
-            return None
-        if tariffs.support_basis == "quarter-hour" or not supported:
-            return own, rate(own)
-        if len(whole_hour) < 4:
-            return None
-        return own, rate(_mean(whole_hour))
-    if len(whole_hour) < 4:
-        return None
-    spot = _mean(whole_hour)
-    if tariffs.support_basis == "hour":
-        return spot, rate(spot)
-    return spot, _mean([rate(p) for p in whole_hour])
-
-
-def _parse_values(
-    values: Iterable[tuple[datetime, Number, str]],
-    step: timedelta,
-    resolution: str,
-    start: datetime,
-    end: datetime,
-) -> dict[datetime, tuple[Decimal, str]]:
-    parsed: dict[datetime, tuple[Decimal, str]] = {}
-    for moment, quantity, quality in values:
-        at = _utc(moment, "value start")
-        if (at - _EPOCH) % step:
-            raise ValueError(f"value at {moment.isoformat()} is not on the {resolution} grid")
-        if not start <= at < end:
-            continue
-        if at in parsed:
-            raise ValueError(f"two values for the interval starting {moment.isoformat()}")
-        kwh = _dec(quantity, f"value at {moment.isoformat()}")
-        if kwh < 0:
-            raise ValueError(f"value at {moment.isoformat()} is negative ({kwh} kWh)")
-        if kwh > MAX_QUANTITY_KWH:
-            raise ValueError(f"value at {moment.isoformat()} is above the hub's largest "
-                             f"quantity ({kwh} kWh)")
-        parsed[at] = (kwh, quality)
-    return parsed
-
-
 def _method(resolution: str, consumption_code: str) -> tuple[str, ...]:
     lines = [
         "prices in NOK/MWh ÷ 1000 = NOK/kWh; only the energy price is compared",
@@ -432,6 +306,62 @@ def _method(resolution: str, consumption_code: str) -> tuple[str, ...]:
     if consumption_code == HOLIDAY_HOME:
         lines.append("holiday homes: no strømstøtte")
     return tuple(lines)
+
+
+def _total(months: Sequence[MonthComparison]) -> Figures:
+    def add(amounts: Iterable[Decimal]) -> Decimal:
+        return sum(amounts, _ZERO)
+
+    return Figures(
+        energy_kwh=add(m.energy_kwh for m in months),
+        norgespris_kwh=add(m.norgespris_kwh for m in months),
+        above_cap_kwh=add(m.above_cap_kwh for m in months),
+        kwh_within_support_cap=add(m.kwh_within_support_cap for m in months),
+        spot_cost=add(m.spot_cost for m in months),
+        support=add(m.support for m in months),
+        cost_without=add(m.cost_without for m in months),
+        cost_with=add(m.cost_with for m in months),
+        difference=add(m.difference for m in months),
+        intervals=sum(m.intervals for m in months),
+        missing_values=sum(m.missing_values for m in months),
+        missing_prices=sum(m.missing_prices for m in months),
+        lead_in_missing_values=sum(m.lead_in_missing_values for m in months),
+    )
+
+
+# The comparison ---------------------------------------------------------------------------
+
+
+def check_request(consumption_code: str, first: date, last: date, resolution: str,
+                  tariffs_by_year: Mapping[int, Tariffs]) -> timedelta:
+    """The step of ``resolution``; ValueError for what cannot be compared (see compare)."""
+    if consumption_code not in (HOUSEHOLD, HOLIDAY_HOME):
+        raise ValueError(
+            f"consumption code {consumption_code} cannot have Norgespris (only 35 and 36)"
+        )
+    if last < first:
+        raise ValueError(f"last {last.isoformat()} is before first {first.isoformat()}")
+    try:
+        step = RESOLUTIONS[resolution]
+    except KeyError:
+        raise ValueError(f"resolution {resolution!r} is not PT15M or PT1H") from None
+    missing_years = sorted(set(range(first.year, last.year + 1)) - set(tariffs_by_year))
+    if missing_years:
+        raise ValueError(
+            "no tariffs for " + ", ".join(str(y) for y in missing_years)
+            + " (tariffs_for(year) or Tariffs(year, ...))"
+        )
+    return step
+
+
+def lead_start(first: date) -> datetime:
+    """00:00 Norwegian time on the 1st of ``first``'s month, in UTC: where the caps begin."""
+    return datetime.combine(first.replace(day=1), time(0), HUB_TIMEZONE).astimezone(UTC)
+
+
+def period_seconds(periods: Sequence[Period]) -> list[tuple[int, int]]:
+    """Periods as whole UTC seconds that cover exactly the same interval starts."""
+    return [(math.ceil(p.start.timestamp()), math.floor(p.end.timestamp())) for p in periods]
 
 
 def compare(
@@ -461,107 +391,35 @@ def compare(
     unknown resolution, a missing year of tariffs, values off the resolution grid, two values
     for one interval, or a negative value.
     """
-    if consumption_code not in (HOUSEHOLD, HOLIDAY_HOME):
-        raise ValueError(
-            f"consumption code {consumption_code} cannot have Norgespris (only 35 and 36)"
-        )
-    if last < first:
-        raise ValueError(f"last {last.isoformat()} is before first {first.isoformat()}")
-    try:
-        step = RESOLUTIONS[resolution]
-    except KeyError:
-        raise ValueError(f"resolution {resolution!r} is not PT15M or PT1H") from None
-    missing_years = sorted(set(range(first.year, last.year + 1)) - set(tariffs_by_year))
-    if missing_years:
-        raise ValueError(
-            "no tariffs for " + ", ".join(str(y) for y in missing_years)
-            + " (tariffs_for(year) or Tariffs(year, ...))"
-        )
+    step = check_request(consumption_code, first, last, resolution, tariffs_by_year)
     resolution_at = (
         price_resolution if callable(price_resolution) else (lambda _hour: price_resolution)
     )
-    period_start, period_end = _midnight(first), _midnight(last + timedelta(days=1))
-    lead_start = _midnight(first.replace(day=1))
-    if readable is not None:  # what the caller may not see is not even checked
-        values = [v for v in values if _covered(readable, _utc(v[0], "value start"), step)]
-    by_start = _parse_values(values, step, resolution, lead_start, period_end)
-    area_prices = _Prices(prices, resolution_at)
+    grid = _grid(values, step, resolution, first, last, readable)
+    return compare_exact(grid, MappedPrices(prices, resolution_at), consumption_code,
+                         vat_exempt, tariffs_by_year, first, last, resolution=resolution,
+                         readable=readable)
 
-    months: list[_Month] = []
-    flags: list[Flag] = []
 
-    def flag(at: datetime, reason: str, in_period: bool) -> None:
-        last_flag = flags[-1] if flags else None
-        if (
-            last_flag is not None
-            and last_flag.end == at
-            and last_flag.reason == reason
-            and last_flag.in_period == in_period
-        ):
-            flags[-1] = replace(last_flag, end=at + step, intervals=last_flag.intervals + 1)
-        else:
-            flags.append(Flag(at, at + step, reason, 1, in_period))
-
-    at = lead_start
-    while at < period_end:
-        local_day = at.astimezone(HUB_TIMEZONE).date()
-        key = (local_day.year, local_day.month)
-        if not months or months[-1].key != key:
-            months.append(
-                _Month(key, tariffs_by_year[local_day.year], max(local_day, first), local_day)
-            )
-        month = months[-1]
-        tariffs = month.tariffs
-        in_period = at >= period_start
-        if readable is not None and not _covered(readable, at, step):
-            flag(at, "not_readable", in_period)
-            month.hidden_pending += 1
-            at += step
-            continue
-        month.lead_in_missing += month.hidden_pending  # the caps used hidden energy
-        month.hidden_pending = 0
-        if in_period:
-            if not month.readable_seen:
-                month.first_day, month.readable_seen = local_day, True
-            month.intervals += 1
-            month.last_day = local_day
-        value = by_start.get(at)
-        if value is None or value[1] in UNUSABLE_QUALITIES:
-            flag(at, "no_value" if value is None else f"quality_{value[1]}", in_period)
-            if in_period:
-                month.missing_values += 1
-            else:
-                month.lead_in_missing += 1
-            at += step
-            continue
-        kwh = value[0]
-        supported = tariffs.has_support(consumption_code)
-        np_cap = tariffs.norgespris_cap_kwh(consumption_code)
-        np_kwh = min(kwh, max(_ZERO, np_cap - month.np_used))
-        within_support_cap = (
-            min(kwh, max(_ZERO, tariffs.support_cap_kwh - month.support_used))
-            if supported else _ZERO
-        )
-        month.np_used += kwh
-        month.support_used += kwh
-        priced = (
-            _interval_prices(at, step, area_prices, tariffs, supported) if in_period else None
-        )
-        if in_period and priced is None:
-            flag(at, "no_price", in_period)
-            month.missing_prices += 1
-        elif priced is not None:
-            spot, support_rate = priced
-            month.energy += kwh
-            month.np_kwh += np_kwh
-            month.above += kwh - np_kwh
-            month.within_support_cap += within_support_cap
-            month.spot += kwh * spot
-            month.support += within_support_cap * support_rate
-            month.with_np += np_kwh * tariffs.norgespris_ore / 100 + (kwh - np_kwh) * spot
-        at += step
-
-    results = tuple(_finish(m, vat_exempt) for m in months if m.intervals)
+def compare_exact(
+    grid: ValueGrid,
+    prices: ExactPrices,
+    consumption_code: str,
+    vat_exempt: bool,
+    tariffs_by_year: Mapping[int, Tariffs],
+    first: date,
+    last: date,
+    *,
+    resolution: str,
+    readable: Sequence[Period] | None = None,
+) -> Comparison:
+    """The comparison of values already on their grid as integers (a point's stored values)
+    and prices as integers; ``compare`` without reading any number twice."""
+    check_request(consumption_code, first, last, resolution, tariffs_by_year)
+    rows, flag_rows = compare_grid(
+        grid, prices, consumption_code, vat_exempt, tariffs_by_year, first, last,
+        None if readable is None else period_seconds(readable))
+    results = tuple(MonthComparison(**row) for row in rows)  # type: ignore[arg-type]
     used_years = sorted({m.tariffs_year for m in results})
     used = tuple(tariffs_by_year[y] for y in used_years)
     notes = tuple(
@@ -576,62 +434,77 @@ def compare(
         resolution=resolution,
         months=results,
         totals=_total(results),
-        flags=tuple(flags),
+        flags=tuple(Flag(*row) for row in flag_rows),
         tariffs=used,
         method=_method(resolution, consumption_code),
         notes=notes,
     )
 
 
-def _covered(periods: Sequence[Period], start: datetime, step: timedelta) -> bool:
-    """Whether the whole interval ``[start, start + step)`` lies in one of ``periods``."""
-    return any(p.start <= start and start + step <= p.end for p in periods)
+def _grid(values: Iterable[tuple[datetime, Number, str]], step: timedelta, resolution: str,
+          first: date, last: date, readable: Sequence[Period] | None) -> ValueGrid:
+    """The values on the comparison's grid, checked as the reference checks them."""
+    start = lead_start(first)
+    end = datetime.combine(last + timedelta(days=1), time(0), HUB_TIMEZONE).astimezone(UTC)
+    count = (end - start) // step
+    step_s = int(step.total_seconds())
+    start_s = int(start.timestamp())
+    scaled: list[int] = [0] * count
+    scales: list[int] = [0] * count
+    marks = bytearray(count)
+    periods = None if readable is None else period_seconds(readable)
+    for moment, quantity, quality in values:
+        at = _utc_moment(moment, "value start")
+        if periods is not None:
+            s = int(at.timestamp()) if at.microsecond == 0 else None
+            if s is None or not any(a <= s and s + step_s <= b for a, b in periods):
+                continue
+        if (at - _EPOCH) % step:
+            raise ValueError(f"value at {moment.isoformat()} is not on the {resolution} grid")
+        if not start <= at < end:
+            continue
+        i = (at - start) // step
+        if marks[i]:
+            raise ValueError(f"two values for the interval starting {moment.isoformat()}")
+        k, s = number_scaled(quantity, f"value at {moment.isoformat()}")
+        if k < 0:
+            raise ValueError(f"value at {moment.isoformat()} is negative "
+                             f"({_dec(quantity, 'value')} kWh)")
+        if k > MAX_QUANTITY_KWH * power(s):
+            raise ValueError(f"value at {moment.isoformat()} is above the hub's largest "
+                             f"quantity ({_dec(quantity, 'value')} kWh)")
+        scaled[i], scales[i], marks[i] = k, s, quality_code(quality)
+    scale = max(scales, default=0)
+    quantities = [rescale(k, s, scale) for k, s in zip(scaled, scales, strict=True)]
+    return ValueGrid(start_s, step_s, quantities, bytes(marks), scale)
 
 
-def _finish(month: _Month, vat_exempt: bool) -> MonthComparison:
-    factor = 1 if vat_exempt else 1 + month.tariffs.vat_rate
-    spot = _round(month.spot * factor)
-    support = _round(month.support * factor)
-    with_np = _round(month.with_np * factor)
-    without = spot - support
-    year, number = month.key
-    return MonthComparison(
-        energy_kwh=_kwh(month.energy),
-        norgespris_kwh=_kwh(month.np_kwh),
-        above_cap_kwh=_kwh(month.above),
-        kwh_within_support_cap=_kwh(month.within_support_cap),
-        spot_cost=spot,
-        support=support,
-        cost_without=without,
-        cost_with=with_np,
-        difference=with_np - without,
-        intervals=month.intervals,
-        missing_values=month.missing_values,
-        missing_prices=month.missing_prices,
-        lead_in_missing_values=month.lead_in_missing,
-        month=f"{year:04d}-{number:02d}",
-        first_day=month.first_day,
-        last_day=month.last_day,
-        tariffs_year=year,
-    )
+def _utc_moment(moment: datetime, name: str) -> datetime:
+    if moment.utcoffset() is None:
+        raise ValueError(f"{name} {moment.isoformat()} has no UTC offset")
+    return moment.astimezone(UTC)
 
 
-def _total(months: Sequence[MonthComparison]) -> Figures:
-    def add(amounts: Iterable[Decimal]) -> Decimal:
-        return sum(amounts, _ZERO)
+class MappedPrices:
+    """Prices given as a mapping of interval starts (NOK/MWh), as exact integers; every price
+    is read (and a bad one refused) up front, as the reference does."""
 
-    return Figures(
-        energy_kwh=add(m.energy_kwh for m in months),
-        norgespris_kwh=add(m.norgespris_kwh for m in months),
-        above_cap_kwh=add(m.above_cap_kwh for m in months),
-        kwh_within_support_cap=add(m.kwh_within_support_cap for m in months),
-        spot_cost=add(m.spot_cost for m in months),
-        support=add(m.support for m in months),
-        cost_without=add(m.cost_without for m in months),
-        cost_with=add(m.cost_with for m in months),
-        difference=add(m.difference for m in months),
-        intervals=sum(m.intervals for m in months),
-        missing_values=sum(m.missing_values for m in months),
-        missing_prices=sum(m.missing_prices for m in months),
-        lead_in_missing_values=sum(m.lead_in_missing_values for m in months),
-    )
+    def __init__(self, prices: Mapping[datetime, Number],
+                 resolution_at: Callable[[datetime], str]) -> None:
+        exact: dict[int, tuple[int, int]] = {}
+        for start, price in prices.items():
+            at = _utc_moment(start, "price start")
+            k_s = number_scaled(price, f"price at {start.isoformat()}")
+            if at.microsecond == 0:  # a start between whole seconds is no interval's start
+                exact[int(at.timestamp())] = k_s
+        self.scale = max((s for _, s in exact.values()), default=0)
+        self._by_start = {at: rescale(k, s, self.scale) for at, (k, s) in exact.items()}
+        self._resolution_at = resolution_at
+
+    def quarters(self, hour_s: int) -> list[int | None]:
+        resolution = self._resolution_at(datetime.fromtimestamp(hour_s, UTC))
+        if resolution == "PT1H":
+            return [self._by_start.get(hour_s)] * 4
+        if resolution == "PT15M":
+            return [self._by_start.get(hour_s + n * 900) for n in range(4)]
+        raise ValueError(f"price resolution {resolution!r} is not PT15M or PT1H")

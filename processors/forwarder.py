@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from domain.forwarding import NOTIFY_VALUES, forward
 from domain.messages import Outbound, not_processed
 from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
+from processors.point_values import remember_values
 from processors.shared_production import Emit, participant_outputs
 from processors.tables import Tables
 from straum.logging import get_logger
@@ -53,6 +54,8 @@ class Forwarder:
                          record.offset)
         if result.history is not None:
             versions.put(key, result.history)
+            remember_values(ctx.table(self.tables.point_values), series,
+                            result.history[-1].version)
         shared = participant_outputs(
             self.emit, ctx.table(self.tables.memberships).get(key), series) \
             if result.outcome in ("forwarded", "correction") else []

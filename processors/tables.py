@@ -13,6 +13,7 @@ from domain.metering_point import MeteringPoint
 from domain.metering_point import from_record as point_from_record
 from domain.metering_point import to_record as point_to_record
 from domain.norgespris import Contract
+from domain.point_values import PointDay
 from domain.shared_production import Membership
 from domain.versions import SeriesVersion
 from domain.versions import from_record as history_from_record
@@ -29,6 +30,7 @@ from processors.shared_production_records import (
     encode_day,
     encode_memberships,
 )
+from schemas.records import point_day
 from streams.engine import TableSpec
 from streams.serialisation import CONTRACT_SET, METERING_POINT_STATE, SERIES_HISTORY, codec
 from streams.topics import TopicCatalogue
@@ -80,6 +82,7 @@ class Tables:
     calculations: TableSpec[Calculation]  # shared production, by calculation
     calculation_days: TableSpec[Day]  # shared production, by calculation and day
     memberships: TableSpec[tuple[Membership, ...]]  # shared production, by metering point
+    point_values: TableSpec[PointDay]  # the forwarder's, by point and day, on disk
 
     @classmethod
     def of(cls, catalogue: TopicCatalogue) -> Tables:
@@ -99,9 +102,11 @@ class Tables:
             TableSpec("shared-production-memberships",
                       catalogue.shared_production_memberships_changelog,
                       encode_memberships, decode_memberships),
+            TableSpec("point-values", catalogue.point_values_changelog,
+                      point_day.encode, point_day.decode, on_disk=True),
         )
 
     def all(self) -> list[TableSpec[object]]:
         return [self.metering_points, self.series_versions, self.contracts,  # type: ignore[list-item]
                 self.authorizations, self.calculations, self.calculation_days,  # type: ignore[list-item]
-                self.memberships]  # type: ignore[list-item]
+                self.memberships, self.point_values]  # type: ignore[list-item]

@@ -6,6 +6,7 @@ from processors.consent import Consent
 from processors.contracts import Contracts
 from processors.forwarder import Forwarder
 from processors.master_data import CodeListsLookup, MasterData, ProcessRules
+from processors.point_values import PointRequests
 from processors.shared_production import SharedProduction, SharedProductionPoints
 from processors.tables import Tables
 from straum.settings import Settings
@@ -30,12 +31,14 @@ def topology(settings: Settings, catalogue: TopicCatalogue,
             catalogue.shared_production: SharedProduction(
                 catalogue, tables, settings.dynamic_split_without_consumption),
             catalogue.shared_production_points: SharedProductionPoints(catalogue, tables),
+            catalogue.point_requests: PointRequests(catalogue, tables),
         },
         tables=tables.all(),
         timers=[contracts],
         priority={catalogue.master_data: 0, catalogue.contract_commands: 1,
                   catalogue.authorization_commands: 1, catalogue.shared_production_points: 1,
-                  catalogue.metering_values: 2, catalogue.shared_production: 3},
+                  catalogue.metering_values: 2, catalogue.shared_production: 3,
+                  catalogue.point_requests: 4},
         transactional_inputs=frozenset({catalogue.shared_production,
                                         catalogue.shared_production_points}),
     )

@@ -272,3 +272,25 @@ class SharedProductionIn(ContractModel):
     valid_from: HubDate
     contributors: list[PointId] = Field(default_factory=list, max_length=500)
     receivers: list[SharedProductionReceiverIn] = Field(default_factory=list, max_length=500)
+
+
+class MeteringValuesRequestIn(ContractModel):
+    """``POST /v1/requests/metering-values``: BRS-NO-315, a point's values over a period,
+    answered into the caller's metering-values queue."""
+
+    message_id: UUID
+    metering_point_id: PointId
+    start: HubDateTime
+    end: HubDateTime
+
+
+class MeteringValuesRequestAccepted(BaseModel):
+    """The answer is in the caller's metering-values queue: how many messages, and the parts
+    of the period the caller may read."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    message_id: str
+    status: Literal["accepted", "duplicate"] = "accepted"
+    messages: int | None = None
+    readable_periods: list[dict[str, datetime]] | None = None

@@ -165,6 +165,22 @@ class TopicCatalogue:
         return self._n("prices")
 
     @property
+    def point_values_changelog(self) -> str:
+        """Changelog of the forwarder's per-point values, one record per point and day."""
+        return f"{self.prefix}-point-values-changelog"
+
+    @property
+    def point_requests(self) -> str:
+        """Reads of one point's stored values (comparison, history), keyed by metering
+        point, answered by the task that holds the point."""
+        return self._n("point-requests")
+
+    @property
+    def point_replies(self) -> str:
+        """Answers to point requests, by correlation id (short-lived)."""
+        return self._n("point-replies")
+
+    @property
     def queue_positions(self) -> str:
         """Acknowledged position and open poll of every actor queue (compacted)."""
         return self._n("queue-positions")
@@ -279,6 +295,11 @@ class TopicCatalogue:
                       purpose="shared-production values per calculation and day"),
             TopicSpec(self.shared_production_memberships_changelog, p, r, compacted=True,
                       purpose="shared-production memberships per metering point"),
+            TopicSpec(self.point_values_changelog, p, r, compacted=True,
+                      purpose="per-point values table changelog (point|day)"),
+            TopicSpec(self.point_requests, p, r, DAY_MS, purpose="reads of a point's values"),
+            TopicSpec(self.point_replies, 1, r, DAY_MS // 24,
+                      purpose="answers to reads of a point's values"),
             TopicSpec(self.prices, 1, r, compacted=True, purpose="area prices"),
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),

@@ -10,7 +10,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request, Response
@@ -18,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors.http.auth import AuthError, TokenVerifier
 from connectors.http.bulk_routes import bulk_routes
@@ -41,6 +41,7 @@ from connectors.http.moving_routes import moving_routes
 from connectors.http.norgespris import norgespris_routes
 from connectors.http.ops_routes import ops_routes
 from connectors.http.owners import QueueOwners
+from connectors.http.point_reads import PointReads
 from connectors.http.problems import (
     Problem,
     http_problem_handler,
@@ -58,11 +59,32 @@ from connectors.http.services import (
     not_durable,
 )
 from connectors.http.shared_production_routes import shared_production_routes
+from connectors.http.value_requests import value_request_routes
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
+
+
+class Timing:
+    """Request durations by route (a plain ASGI middleware: Starlette's ``@app.middleware``
+    runs every request through extra tasks and streams, more than the intake's own work)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            route = scope.get("route")
+            REQUEST_SECONDS.labels(getattr(route, "path", "unmatched"),
+                                   scope["method"]).observe(time.perf_counter() - started)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -73,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         rate_limiter=RateLimiter(settings.rate_limit_per_second,
                                                  settings.rate_limit_burst))
     owners = QueueOwners.from_settings(settings)
+    reads = PointReads(services)  # one reply follower for the comparison and history
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.actors.stop()
         if services.ops:
             await services.ops.stop()
+        await reads.stop()
         if services.producer:
             await services.producer.stop()
         await owners.close()
@@ -96,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        jsonapi=lambda path: is_jsonapi_path(path) or is_access_api_path(path))
+    app.add_middleware(Timing)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
 
@@ -122,15 +147,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await problem_handler(request, not_durable(
             f"the message broker failed the request ({type(exc).__name__})"))
 
-    @app.middleware("http")
-    async def timing(request: Request, call_next: Any) -> Any:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        REQUEST_SECONDS.labels(getattr(route, "path", "unmatched"), request.method).observe(
-            time.perf_counter() - started)
-        return response
-
     # -- operations ----------------------------------------------------------------------
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -154,7 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(queue_routes(services, owners))
     app.include_router(replay_routes(services))
     app.include_router(contract_routes(services))
-    app.include_router(norgespris_routes(services))
+    app.include_router(norgespris_routes(services, reads))
+    app.include_router(value_request_routes(services, reads))
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
     consent_views = app.state.consent_views = ConsentViews(services)
     app.include_router(consent_routes(services, consent_views))

@@ -107,6 +107,28 @@ def issue_dev_token(settings: Settings, party: str | None, roles: list[str],
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": DEV_KEY_ID})
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature was checked: until when it may be taken without a check."""
+
+    expires: float  # its exp
+    until: float  # VERIFIED_FOR_S after the check
+    party: str
+    roles: frozenset[Role]
+    kid: str | None  # a JWKS key's id (None: the development key)
+    key_numbers: object  # that key's public numbers, to notice a kid given to another key
+
+
+def _numbers(key: Any) -> object:
+    return key.public_numbers() if hasattr(key, "public_numbers") else key
+
+
+VERIFIED_FOR_S = 60.0
+"""How long a verified token is taken without checking its signature again."""
+VERIFIED_TOKENS = 10_000
+"""Verified tokens remembered per API process (forgotten all at once beyond)."""
+
+
 class TokenVerifier:
     """Verifies bearer tokens against the dev key and, when configured, a JWKS."""
 
@@ -118,8 +140,13 @@ class TokenVerifier:
         # dropped from the JWKS (rotated out, revoked) would be accepted until a restart.
         self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=False,
                                      lifespan=300) if settings.jwks_url else None
+        # Tokens already verified: an actor sends many requests with one token, and checking
+        # its signature costs more than the rest of a small request's checks. Taken again
+        # while unexpired, for VERIFIED_FOR_S at most, and a JWKS token only while its key
+        # (kid and key material) is still in the provider's key set.
+        self._verified: dict[str, _Verified] = {}
 
-    def _key_for(self, token: str) -> tuple[Any, str]:
+    def _key_for(self, token: str) -> tuple[Any, str, str | None]:
         """The key that must have signed ``token``, and the issuer the token must name."""
         header = jwt.get_unverified_header(token)
         if header.get("alg") not in ALGORITHMS:
@@ -130,7 +157,8 @@ class TokenVerifier:
                 raise AuthError(401, Code.TOKEN_ISSUER,
                                 "no issuer is configured for the identity provider's tokens "
                                 "(STRAUM_JWKS_ISSUER)")
-            return self._jwks.get_signing_key_from_jwt(token).key, self.settings.jwks_issuer
+            return (self._jwks.get_signing_key_from_jwt(token).key, self.settings.jwks_issuer,
+                    str(header.get("kid")))
         if not self.settings.accepts_dev_tokens:
             raise AuthError(401, "token.untrusted_key",
                             "development tokens are not accepted here; use the identity "
@@ -138,15 +166,40 @@ class TokenVerifier:
         if header.get("alg") != "ES256":
             raise AuthError(401, "token.algorithm",
                             "development tokens are ES256; configure a JWKS for RS256 keys")
-        return self._dev_public, self.settings.token_issuer
+        return self._dev_public, self.settings.token_issuer, None
 
     def verify(self, authorization: str | None, sender: str | None) -> Caller:
         """The caller of a request, or AuthError."""
         if not authorization or not authorization.startswith("Bearer "):
             raise AuthError(401, "token.missing", "send 'Authorization: Bearer <token>'")
         token = authorization.removeprefix("Bearer ").strip()
+        known = self._verified.get(token)
+        if known is not None and self._still_valid(known):
+            return self._caller(known.party, known.roles, sender)
+        return self._verify(token, sender)
+
+    def _still_valid(self, known: _Verified) -> bool:
+        now = time.time()
+        if not (now < known.expires and now < known.until):
+            return False
+        if known.kid is None:  # the development key: it lives as long as the process
+            return True
         try:
-            key, issuer = self._key_for(token)
+            assert self._jwks is not None
+            current = self._jwks.get_signing_key(known.kid).key
+            return bool(_numbers(current) == known.key_numbers)
+        except (jwt.PyJWTError, ValueError, TypeError, OSError):
+            return False  # the key is gone (or the set cannot be read): verify afresh
+
+    def _caller(self, party: str, roles: frozenset[Role], sender: str | None) -> Caller:
+        if sender is not None and sender != party:
+            raise AuthError(403, "sender.mismatch",
+                            "the Sender header does not match the token's subject")
+        return Caller(party, roles)
+
+    def _verify(self, token: str, sender: str | None) -> Caller:
+        try:
+            key, issuer, kid = self._key_for(token)
             claims = jwt.decode(token, key, algorithms=ALGORITHMS,
                                 audience=self.settings.token_audience, issuer=issuer,
                                 options={"require": ["exp", "sub", "iat", "iss"]})
@@ -174,10 +227,12 @@ class TokenVerifier:
         except IdentifierError as exc:
             raise AuthError(401, "token.subject", "the token's subject is not a GLN") from exc
         roles = roles_of(claims.get("roles"))
-        if sender is not None and sender != party:
-            raise AuthError(403, "sender.mismatch",
-                            "the Sender header does not match the token's subject")
-        return Caller(party, roles)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[token] = _Verified(float(claims["exp"]), time.time() + VERIFIED_FOR_S,
+                                          party, roles, kid,
+                                          None if kid is None else _numbers(key))
+        return self._caller(party, roles, sender)
 
 
 KNOWN_ROLES = frozenset(r.value for r in Role)

@@ -16,10 +16,11 @@ from typing import Annotated, Any, Protocol
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from connectors.compacted import CompactedView
 from connectors.http.auth import Role, require
+from connectors.http.contract_index import ContractIndex, IndexedContract, document, resource
 from connectors.http.deps import Authenticated
 from connectors.http.json_body import StrictJsonRoute, check_depth
 from connectors.http.problems import Problem
@@ -93,20 +94,6 @@ def jsonapi(body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=JSONAPI)
 
 
-def resource(c: dict[str, Any]) -> dict[str, Any]:
-    """The spec's ``contract`` resource object."""
-    return {"type": "contract", "id": c["id"],
-            "attributes": {"contractType": c["contractType"], "startDate": c["startDate"],
-                           "endDate": c["endDate"], "status": c["status"],
-                           "isCancelled": c["status"] == "Cancelled"},
-            "relationships": {
-                "createdBy": {"data": {"type": "Party", "id": c["createdBy"]}},
-                "updatedBy": {"data": {"type": "Party", "id": c["updatedBy"]}},
-                "meteringPoint": {"data": {"type": "MeteringPoint",
-                                           "id": c["meteringPointId"]}}},
-            "meta": {"createdAt": c["createdAt"], "updatedAt": c["updatedAt"]}}
-
-
 def _date(value: Any, pointer: str) -> date | None:
     if value is None:
         return None
@@ -168,17 +155,31 @@ def parse_create(item: Any, index: int) -> dict[str, Any]:
 def contract_routes(services: ContractServices) -> APIRouter:
     router = APIRouter(tags=["contracts (Norgespris)"], route_class=StrictJsonRoute)
     views: dict[str, CompactedView[dict[str, Any]]] = {}
+    index = ContractIndex()
+    loading: dict[str, asyncio.Task[CompactedView[dict[str, Any]]]] = {}
+
+    async def start_view(name: str) -> CompactedView[dict[str, Any]]:
+        if name == "contracts":  # only the index keeps the contracts (views hold nothing)
+            created = CompactedView(services.settings, services.catalogue.contracts,
+                                    codec(CONTRACT).decode, on_change=index.change,
+                                    keep=False)
+        else:
+            created = CompactedView(services.settings, services.catalogue.contract_replies,
+                                    codec(CONTRACT_REPLY).decode)
+        await created.start()
+        views[name] = created
+        return created
 
     async def view(name: str) -> CompactedView[dict[str, Any]]:
-        if name not in views:
-            topic, decoder = ((services.catalogue.contracts, codec(CONTRACT).decode)
-                              if name == "contracts"
-                              else (services.catalogue.contract_replies,
-                                    codec(CONTRACT_REPLY).decode))
-            created = CompactedView(services.settings, topic, decoder)
-            await created.start()
-            views[name] = created
-        return views[name]
+        if name in views:
+            return views[name]
+        if name not in loading:  # concurrent first requests wait for one load
+            loading[name] = asyncio.create_task(start_view(name))
+        return await asyncio.shield(loading[name])
+
+    async def contracts() -> ContractIndex:
+        await view("contracts")
+        return index
 
     async def command(sender: str, action: str, point_id: str, contract_id: str,
                       start: date | None = None, end: date | None = None,
@@ -207,16 +208,15 @@ def contract_routes(services: ContractServices) -> APIRouter:
         contract: dict[str, Any] = answer["contract"]
         if isinstance(contract, tuple):  # a union of records is read as (name, fields)
             contract = contract[1]
-        contracts = await view("contracts")
-        known = contracts.values.get(contract["id"])
-        if known is None or known["updatedAt"] <= contract["updatedAt"]:
-            contracts.values[contract["id"]] = contract  # read your own write at once
+        known = (await contracts()).get(contract["id"])
+        if known is None or known.updated_at <= contract["updatedAt"]:
+            index.put(IndexedContract.of(contract))  # read your own write at once
         return contract
 
-    def visible(caller_party: str, roles: frozenset[Role], c: dict[str, Any]) -> bool:
+    def visible(caller_party: str, roles: frozenset[Role], c: IndexedContract) -> bool:
         return (Role.OPERATOR in roles
-                or (Role.GRID_OWNER in roles and c["gridOwner"] == caller_party)
-                or (Role.SUPPLIER in roles and c.get("supplier") == caller_party))
+                or (Role.GRID_OWNER in roles and c.grid_owner == caller_party)
+                or (Role.SUPPLIER in roles and c.supplier == caller_party))
 
     async def body_of(request: Request) -> Any:
         """The request's document: strict JSON (StrictJsonRequest), at most MAX_JSON_DEPTH
@@ -243,27 +243,28 @@ def contract_routes(services: ContractServices) -> APIRouter:
             = None,
             updated_before: Annotated[HubDateTime | None,
                                       Query(alias="filter[updatedAt][lt]")] = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """The contracts the caller may see: a grid owner's on its points, a supplier's on
-        the points it supplies; operators see all."""
+        the points it supplies; operators see all. Found by index (metering point, party),
+        never by walking every contract."""
         require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
         if contract_type not in (None, "Norgespris"):
             raise JsonApiError(400, "INVALID_INPUT", "Invalid filter",
                                "filter[contractType] must be Norgespris")
         wanted = {p for ids in point_ids or [] for p in ids.split(",") if p}
-        found = []
-        for c in (await view("contracts")).values.values():
-            if not visible(who.party, who.roles, c):
-                continue
-            if wanted and c["meteringPointId"] not in wanted:
-                continue
-            if updated_after and c["updatedAt"] <= updated_after:
-                continue
-            if updated_before and c["updatedAt"] >= updated_before:
-                continue
-            found.append(resource(c))
-        found.sort(key=lambda r: r["meta"]["updatedAt"])
-        return jsonapi({"data": found})
+        known = await contracts()
+        if wanted:
+            candidates = known.on_points(wanted)
+        elif Role.OPERATOR in who.roles:
+            candidates = known.all()
+        else:
+            candidates = known.of_party(who.party)
+        found = [c for c in candidates
+                 if visible(who.party, who.roles, c)
+                 and not (updated_after and c.updated_at <= updated_after)
+                 and not (updated_before and c.updated_at >= updated_before)]
+        found.sort(key=lambda c: (c.updated_at, c.id))
+        return Response(document(found), media_type=JSONAPI)
 
     @router.post("/v1/contracts", status_code=201)
     async def create_contracts(request: Request, who: Authenticated) -> JSONResponse:
@@ -284,17 +285,18 @@ def contract_routes(services: ContractServices) -> APIRouter:
 
     ContractId = Path(max_length=64)
 
-    async def one(who: Any, contract_id: str) -> dict[str, Any]:
-        contract = (await view("contracts")).values.get(contract_id)
+    async def one(who: Any, contract_id: str) -> IndexedContract:
+        contract = (await contracts()).get(contract_id)
         if contract is None or not visible(who.party, who.roles, contract):
             raise JsonApiError(404, "CONTRACT_NOT_FOUND", "Contract not found",
                                f"no contract {contract_id} that you may see")
         return contract
 
     @router.get("/v1/contracts/{contractId}")
-    async def get_contract(who: Authenticated, contractId: str = ContractId) -> JSONResponse:
+    async def get_contract(who: Authenticated, contractId: str = ContractId) -> Response:
         require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
-        return jsonapi({"data": resource(await one(who, contractId))})
+        return Response(b'{"data":' + (await one(who, contractId)).json + b"}",
+                        media_type=JSONAPI)
 
     @router.patch("/v1/contracts/{contractId}")
     async def update_contract(request: Request, who: Authenticated,
@@ -310,7 +312,7 @@ def contract_routes(services: ContractServices) -> APIRouter:
                                "status changes by the lifecycle; cancel with isCancelled",
                                "/data/attributes/status")
         if attributes.get("isCancelled") is True:
-            changed = await command(who.party, "cancel", current["meteringPointId"],
+            changed = await command(who.party, "cancel", current.metering_point_id,
                                     contractId)
         else:
             start = _date(attributes.get("startDate"), "/data/attributes/startDate")
@@ -318,8 +320,9 @@ def contract_routes(services: ContractServices) -> APIRouter:
             if start is None and end is None and "endDate" not in attributes:
                 raise JsonApiError(400, "INVALID_INPUT", "Nothing to change",
                                    "give startDate, endDate or isCancelled", "/data/attributes")
-            changed = await command(who.party, "edit", current["meteringPointId"], contractId,
+            changed = await command(who.party, "edit", current.metering_point_id, contractId,
                                     start, end, clear_end="endDate" in attributes and end is None)
         return jsonapi({"data": resource(changed)})
 
     return router
+

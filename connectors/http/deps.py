@@ -10,9 +10,12 @@ from connectors.http.auth import Caller
 from connectors.http.problems import Problem
 
 
-def current_caller(request: Request, authorization: Annotated[str | None, Header()] = None,
-                   sender: Annotated[str | None, Header()] = None) -> Caller:
-    """The authenticated caller of a request (401/403 otherwise)."""
+async def current_caller(request: Request,
+                         authorization: Annotated[str | None, Header()] = None,
+                         sender: Annotated[str | None, Header()] = None) -> Caller:
+    """The authenticated caller of a request (401/403 otherwise). A coroutine: FastAPI runs a
+    plain function dependency in a thread pool, a hand-over that cost more than the check
+    (a verified token is a dictionary lookup, connectors/http/auth.py)."""
     services = request.app.state.services
     caller: Caller = services.verifier.verify(authorization, sender)
     if (wait := services.rate_limiter.retry_after(caller.party)) is not None:

@@ -14,8 +14,9 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from connectors.http.problems import Problem
+from connectors.http.values_body import ValuesIn, from_model
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
-from domain.series import PointIn, check_series
+from domain.series import check_values
 from schemas.api import (
     CustomerInformationIn,
     MasterDataChangeIn,
@@ -24,11 +25,14 @@ from schemas.api import (
     StartOfSupplyIn,
     ThirdPartyAccessIn,
 )
-from streams.serialisation import MASTER_DATA_EVENT, METERING_VALUE_SERIES, codec
+from schemas.records import intake_series
+from streams.serialisation import MASTER_DATA_EVENT, codec
 
 
-def series_problems(document: MeteringValuesDocument) -> list[dict[str, str]]:
+def series_problems(document: ValuesIn | MeteringValuesDocument) -> list[dict[str, str]]:
     """Every structural problem of every series, with pointers into the body."""
+    if isinstance(document, MeteringValuesDocument):
+        document = from_model(document)
     problems: list[dict[str, str]] = []
     seen: set[str] = set()
     for i, series in enumerate(document.series):
@@ -38,13 +42,13 @@ def series_problems(document: MeteringValuesDocument) -> list[dict[str, str]]:
         except IdentifierError as exc:
             problems.append({"code": exc.code, "pointer": f"{base}/meteringPointId",
                              "detail": str(exc)})
-        if str(series.transaction_id) in seen:
+        if series.transaction_id in seen:
             problems.append({"code": "series.duplicate_transaction",
                              "pointer": f"{base}/transactionId",
                              "detail": "the same transactionId appears twice in the document"})
-        seen.add(str(series.transaction_id))
-        points = [PointIn(p.quantity, p.quality) for p in series.points]
-        for problem in check_series(series.start, series.end, series.resolution, points):
+        seen.add(series.transaction_id)
+        for problem in check_values(series.start, series.end, series.resolution,
+                                    series.quantities, series.qualities):
             problems.append({"code": problem.code, "pointer": base + problem.pointer,
                              "detail": problem.detail})
     return problems
@@ -57,20 +61,22 @@ async def send_all(producer: AIOKafkaProducer, topic: str,
     await asyncio.gather(*futures)
 
 
-def series_records(document: MeteringValuesDocument, sender: str) -> list[tuple[bytes, bytes]]:
-    """One intake record per series, keyed by metering point."""
+def series_records(document: ValuesIn | MeteringValuesDocument, sender: str
+                   ) -> list[tuple[bytes, bytes]]:
+    """One intake record per series, keyed by metering point (schemas/records/intake_series:
+    the Avro record's bytes without walking its schema)."""
+    if isinstance(document, MeteringValuesDocument):
+        document = from_model(document)
     if problems := series_problems(document):
         raise Problem(400, "metering_values.invalid", "The metering values are not valid",
                       f"{len(problems)} problem(s) found", problems)
-    encode = codec(METERING_VALUE_SERIES).encode
     received = datetime.now(UTC)
     return [
-        (s.metering_point_id.encode(), encode({
-            "messageId": str(document.message_id), "transactionId": str(s.transaction_id),
-            "sender": sender, "receivedAt": received, "meteringPointId": s.metering_point_id,
-            "start": s.start, "end": s.end, "resolution": s.resolution, "unit": s.unit,
-            "quantities": [p.quantity for p in s.points],
-            "qualities": [p.quality for p in s.points]}))
+        (s.metering_point_id.encode(), intake_series.encode(
+            message_id=document.message_id, transaction_id=s.transaction_id, sender=sender,
+            received_at=received, metering_point_id=s.metering_point_id, start=s.start,
+            end=s.end, resolution=s.resolution, unit=s.unit, quantities=s.quantities,
+            qualities=s.qualities))
         for s in document.series
     ]
 

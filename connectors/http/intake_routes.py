@@ -27,6 +27,7 @@ from connectors.http.intake import (
 from connectors.http.json_body import StrictJsonRoute
 from connectors.http.problems import Problem
 from connectors.http.services import INTAKE, INTAKE_RESPONSES, INTAKE_SERIES, Services
+from connectors.http.values_body import MeteringValuesBody, taken
 from domain.codes import check_consumption_code
 from domain.customer_information import contact_problem
 from domain.identifiers import (
@@ -46,7 +47,6 @@ from schemas.api import (
     CustomerInformationIn,
     MasterDataChangeIn,
     MeteringPointRegistrationIn,
-    MeteringValuesDocument,
     StartOfSupplyIn,
     ThirdPartyAccessIn,
 )
@@ -106,16 +106,17 @@ def intake_routes(services: Services) -> APIRouter:
 
     @router.post("/v1/metering-values", status_code=202, tags=["intake"],
                     response_model=Accepted, responses=INTAKE_RESPONSES)
-    async def metering_values(document: MeteringValuesDocument, who: Authenticated,
+    async def metering_values(document: MeteringValuesBody, who: Authenticated,
                               request: Request) -> JSONResponse:
         require(who, Role.GRID_OWNER)
+        values = taken(document)
         try:
-            records = series_records(document, who.party)
+            records = series_records(values, who.party)
         except Problem:
             INTAKE.labels("metering-values", "invalid").inc()
             raise
         response = await services.intake(request, who, "metering-values",
-                                         str(document.message_id),
+                                         values.message_id,
                                          services.catalogue.metering_values, records)
         if response.status_code == 202:
             INTAKE_SERIES.inc(len(records))

@@ -1,8 +1,10 @@
 """Area prices in, and the Norgespris comparison out.
 
 ``POST /v1/prices`` (operator) puts area prices on the compacted prices topic; the API follows
-it. The comparison reads the point's state and its metering values from Kafka, the area's
-prices from that view, and computes with :mod:`domain.comparison`.
+it into a price book (by area, exact integers). The comparison asks the task that holds the
+point for the days the caller may read (connectors/http/point_reads.py: the point's own
+values, whatever else its partition holds), and computes with :mod:`domain.comparison` in
+exact integers.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from connectors.compacted import CompactedView
 from connectors.http.auth import Role, require
 from connectors.http.deps import Authenticated
 from connectors.http.json_body import StrictJsonRoute
+from connectors.http.point_reads import PointReads, grid_of, periods_of
+from connectors.http.price_book import PriceBook
 from connectors.http.problems import Problem
 from connectors.point_records import records_for_key
-from domain.comparison import compare, tariffs_for
+from domain.comparison import compare_exact, tariffs_for
 from domain.metering_point import MeteringPoint, from_record
 from domain.prices import AreaPrice, parse_price
 from domain.problem_codes import Code
-from domain.read_access import Period, midnight, readable_periods
+from domain.read_access import Period, midnight
 from domain.routing import check_series_against_point
 from domain.series import HUB_TIMEZONE, point_time
 from schemas.api import ContractModel
@@ -69,6 +73,10 @@ async def publish_prices(producer: AIOKafkaProducer, catalogue: TopicCatalogue,
         await future
 
 
+# The reads the comparison made before the per-point store: the point's changelog records and a
+# scan of its intake partition. Kept for bench/comparison_bench.py's figures of that path.
+
+
 async def point_state(settings: Settings, catalogue: TopicCatalogue,
                       point_id: str) -> MeteringPoint | None:
     records = await records_for_key(settings, catalogue.metering_point_changelog,
@@ -108,15 +116,17 @@ async def point_values(settings: Settings, catalogue: TopicCatalogue, point: Met
     return sorted(values)
 
 
-def norgespris_routes(services: HasKafka) -> APIRouter:
+def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> APIRouter:
     router = APIRouter(tags=["Norgespris"], route_class=StrictJsonRoute)
     prices_view: CompactedView[AreaPrice] | None = None
+    book = PriceBook()
+    point_reads = reads or PointReads(services)
 
     async def prices() -> CompactedView[AreaPrice]:
         nonlocal prices_view
         if prices_view is None:
             prices_view = CompactedView(services.settings, services.catalogue.prices,
-                                        decode_price)
+                                        decode_price, on_change=book.change, keep=False)
             await prices_view.start()
         return prices_view
 
@@ -140,7 +150,7 @@ def norgespris_routes(services: HasKafka) -> APIRouter:
         await publish_prices(producer, services.catalogue, parsed, f"api:{who.party}")
         view = await prices()
         for price in parsed:
-            view.values[price.key] = price
+            view.put(price.key, price)  # read your own write at once
         return JSONResponse({"accepted": len(parsed)}, status_code=202)
 
     @router.get("/v1/metering-points/{metering_point_id}/norgespris-comparison")
@@ -156,35 +166,29 @@ def norgespris_routes(services: HasKafka) -> APIRouter:
         if to < from_ or (to - from_).days > 366 or from_.year < 2000 or to.year > 2100:
             raise Problem(400, Code.COMPARISON_PERIOD, "The period is not valid",
                           "from <= to, at most 366 days, between 2000 and 2100")
-        point = await point_state(services.settings, services.catalogue, metering_point_id)
-        days = [from_ + timedelta(days=n) for n in range((to - from_).days + 1)]
         # Only the caller's own periods: a supplier its supply days, never its predecessor's
         # or successor's (the lead-in of the month for the caps included).
         asked = Period(midnight(from_.replace(day=1)), midnight(to + timedelta(days=1)))
-        periods = (readable_periods(point, who.party, who.roles, asked)
-                   if point is not None else ())
-        if point is None or not any(p.end > midnight(from_) for p in periods):
+        reply = await point_reads.ask("comparison", who, metering_point_id, asked.start,
+                                      asked.end)
+        periods = periods_of(reply)
+        if not any(p.end > midnight(from_) for p in periods):
             raise Problem(404, Code.METERING_POINT_UNKNOWN, "No such metering point",
                           "no metering point with that id that you may see")
-        code = point.characteristics_on(to).consumption_code
+        code = reply["consumptionCode"]
         if code not in ("35", "36"):
             raise Problem(422, "comparison.not_eligible", "Norgespris does not apply",
                           "only households (35) and holiday homes (36) can have Norgespris")
-        month_start = from_.replace(day=1)
-        values = await point_values(services.settings, services.catalogue, point, month_start,
-                                    to)
-        area = point.characteristics_on(to).price_area
-        stored = [p for p in (await prices()).values.values() if p.area == area]
-        area_prices = {p.start: p.nok_per_mwh for p in stored}
-        resolution_at = {p.start: p.resolution for p in stored}
-        years = {d.year for d in days} | {month_start.year}
+        area, resolution = reply["priceArea"], reply["resolution"]
+        await prices()
+        readable = None if periods == (asked,) else periods
+        years = {d.year for d in (from_, to)} | {from_.replace(day=1).year}
         try:
-            result = compare(values, area_prices, code, vat_exempt,
-                             {y: tariffs_for(y) for y in years}, from_, to,
-                             resolution=point.characteristics_on(to).resolution,
-                             price_resolution=lambda hour: resolution_at.get(
-                                 hour.astimezone(UTC), "PT15M"),
-                             readable=None if periods == (asked,) else periods)
+            grid = grid_of(reply["days"], from_, to, resolution, readable)
+            result = compare_exact(grid, book.area(area), code, vat_exempt,
+                                   {y: tariffs_for(y) for y in range(min(years),
+                                                                     max(years) + 1)},
+                                   from_, to, resolution=resolution, readable=readable)
         except (ValueError, ArithmeticError) as exc:
             raise Problem(422, Code.COMPARISON_UNAVAILABLE, "The comparison cannot be made",
                           str(exc)) from exc

@@ -344,8 +344,9 @@ async def restore(restorer: AIOKafkaConsumer, topic: str, partition: int,
     """
     tp = TopicPartition(topic, partition)
     end = (await restorer.end_offsets([tp]))[tp]
-    begin = (await restorer.beginning_offsets([tp]))[tp]
+    begin = table.restore_from((await restorer.beginning_offsets([tp]))[tp], end)
     if end <= begin:
+        table.restored(end)
         return 0
     restorer.assign([tp])
     restorer.seek(tp, begin)
@@ -361,6 +362,7 @@ async def restore(restorer: AIOKafkaConsumer, topic: str, partition: int,
         if records and count % 500_000 < len(records):
             log.info("restoring", topic=topic, partition=partition, records=count,
                      of_about=end - begin)
+    table.restored(end)
     return count
 
 

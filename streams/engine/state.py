@@ -32,6 +32,7 @@ class TableSpec(Generic[T]):
     changelog: str
     encode: Callable[[T], bytes]
     decode: Callable[[bytes], T]
+    on_disk: bool = False  # too large for memory: an SQLite file per task (engine/store.py)
 
 
 class Table(Generic[T]):
@@ -95,6 +96,16 @@ class Table(Generic[T]):
 
     # The engine's side -------------------------------------------------------------------
 
+    def restore_from(self, begin: int, end: int) -> int:
+        """Where a restore starts: the changelog's beginning (memory starts empty)."""
+        return begin
+
+    def restored(self, end: int) -> None:
+        """The changelog is read up to ``end`` (nothing to keep: memory is not kept)."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
     def restore(self, key: bytes, raw: bytes | None) -> None:
         """Apply one changelog record (None: a tombstone)."""
         self._decoded.pop(key, None)
@@ -112,7 +123,7 @@ class Table(Generic[T]):
         """The batch's writes, one per key (the last one wins), for the changelog."""
         return {key: raw for key, (_, raw) in self._batch.items()}
 
-    def end_batch(self, keep: bool) -> None:
+    def end_batch(self, keep: bool, changelog_offset: int | None = None) -> None:
         """After the transaction: apply its writes (committed) or forget them (aborted)."""
         if keep:
             for key, (value, raw) in self._batch.items():

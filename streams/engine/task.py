@@ -38,7 +38,8 @@ from prometheus_client import Counter, Histogram
 from straum.logging import get_logger
 from straum.settings import Settings
 from streams.engine.model import Context, Incoming, Output, Topology
-from streams.engine.state import Table
+from streams.engine.state import Table, TableSpec
+from streams.engine.store import DiskTable
 from streams.kafka import track_topics
 from streams.serialisation import DEAD_LETTER, codec
 
@@ -97,7 +98,7 @@ class PartitionTask:
         self.make_reader = make_reader
         self._lookup_reader: AIOKafkaConsumer | None = None
         self.tables: dict[str, Table[Any]] = {
-            spec.name: Table(spec, settings.max_record_bytes) for spec in topology.tables}
+            spec.name: _table(spec, settings, group, partition) for spec in topology.tables}
         self.timers_due: dict[str, float] = {t.name: time.monotonic() + t.interval_s
                                              for t in topology.timers}
 
@@ -131,6 +132,8 @@ class PartitionTask:
             return False
 
     async def stop(self) -> None:
+        for table in self.tables.values():
+            table.close()
         if self._lookup_reader is not None:
             await self._lookup_reader.stop()
         try:
@@ -313,9 +316,9 @@ class PartitionTask:
         for table in self.tables.values():
             table.end_record(keep)
 
-    def _end_batch(self, keep: bool) -> None:
-        for table in self.tables.values():
-            table.end_batch(keep)
+    def _end_batch(self, keep: bool, changelog_offsets: dict[str, int] | None = None) -> None:
+        for name, table in self.tables.items():
+            table.end_batch(keep, (changelog_offsets or {}).get(name))
 
     async def _try_transact(self, outputs: list[Output], offsets: dict[TopicPartition, int]
                             ) -> BaseException | None:
@@ -335,10 +338,12 @@ class PartitionTask:
             await self.ensure_topics(outputs)
             await self.producer.begin_transaction()
             futures = await self._send(outputs)
-            for table in self.tables.values():
-                futures += await self._send([
+            changelogs: dict[str, list[asyncio.Future[Any]]] = {}
+            for name, table in self.tables.items():
+                changelogs[name] = await self._send([
                     Output(table.spec.changelog, key, value, self.partition)
                     for key, value in table.changes().items()])
+                futures += changelogs[name]
             if offsets:
                 await self.producer.send_offsets_to_transaction(offsets, self.group)
             await asyncio.gather(*futures)
@@ -355,7 +360,9 @@ class PartitionTask:
             log.warning("transaction failed", partition=self.partition, error=str(exc))
             return False
         TRANSACTIONS.labels("committed").inc()
-        self._end_batch(keep=True)
+        self._end_batch(keep=True, changelog_offsets={
+            name: min(f.result().offset for f in sent) for name, sent in changelogs.items()
+            if sent})
         return True
 
     async def _admit(self, outputs: list[Output]) -> list[Output]:
@@ -470,6 +477,20 @@ class PartitionTask:
 
 
 _transactions_seen = 0
+
+
+def _table(spec: TableSpec[Any], settings: Settings, group: str, partition: int
+           ) -> Table[Any]:
+    """A table in memory, or on disk (an SQLite file per task) when its spec says so. The
+    file outlives the task when the worker has a stable id (``STRAUM_WORKER_ID``): the next
+    task of the partition on this machine restores from its checkpoint."""
+    if not spec.on_disk:
+        return Table(spec, settings.max_record_bytes)
+    owner = settings.worker_id or f"pid-{os.getpid()}"
+    path = (settings.data_dir / "state" / group / owner
+            / f"{spec.changelog}-{partition}.sqlite")
+    return DiskTable(spec, settings.max_record_bytes, path,  # type: ignore[return-value]
+                     keep_file=settings.worker_id is not None)
 
 
 def _offsets(records: Sequence[Incoming]) -> dict[TopicPartition, int]:

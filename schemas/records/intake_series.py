@@ -1,0 +1,77 @@
+"""An intake series (Avro ``MeteringValueSeries``) written straight to its single-object bytes.
+
+The API writes one record per accepted series. fastavro walks the schema for every field of
+every record, 96 to 2,980 doubles and as many enum symbols each; this writes the same bytes
+with one ``struct.pack`` for the quantities and one ``bytes`` for the qualities (their enum
+indexes, each one byte), which is what makes a series cheap to take in.
+tests/unit/test_intake_series.py holds it to fastavro's encoding byte for byte; records are
+read back with the ordinary codec (streams/serialisation.py).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+from streams.serialisation import METERING_VALUE_SERIES, codec
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SCHEMA = codec(METERING_VALUE_SERIES).schema
+RESOLUTIONS: Final = {name: i for i, name in enumerate(
+    next(f["type"]["symbols"] for f in _SCHEMA["fields"] if f["name"] == "resolution"))}
+QUALITIES: Final = {name: i for i, name in enumerate(
+    next(f["type"]["items"]["symbols"] for f in _SCHEMA["fields"]
+         if f["name"] == "qualities"))}
+HEADER: Final = codec(METERING_VALUE_SERIES).header
+
+
+def _long(n: int) -> bytes:
+    """Avro's zig-zag varint."""
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n & ~0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _string(value: str) -> bytes:
+    raw = value.encode()
+    return _long(len(raw)) + raw
+
+
+def _millis(moment: datetime) -> int:
+    """timestamp-millis as fastavro computes it (microseconds truncated)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def encode(*, message_id: str, transaction_id: str, sender: str, received_at: datetime,
+           metering_point_id: str, start: datetime, end: datetime, resolution: str,
+           unit: str, quantities: Sequence[float], qualities: Sequence[str]) -> bytes:
+    """The record's single-object bytes. KeyError for a resolution or quality the schema
+    does not have (the API has refused those before it gets here)."""
+    n = len(quantities)
+    if len(qualities) != n:
+        raise ValueError("quantities and qualities differ in length")
+    parts = [HEADER, _string(message_id), _string(transaction_id), _string(sender),
+             _long(_millis(received_at)), _string(metering_point_id), _long(_millis(start)),
+             _long(_millis(end)), _long(RESOLUTIONS[resolution]), _string(unit)]
+    if n:
+        count = _long(n)
+        parts += [count, struct.pack(f"<{n}d", *quantities), b"\x00",
+                  count, _indexes(qualities), b"\x00"]
+    else:
+        parts += [b"\x00", b"\x00"]
+    return b"".join(parts)
+
+
+_ZIGZAG: Final = {name: 2 * i for name, i in QUALITIES.items()}
+
+
+def _indexes(qualities: Sequence[str]) -> bytes:
+    """Each quality's zig-zag enum index: one byte each (there are fewer than 64)."""
+    return bytes(map(_ZIGZAG.__getitem__, qualities))
