@@ -12,7 +12,14 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Severity = Literal["critical", "warning"]
-RUNBOOK = "docs/OPERATIONS.md#"
+RUNBOOK = "http://127.0.0.1:8080/runbook"
+"""Where the runbook is when nothing else is said: the one the API serves itself. The monitor
+passes ``Settings.runbook_url`` instead."""
+
+
+def runbook_link(base: str, anchor: str) -> str:
+    """The absolute link to one runbook section (``base`` is the runbook's own URL)."""
+    return f"{base.split('#', 1)[0]}#{anchor}"
 
 
 @dataclass(frozen=True)
@@ -60,14 +67,18 @@ class Observed:
     forwarding_up: bool = True
 
 
-def conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Condition]:
-    """Every alert condition that holds now."""
+def conditions(o: Observed, t: Thresholds = Thresholds(), runbook: str = RUNBOOK
+               ) -> list[Condition]:
+    """Every alert condition that holds now, each linking its section of the runbook."""
+    def link(anchor: str) -> str:
+        return runbook_link(runbook, anchor)
+
     found: list[Condition] = []
     if o.broker_down_since is not None and o.now - o.broker_down_since >= t.broker_unreachable_s:
         found.append(Condition(
             "BrokerUnreachable", "BrokerUnreachable", "critical",
             f"the monitor cannot read Kafka for {o.now - o.broker_down_since:.0f} s: lag is "
-            "unknown (not zero)", RUNBOOK + "broker-unreachable"))
+            "unknown (not zero)", link("broker-unreachable")))
         return found  # nothing else can be judged without the broker
     warming_up = o.now - o.monitor_started < t.startup_grace_s
     if not o.in_maintenance and not warming_up:
@@ -80,28 +91,28 @@ def conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Condition]:
                     "ForwardingStopped", "critical",
                     f"heartbeats into {beat.source_topic}[{beat.partition}] do not come through "
                     f"the processors ({age}): forwarding has stopped",
-                    RUNBOOK + "forwarding-stopped"))
+                    link("forwarding-stopped")))
         for topic, partition, status, reason in o.lag_errors:
             found.append(Condition(
                 f"ConsumerLag:{topic}:{partition}", "ConsumerLag", "critical",
-                f"{topic}[{partition}] is {status}: {reason}", RUNBOOK + "consumer-lag"))
+                f"{topic}[{partition}] is {status}: {reason}", link("consumer-lag")))
     if o.last_dead_letter_at is not None and o.now - o.last_dead_letter_at < t.dead_letter_quiet_s:
         found.append(Condition(
             "DeadLetters", "DeadLetters", "warning",
             f"records went to the dead-letter topic ({o.dead_letter_total} in all); inspect them",
-            RUNBOOK + "dead-letters"))
+            link("dead-letters")))
     if o.failing_share >= 0.5 and not o.in_maintenance:
         found.append(Condition(
             "ForwardingFailing", "ForwardingFailing", "critical",
             f"{o.failing_share:.0%} of the last ~20 s of records failed and became dead letters",
-            RUNBOOK + "forwarding-failing"))
+            link("forwarding-failing")))
     for actor, queue, unread_s in o.oldest_unread:
         if unread_s >= t.queue_expiry_warning * o.queue_retention_s:
             found.append(Condition(
                 f"QueueNearExpiry:{actor}:{queue}", "QueueNearExpiry", "warning",
                 f"{actor}'s {queue} queue has an unread message {unread_s / 86400:.1f} days "
                 f"old; it expires at {o.queue_retention_s / 86400:.0f} days",
-                RUNBOOK + "queue-expiry"))
+                link("queue-expiry")))
     return found
 
 
@@ -111,6 +122,7 @@ class Alert:
     state: Literal["firing", "resolved"]
     since: float
     last_seen: float
+    fired_at: float = 0.0  # when it last began to fire (``since`` is the last change)
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,7 @@ def update(book: AlertBook, now_conditions: Iterable[Condition], now: float,
     for cid, condition in current.items():
         old = alerts.get(cid)
         if old is None or old.state == "resolved":
-            alert = Alert(condition, "firing", now, now)
+            alert = Alert(condition, "firing", now, now, fired_at=now)
             events.append(AlertEvent(alert, "firing"))
         else:
             alert = replace(old, condition=condition, last_seen=now)

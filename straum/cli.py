@@ -127,11 +127,15 @@ def monitor(metrics_port: Annotated[int | None, typer.Option(
 
 
 @app.command()
-def lag(watch: Annotated[bool, typer.Option(help="Keep refreshing.")] = False) -> None:
-    """Consumer lag, heartbeats and alerts as the monitor last saw them."""
+def lag(watch: Annotated[bool, typer.Option(help="Keep refreshing.")] = False,
+        json: Annotated[bool, typer.Option(
+            "--json", help="One JSON object (lag, alerts, queues, exitCode); with --watch, "
+                           "one per refresh.")] = False) -> None:
+    """Consumer lag, heartbeats and alerts as the monitor last saw them. Exit code: 0 nothing
+    firing, 1 a warning firing, 2 a critical alert firing, 3 no current monitor report."""
     from straum.lag_view import show_lag
 
-    show_lag(settings_or_fail(), watch)
+    raise typer.Exit(show_lag(settings_or_fail(), watch, as_json=json))
 
 
 class TokenRole(StrEnum):
@@ -169,10 +173,12 @@ def _broker() -> tuple[Settings, object]:
 def broker_fetch() -> None:
     """Fetch the broker's jars from Maven Central into the cache (once)."""
     from connectors.broker.embedded import BrokerError, ensure_jars
+    from straum.supervisor import JarProgress
 
     s = settings_or_fail()
     try:
-        libs = ensure_jars(s.kafka_cache_dir, s.kafka_version)
+        libs = ensure_jars(s.kafka_cache_dir, s.kafka_version,
+                           progress=JarProgress(s.kafka_version, s.kafka_cache_dir))
     except BrokerError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"Apache Kafka {s.kafka_version} jars in {libs}")

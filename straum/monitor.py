@@ -66,7 +66,10 @@ class Monitor:
         self.window = window
         self.observer = BrokerObserver(settings, self.catalogue)
         self.sinks: list[Any] = [LogSink(), PrometheusSink()]
-        self.webhook = WebhookSink(webhook_url) if webhook_url else None
+        host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+        self.webhook = WebhookSink(webhook_url, payload=settings.alert_webhook_format,
+                                   external_url=f"http://{host}:{settings.http_port}/ops"
+                                   ) if webhook_url else None
         if self.webhook:
             self.sinks.append(self.webhook)
         self.book = AlertBook()
@@ -203,7 +206,7 @@ class Monitor:
         return any(w.covers(moment) for w in self.maintenance.values.values())
 
     def judge(self, observed: Observed) -> None:
-        found = conditions(observed, self.thresholds)
+        found = conditions(observed, self.thresholds, self.settings.runbook)
         self.book, events = update(self.book, found, observed.now)
         for event in events:
             for sink in self.sinks:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from connectors.broker.embedded import BrokerError, EmbeddedBroker
+from connectors.broker.embedded import BrokerError, EmbeddedBroker, ensure_jars
 from straum.settings import Settings
 
 
@@ -75,6 +75,25 @@ def say(message: str) -> None:
     print(f"straum: {message}", file=sys.stderr, flush=True)
 
 
+class JarProgress:
+    """Says what Maven fetches on the first run (a few minutes of silence otherwise): a line
+    when fetching starts, then one per jar with a running count."""
+
+    def __init__(self, kafka_version: str, cache_dir: Path) -> None:
+        self.kafka_version, self.cache_dir = kafka_version, cache_dir
+        self.files = 0
+        self.jars = 0
+
+    def __call__(self, fetched: str) -> None:
+        if self.files == 0:
+            say(f"fetching Apache Kafka {self.kafka_version} and its libraries from Maven "
+                f"Central into {self.cache_dir} (first run only) ...")
+        self.files += 1
+        if ".jar " in fetched:
+            self.jars += 1
+            say(f"  fetched {self.files:3d} files: {fetched}")
+
+
 class Supervisor:
     def __init__(self, settings: Settings, host: str, port: int, demo: bool,
                  logs_to_terminal: bool = False) -> None:
@@ -118,6 +137,12 @@ class Supervisor:
         else:
             self.broker = EmbeddedBroker(s.data_dir, s.kafka_cache_dir, s.kafka_version,
                                          s.kafka_port, s.kafka_controller_port, s.kafka_heap)
+            try:
+                ensure_jars(s.kafka_cache_dir, s.kafka_version,
+                            progress=JarProgress(s.kafka_version, s.kafka_cache_dir))
+            except BrokerError as exc:
+                say(f"error: {exc}")
+                return 1
             say(f"starting the embedded Kafka broker (data in {self.broker.home}) ...")
             try:
                 info = self.broker.start(detach=True)
@@ -188,10 +213,38 @@ class Supervisor:
         say("stopped")
 
     def _print_where_to_look(self) -> None:
-        base = f"http://{self.host}:{self.port}"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        base = f"http://{host}:{self.port}"
+        command = straum_command()
         say("ready: worker, API and monitor are up")
         say(f"API        {base}  (OpenAPI: {base}/docs)")
+        if (link := ops_link(self.settings, base)) is not None:
+            say(f"ops page   {link}")
+        else:
+            say(f"ops page   {base}/ops  (with an operator token from your identity provider)")
         say(f"health     {base}/readyz")
         say(f"metrics    {base}/metrics")
-        say("tokens     straum token --party <GLN> --role grid_owner|supplier|third_party|operator")
-        say("Ctrl-C stops everything; data stays in " + str(self.settings.data_dir.resolve()))
+        say(f"tokens     {command} token --party <GLN> --role "
+            "grid_owner|supplier|third_party|operator")
+        say("Ctrl-C stops everything; data stays in " + str(self.settings.data_dir))
+
+
+#: The development operator whose token the printed /ops link carries.
+DEV_OPERATOR = "7080005051309"
+
+
+def straum_command() -> str:
+    """How to call straum from any folder: this environment's own script."""
+    script = Path(sys.executable).parent / "straum"
+    return str(script) if script.exists() else "straum"
+
+
+def ops_link(settings: Settings, base: str) -> str | None:
+    """/ops with a 12-hour development operator token in the fragment (the page keeps it in
+    the tab and never sends the fragment to the server); None where development tokens are
+    not accepted."""
+    if not settings.accepts_dev_tokens:
+        return None
+    from connectors.http.auth import issue_dev_token
+
+    return f"{base}/ops#token={issue_dev_token(settings, DEV_OPERATOR, ['operator'])}"

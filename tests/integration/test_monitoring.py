@@ -138,6 +138,16 @@ class Load:
         self.thread.join()
 
 
+def lag_json(straum: Straum) -> tuple[int, dict[str, Any]]:
+    """``straum lag --json``: its exit code and what it printed."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "straum", "lag", "--json"], env=straum.env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    return done.returncode, json.loads(done.stdout)
+
+
 def test_quiet_period_raises_nothing(watched: tuple[Straum, Webhook]) -> None:
     straum, webhook = watched
     wait_until(lambda: heartbeats_flow(straum), 60, "heartbeats to come through")
@@ -145,6 +155,9 @@ def test_quiet_period_raises_nothing(watched: tuple[Straum, Webhook]) -> None:
     assert webhook.events == []
     assert [a for a in ops(straum, "/v1/ops/alerts")["alerts"] if a["state"] == "firing"] == []
     assert ops(straum, "/v1/ops/lag")["groupStatus"] == "OK"
+    code, shown = lag_json(straum)
+    assert code == shown["exitCode"] == 0
+    assert shown["lag"]["groupStatus"] == "OK" and shown["lag"]["stale"] is False
 
 
 def test_frozen_worker_fires_and_recovery_resolves(watched: tuple[Straum, Webhook]) -> None:
@@ -158,9 +171,13 @@ def test_frozen_worker_fires_and_recovery_resolves(watched: tuple[Straum, Webhoo
             fired = webhook.wait_for("firing", "ForwardingStopped", 60)
             assert fired["severity"] == "critical"
             assert "forwarding has stopped" in fired["summary"]
-            assert fired["runbook"].startswith("docs/OPERATIONS.md#")
+            assert fired["runbook"] == "http://127.0.0.1:8080/runbook#forwarding-stopped"
             open_alerts = ops(straum, "/v1/ops/alerts")["alerts"]
             assert open_alerts[0]["state"] == "firing"
+            code, shown = lag_json(straum)
+            assert code == shown["exitCode"] == 2  # a critical alert fires
+            assert "ForwardingStopped" in [a["name"] for a in shown["alerts"]
+                                           if a["state"] == "firing"]
         finally:
             worker.send_signal(signal.SIGCONT)
         webhook.wait_for("resolved", "ForwardingStopped", 90)
