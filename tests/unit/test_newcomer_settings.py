@@ -57,10 +57,11 @@ def test_mavens_download_lines_become_progress() -> None:
 FAKE_MVN = """#!/bin/sh
 # Maven as the first run sees it: downloads, then the copied jars.
 for a in "$@"; do case "$a" in -DoutputDirectory=*) out="${a#-DoutputDirectory=}";; esac; done
-echo "Downloading from central: https://repo/org/apache/kafka/kafka_2.13/4.1.1/kafka_2.13-4.1.1.pom"
-echo "Downloaded from central: https://repo/org/apache/kafka/kafka_2.13/4.1.1/kafka_2.13-4.1.1.pom (4 kB at 20 kB/s)"
-echo "Downloaded from central: https://repo/org/apache/kafka/kafka_2.13/4.1.1/kafka_2.13-4.1.1.jar (6.2 MB at 3 MB/s)"
-echo "Downloaded from central: https://repo/org/apache/kafka/kafka-clients/4.1.1/kafka-clients-4.1.1.jar (5.6 MB at 3 MB/s)"
+k=https://repo/org/apache/kafka
+echo "Downloading from central: $k/kafka_2.13/4.1.1/kafka_2.13-4.1.1.pom"
+echo "Downloaded from central: $k/kafka_2.13/4.1.1/kafka_2.13-4.1.1.pom (4 kB at 20 kB/s)"
+echo "Downloaded from central: $k/kafka_2.13/4.1.1/kafka_2.13-4.1.1.jar (6.2 MB at 3 MB/s)"
+echo "Downloaded from central: $k/kafka-clients/4.1.1/kafka-clients-4.1.1.jar (5.6 MB at 3 MB/s)"
 touch "$out/kafka_2.13-4.1.1.jar" "$out/kafka-clients-4.1.1.jar"
 """
 
