@@ -37,6 +37,8 @@ class Code(StrEnum):
     ROUTE_NOT_FOUND = "route.not_found"
     METHOD_NOT_ALLOWED = "method.not_allowed"
     HTTP_ERROR = "http.error"
+    INTERNAL_ERROR = "internal.error"
+    """An answer no rule foresaw (a 500): its ``requestId`` finds the log lines."""
 
     # -- identity -----------------------------------------------------------------------------
     TOKEN_ISSUER = "token.issuer"  # noqa: S105 - a code, not a secret

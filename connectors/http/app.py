@@ -35,12 +35,14 @@ from connectors.http.problems import (
     Problem,
     http_problem_handler,
     problem_handler,
+    unexpected_handler,
     validation_handler,
 )
 from connectors.http.queue_routes import queue_routes
 from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
 from connectors.http.services import REQUEST_SECONDS, Services, _connect, _processors_assigned
+from connectors.http.tracing import TracedFastAPI
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
 from streams.topics import TopicCatalogue
@@ -74,12 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.producer.stop()
         await owners.close()
 
-    app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
-                  summary="Message backend for an electricity datahub")
+    app = TracedFastAPI(title="straum", version="0.1.0", lifespan=lifespan,
+                        summary="Message backend for an electricity datahub")
     app.state.services = services
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
+    app.add_exception_handler(Exception, unexpected_handler)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

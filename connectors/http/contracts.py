@@ -23,6 +23,7 @@ from connectors.http.auth import Role, require
 from connectors.http.deps import Authenticated
 from connectors.http.json_body import StrictJsonRoute, check_depth
 from connectors.http.problems import Problem
+from connectors.http.tracing import current_request_id
 from domain.calendar import calendar_text, day_in_calendar
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from schemas.fields import HubDateTime
@@ -66,7 +67,7 @@ def is_jsonapi_path(path: str) -> bool:
     return path == JSONAPI_PATH or path.startswith(JSONAPI_PATH + "/")
 
 
-async def jsonapi_validation_handler(_: Request, exc: Exception) -> JSONResponse:
+async def jsonapi_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     """A query parameter or path that does not validate, as JSON:API error objects."""
     assert isinstance(exc, RequestValidationError)
     errors = []
@@ -79,12 +80,13 @@ async def jsonapi_validation_handler(_: Request, exc: Exception) -> JSONResponse
         elif where == "body":
             error["source"] = {"pointer": "".join(f"/{p}" for p in rest)}
         errors.append(error)
-    return jsonapi({"errors": errors}, 400)
+    return jsonapi({"errors": errors, "meta": {"requestId": current_request_id(request)}}, 400)
 
 
-async def jsonapi_error_handler(_: Request, exc: Exception) -> JSONResponse:
+async def jsonapi_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JsonApiError)
-    return jsonapi(exc.body(), exc.status)
+    return jsonapi({**exc.body(), "meta": {"requestId": current_request_id(request)}},
+                   exc.status)
 
 
 def jsonapi(body: Any, status: int = 200) -> JSONResponse:

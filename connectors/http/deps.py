@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 
 from connectors.http.auth import Caller
 from connectors.http.problems import Problem
+from connectors.http.tracing import note_actor
 
 
 def current_caller(request: Request, authorization: Annotated[str | None, Header()] = None,
@@ -15,6 +16,7 @@ def current_caller(request: Request, authorization: Annotated[str | None, Header
     """The authenticated caller of a request (401/403 otherwise)."""
     services = request.app.state.services
     caller: Caller = services.verifier.verify(authorization, sender)
+    note_actor(request, caller.party)
     if (wait := services.rate_limiter.retry_after(caller.party)) is not None:
         raise Problem(429, "rate.limited", "Too many requests",
                       f"this actor may send {services.rate_limiter.rate:g} requests per second",
