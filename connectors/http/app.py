@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +29,7 @@ from connectors.http.contracts import (
 from connectors.http.intake_routes import intake_routes
 from connectors.http.limits import BodyLimit
 from connectors.http.norgespris import norgespris_routes
+from connectors.http.openapi import install as install_openapi
 from connectors.http.ops_routes import ops_routes
 from connectors.http.owners import QueueOwners
 from connectors.http.problems import (
@@ -43,6 +44,7 @@ from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
 from connectors.http.services import REQUEST_SECONDS, Services, _connect, _processors_assigned
 from connectors.http.tracing import TracedFastAPI
+from schemas.answers import Health, Readiness
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
 from streams.topics import TopicCatalogue
@@ -108,11 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     # -- operations ----------------------------------------------------------------------
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], response_model=Health)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], response_model=Readiness, responses={
+        503: {"model": Readiness, "description": "Not ready: the body says what is missing"}})
     async def readyz() -> JSONResponse:
         broker = services.ready.is_set()
         processors = broker and await _processors_assigned(services)
@@ -120,7 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "processors": "ok" if processors else "not assigned"}
         return JSONResponse(body, status_code=200 if broker and processors else 503)
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse, responses={
+        200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_LATEST: {
+            "schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -131,5 +136,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contract_routes(services))
     app.include_router(norgespris_routes(services))
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
+    install_openapi(app)
 
     return app

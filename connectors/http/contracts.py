@@ -26,6 +26,7 @@ from connectors.http.problems import Problem
 from connectors.http.tracing import current_request_id
 from domain.calendar import calendar_text, day_in_calendar
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
+from schemas.answers import ContractDocument, ContractsDocument
 from schemas.fields import HubDateTime
 from straum.settings import Settings
 from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
@@ -235,7 +236,7 @@ def contract_routes(services: ContractServices) -> APIRouter:
     async def ping() -> str:
         return "pong"
 
-    @router.get("/v1/contracts")
+    @router.get("/v1/contracts", response_model=ContractsDocument)
     async def list_contracts(
             who: Authenticated,
             contract_type: Annotated[str | None, Query(alias="filter[contractType]")] = None,
@@ -267,7 +268,7 @@ def contract_routes(services: ContractServices) -> APIRouter:
         found.sort(key=lambda r: r["meta"]["updatedAt"])
         return jsonapi({"data": found})
 
-    @router.post("/v1/contracts", status_code=201)
+    @router.post("/v1/contracts", status_code=201, response_model=ContractsDocument)
     async def create_contracts(request: Request, who: Authenticated) -> JSONResponse:
         """Create one or more Norgespris contracts (grid owner, on its own points)."""
         require(who, Role.GRID_OWNER)
@@ -293,12 +294,12 @@ def contract_routes(services: ContractServices) -> APIRouter:
                                f"no contract {contract_id} that you may see")
         return contract
 
-    @router.get("/v1/contracts/{contractId}")
+    @router.get("/v1/contracts/{contractId}", response_model=ContractDocument)
     async def get_contract(who: Authenticated, contractId: str = ContractId) -> JSONResponse:
         require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
         return jsonapi({"data": resource(await one(who, contractId))})
 
-    @router.patch("/v1/contracts/{contractId}")
+    @router.patch("/v1/contracts/{contractId}", response_model=ContractDocument)
     async def update_contract(request: Request, who: Authenticated,
                               contractId: str = ContractId) -> JSONResponse:
         """Edit start or end date, or cancel (isCancelled) within the regret period."""

@@ -23,6 +23,15 @@ from connectors.reference_data import ReferenceData
 from connectors.state_reader import read_points
 from domain.availability import Availability, MaintenanceWindow, maintenance_problems
 from domain.metering_point import points_to_migrate
+from schemas.answers import (
+    Alerts,
+    AvailabilityReport,
+    IndustryCodeMigration,
+    LagReport,
+    MaintenanceWindowOut,
+    MaintenanceWindows,
+    OpsQueues,
+)
 from schemas.api import (
     MaintenanceIn,
 )
@@ -58,17 +67,18 @@ def ops_routes(services: Services) -> APIRouter:
         assert services.ops is not None
         return services.ops
 
-    @router.get("/v1/ops/lag", tags=["operations"])
+    @router.get("/v1/ops/lag", tags=["operations"], response_model=LagReport)
     async def ops_lag(who: Authenticated) -> JSONResponse:
         return JSONResponse(_jsonable(ops_view(who).lag()))
 
-    @router.get("/v1/ops/alerts", tags=["operations"])
+    @router.get("/v1/ops/alerts", tags=["operations"], response_model=Alerts)
     async def ops_alerts(who: Authenticated) -> JSONResponse:
         return JSONResponse(_jsonable({"alerts": ops_view(who).alerts()}))
 
     migration_cache: dict[str, Any] = {}
 
-    @router.get("/v1/ops/industry-code-migration", tags=["operations"])
+    @router.get("/v1/ops/industry-code-migration", tags=["operations"],
+                response_model=IndustryCodeMigration)
     async def industry_code_migration(who: Authenticated) -> JSONResponse:
         """Per grid owner, the points that still carry an SN2007 næringskode (refreshed at
         most once a minute). Operators see all grid owners; a grid owner its own points."""
@@ -97,11 +107,12 @@ def ops_routes(services: Services) -> APIRouter:
         return JSONResponse({"imported": True, "gridOwners": [
             {"gridOwner": g, "points": len(p), "details": p} for g, p in sorted(owners.items())]})
 
-    @router.get("/v1/ops/queues", tags=["operations"])
+    @router.get("/v1/ops/queues", tags=["operations"], response_model=OpsQueues)
     async def ops_queues(who: Authenticated) -> JSONResponse:
         return JSONResponse(_jsonable({"queues": ops_view(who).queues()}))
 
-    @router.post("/v1/ops/maintenance", tags=["operations"], status_code=201)
+    @router.post("/v1/ops/maintenance", tags=["operations"], status_code=201,
+                 response_model=MaintenanceWindowOut)
     async def declare_maintenance(body: MaintenanceIn, who: Authenticated) -> JSONResponse:
         """Declare planned maintenance in advance: downtime inside it counts as planned."""
         view = ops_view(who)
@@ -115,12 +126,14 @@ def ops_routes(services: Services) -> APIRouter:
         await view.declare(producer, window, who.party)
         return JSONResponse(_jsonable(window_json(window)), status_code=201)
 
-    @router.get("/v1/ops/maintenance", tags=["operations"])
+    @router.get("/v1/ops/maintenance", tags=["operations"],
+                response_model=MaintenanceWindows)
     async def list_maintenance(who: Authenticated) -> JSONResponse:
         return JSONResponse(_jsonable(
             {"windows": [window_json(w) for w in ops_view(who).windows()]}))
 
-    @router.get("/v1/ops/availability", tags=["operations"])
+    @router.get("/v1/ops/availability", tags=["operations"],
+                response_model=AvailabilityReport)
     async def ops_availability(
             who: Authenticated,
             from_: Annotated[date, Query(alias="from")],
