@@ -7,6 +7,7 @@ de-duplicate on it.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +19,19 @@ METERING_VALUES = "metering-values"
 MARKET_PROCESSES = "market-processes"
 
 
+_NAMESPACE_BYTES = MESSAGE_ID_NAMESPACE.bytes
+
+
 def outbound_message_id(cause: str, recipient: str, document_type: str, part: str = "") -> str:
-    """The stable id of the message ``cause`` produces for ``recipient``."""
-    return str(uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{cause}|{recipient}|{document_type}|{part}"))
+    """The stable id of the message ``cause`` produces for ``recipient``: the RFC 4122 UUIDv5
+    of the name ``cause|recipient|document type|part`` (``uuid.uuid5`` computes the same; this
+    skips its UUID object, a third of a series' id cost on the hot path)."""
+    digest = bytearray(hashlib.sha1(  # noqa: S324 - UUIDv5 is defined on SHA-1
+        _NAMESPACE_BYTES + f"{cause}|{recipient}|{document_type}|{part}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from streams.topics import TopicCatalogue
 log = get_logger(__name__)
 SERIES = Counter("straum_forwarder_series_total", "Series handled by the forwarder",
                  ["outcome"])
+_SERIES_BY_OUTCOME = {o: SERIES.labels(o) for o in ("forwarded", "correction", "duplicate",
+                                                    "rejected")}
 
 
 class Forwarder:
@@ -49,7 +51,7 @@ class Forwarder:
                          record.offset)
         if result.history is not None:
             versions.put(key, result.history)
-        SERIES.labels(result.outcome).inc()
+        _SERIES_BY_OUTCOME[result.outcome].inc()
         if result.outcome != "forwarded":
             log.info("series not simply forwarded", outcome=result.outcome,
                      message_id=series["messageId"], transaction_id=series["transactionId"],

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 
 from domain.messages import Outbound
 from schemas.records import queue_message
 from streams.engine import Incoming, Output
 from streams.serialisation import HEARTBEAT, codec
-from streams.topics import Queue, TopicCatalogue
+from streams.topics import Queue, TopicCatalogue, TopicSpec
 
 KIND_HEADER = "straum-kind"
 HEARTBEAT_KIND = b"heartbeat"
 HEARTBEAT_KEY_PREFIX = b"straum-heartbeat|"
+
+
+@lru_cache(maxsize=200_000)
+def queue_target(catalogue: TopicCatalogue, recipient: str, queue: str
+                 ) -> tuple[str, bytes, TopicSpec]:
+    """An actor queue's topic, record key and spec (the same for every message to it)."""
+    q = Queue(queue)
+    return (catalogue.queue_topic(recipient, q), f"{recipient}|{queue}".encode(),
+            catalogue.queue_spec(recipient, q))
 
 
 def queue_outputs(catalogue: TopicCatalogue, messages: Iterable[Outbound]) -> list[Output]:
@@ -21,11 +31,9 @@ def queue_outputs(catalogue: TopicCatalogue, messages: Iterable[Outbound]) -> li
     outputs = []
     points: queue_message.PointsCache = {}
     for m in messages:
-        queue = Queue(m.queue)
-        outputs.append(Output(
-            catalogue.queue_topic(m.recipient, queue), f"{m.recipient}|{m.queue}".encode(),
-            queue_message.render(m, points), 0, queue_message.HEADERS,
-            create=catalogue.queue_spec(m.recipient, queue), recipient=m.recipient))
+        topic, key, spec = queue_target(catalogue, m.recipient, m.queue)
+        outputs.append(Output(topic, key, queue_message.render(m, points), 0,
+                              queue_message.HEADERS, create=spec, recipient=m.recipient))
     return outputs
 
 

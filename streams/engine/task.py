@@ -17,6 +17,7 @@ import asyncio
 import os
 import time
 import traceback
+from collections import Counter as Tally
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -163,8 +164,8 @@ class PartitionTask:
             error = await self._try_transact(outputs, _offsets(records))
             if error is None:
                 BATCH_SECONDS.observe(time.monotonic() - began)
-                for record in records:
-                    RECORDS.labels(record.topic).inc()
+                for topic, count in Tally(r.topic for r in records).items():
+                    RECORDS.labels(topic).inc(count)
                 return
             if isinstance(error, RECORD_ERRORS):
                 if len(records) > 1:
@@ -216,6 +217,7 @@ class PartitionTask:
     def _handle(self, records: list[Incoming], ctx: Context) -> list[Output]:
         """Every record's outputs; a record whose handler raises becomes a dead letter."""
         outputs: list[Output] = []
+        produced_by: dict[str, int] = defaultdict(int)
         for record in records:
             handler = self.topology.handlers[record.topic]
             try:
@@ -240,8 +242,10 @@ class PartitionTask:
                 self._end_record(keep=True)
                 continue
             self._end_record(keep=True)
-            OUTPUTS.labels(handler.name).inc(len(produced))
+            produced_by[handler.name] += len(produced)
             outputs.extend(produced)
+        for name, count in produced_by.items():
+            OUTPUTS.labels(name).inc(count)
         return outputs
 
     async def _follow_lookups(self, ctx: Context) -> list[Output]:

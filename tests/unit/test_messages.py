@@ -206,3 +206,15 @@ def test_payload_that_does_not_fit_its_named_branch_is_not_written() -> None:
     wrong = replace(ack, payload_type="SupplyNotification")
     with pytest.raises((TypeError, ValueError)):
         codec(QUEUE_MESSAGE).encode(wrong.to_record())
+
+
+def test_message_ids_are_the_rfc_4122_uuid5_of_their_name() -> None:
+    import uuid
+
+    from domain.messages import MESSAGE_ID_NAMESPACE, outbound_message_id
+
+    names = [("tx-1", "7080000000012", "Acknowledgement", ""),
+             ("ø", "7080000000029", "NotifyValidated", "supplier:0-96")]
+    for cause, recipient, kind, part in names:
+        assert outbound_message_id(cause, recipient, kind, part) == str(
+            uuid.uuid5(MESSAGE_ID_NAMESPACE, f"{cause}|{recipient}|{kind}|{part}"))
