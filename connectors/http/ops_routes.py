@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
+from connectors.http import runbook
 from connectors.http.json_body import StrictJsonRoute
 from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
@@ -60,6 +61,11 @@ def ops_routes(services: Services) -> APIRouter:
     async def ops_page() -> HTMLResponse:
         """The operators' page: static, no data of its own; it reads /v1/ops/* with a token."""
         return HTMLResponse(OPS_PAGE.read_text(encoding="utf-8"))
+
+    @router.get("/runbook", tags=["operations"], include_in_schema=False)
+    async def runbook_page() -> HTMLResponse:
+        """The runbook, each section linkable: where alerts' runbook links lead by default."""
+        return HTMLResponse(runbook.page())
 
     def ops_view(who: Caller) -> OpsView:
         require(who, Role.OPERATOR)
