@@ -176,6 +176,45 @@ class AvailabilityReport(Answer):
     months: list[AvailabilityPeriod]
 
 
+class HistorySample(Answer):
+    """One step of the history: the worst lag and catch-up time, mean rates, last counts."""
+
+    at: datetime
+    lag_messages: int
+    max_lag_seconds: float | None
+    in_per_second: float
+    processed_per_second: float
+    catch_up_eta_seconds: float | None
+    dead_letters: int
+    firing_alerts: int
+    forwarding_up: bool
+    queue_messages: int
+
+
+class OpsHistory(Answer):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    step_seconds: float = Field(description="the period each sample stands for, at least")
+    samples: list[HistorySample]
+
+
+class AlertPeriod(Answer):
+    id: str
+    name: str
+    severity: str
+    start: datetime
+    end: datetime | None = Field(description="null while it still fires")
+    summary: str
+    runbook: str
+
+
+class AlertTimeline(Answer):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    periods: list[AlertPeriod] = Field(description="every period an alert fired in the "
+                                                   "window, earliest first")
+
+
 # -- operations: replays ----------------------------------------------------------------------
 
 

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     contract_timer_seconds: float = Field(
         default=30.0, gt=0, description="How often contract lifecycles are moved on.")
     monitor_interval_seconds: float = Field(default=5.0, gt=0)
+    history_sample_seconds: float = Field(
+        default=60.0, gt=0, description="How often the monitor records its figures for the "
+        "/ops page's history charts.")
     heartbeat_interval_seconds: float = Field(default=10.0, gt=0)
     heartbeat_stale_seconds: float = Field(
         default=40.0, gt=0, description="Forwarding counts as stopped when the newest "

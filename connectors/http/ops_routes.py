@@ -4,43 +4,61 @@ næringskode migration lists), all for the operator role.
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import time
 import uuid
-from datetime import UTC, date, datetime
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from connectors.http import runbook
 from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
-from connectors.http import runbook
 from connectors.http.json_body import StrictJsonRoute
 from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
 from connectors.http.services import Services, _jsonable
+from connectors.ops.history import decode_event, decode_sample, read_between
 from connectors.reference_data import ReferenceData
 from connectors.state_reader import read_points
 from domain.availability import Availability, MaintenanceWindow, maintenance_problems
 from domain.metering_point import points_to_migrate
+from domain.ops_history import thin, timeline
 from schemas.answers import (
     Alerts,
+    AlertTimeline,
     AvailabilityReport,
     IndustryCodeMigration,
     LagReport,
     MaintenanceWindowOut,
     MaintenanceWindows,
+    OpsHistory,
     OpsQueues,
+    camel_case,
 )
 from schemas.api import (
     MaintenanceIn,
 )
+from schemas.fields import HubDateTime
 from straum.logging import get_logger
 
 log = get_logger(__name__)
 
 OPS_PAGE = pathlib.Path(__file__).resolve().parent / "static" / "ops.html"
+
+
+def _plotly_js() -> pathlib.Path:
+    """plotly.js in the installed plotly package (found without importing it)."""
+    spec = importlib.util.find_spec("plotly")
+    assert spec is not None and spec.submodule_search_locations, "plotly is not installed"
+    return pathlib.Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
+
+
+PLOTLY_JS = _plotly_js()
 
 
 def window_json(window: MaintenanceWindow) -> dict[str, Any]:
@@ -61,6 +79,12 @@ def ops_routes(services: Services) -> APIRouter:
     async def ops_page() -> HTMLResponse:
         """The operators' page: static, no data of its own; it reads /v1/ops/* with a token."""
         return HTMLResponse(OPS_PAGE.read_text(encoding="utf-8"))
+
+    @router.get("/ops/assets/plotly.min.js", include_in_schema=False)
+    async def plotly_js() -> FileResponse:
+        """plotly.js as the plotly package installs it (a dependency; never copied here)."""
+        return FileResponse(PLOTLY_JS, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     @router.get("/runbook", tags=["operations"], include_in_schema=False)
     async def runbook_page() -> HTMLResponse:
@@ -137,6 +161,48 @@ def ops_routes(services: Services) -> APIRouter:
     async def list_maintenance(who: Authenticated) -> JSONResponse:
         return JSONResponse(_jsonable(
             {"windows": [window_json(w) for w in ops_view(who).windows()]}))
+
+    def window(from_: datetime | None, to: datetime | None) -> tuple[datetime, datetime]:
+        end = to or datetime.now(UTC)
+        start = from_ or end - timedelta(hours=6)
+        if not start < end or end - start > timedelta(days=400):
+            raise Problem(400, "history.range", "The period is not valid",
+                          "give from < to, at most 400 days apart",
+                          problems=[{"code": "history.range", "pointer": "/query/from",
+                                     "detail": "from must be before to, within 400 days"}])
+        return start, end
+
+    @router.get("/v1/ops/history", tags=["operations"], response_model=OpsHistory)
+    async def ops_history(
+            who: Authenticated,
+            from_: Annotated[HubDateTime | None, Query(alias="from")] = None,
+            to: Annotated[HubDateTime | None, Query()] = None,
+            points: Annotated[int, Query(ge=10, le=2000)] = 720) -> JSONResponse:
+        """The monitor's figures over time (default: the last 6 hours), at most ``points``
+        samples: lag, throughput, catch-up time, dead letters, alerts, queues."""
+        ops_view(who)
+        start, end = window(from_, to)
+        found = await read_between(services.settings, services.catalogue.ops_history, start,
+                                   end, decode_sample, lambda s: s.at)
+        samples, step = thin(found, start, end, points)
+        return JSONResponse(_jsonable({
+            "from": start, "to": end, "stepSeconds": step.total_seconds(),
+            "samples": [camel_case(asdict(s)) for s in samples]}))
+
+    @router.get("/v1/ops/alert-timeline", tags=["operations"], response_model=AlertTimeline)
+    async def alert_timeline(
+            who: Authenticated,
+            from_: Annotated[HubDateTime | None, Query(alias="from")] = None,
+            to: Annotated[HubDateTime | None, Query()] = None) -> JSONResponse:
+        """Every period an alert fired in the window (default: the last 6 hours)."""
+        ops_view(who)
+        start, end = window(from_, to)
+        events = await read_between(services.settings, services.catalogue.alert_events,
+                                    start - timedelta(days=7), end, decode_event,
+                                    lambda e: e["at"])
+        return JSONResponse(_jsonable({
+            "from": start, "to": end,
+            "periods": [camel_case(asdict(p)) for p in timeline(events, start, end)]}))
 
     @router.get("/v1/ops/availability", tags=["operations"],
                 response_model=AvailabilityReport)
