@@ -12,6 +12,7 @@ import json
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,7 @@ COMPRESSED = {
     "STRAUM_HEARTBEAT_INTERVAL_SECONDS": "2",
     "STRAUM_HEARTBEAT_STALE_SECONDS": "8",
     "STRAUM_MONITOR_STARTUP_GRACE_SECONDS": "5",
+    "STRAUM_HISTORY_SAMPLE_SECONDS": "2",
 }
 
 
@@ -198,25 +200,31 @@ def test_killed_worker_fires_and_restart_resolves(watched: tuple[Straum, Webhook
     webhook.wait_for("resolved", "ForwardingStopped", 120)
 
 
+def chromium(tmp_path: Path, *args: str) -> str:
+    """Headless Chromium (Debian's package) with ``args``; its standard output."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Chromium is needed: make test installs Debian's chromium package"
+    return subprocess.run(
+        [found, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'chromium'}",
+         *args], capture_output=True, text=True, timeout=120, check=True).stdout
+
+
 def test_ops_page_shows_the_monitors_numbers_in_a_real_browser(
         watched: tuple[Straum, Webhook], tmp_path: Path) -> None:
     """Headless Chromium loads /ops with an operator token in the fragment; the numbers it
     renders are the ones the operator API reports."""
     import re
-    import shutil
-    import subprocess
 
     straum, _ = watched
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is needed: make test installs Debian's chromium package"
     wait_until(lambda: heartbeats_flow(straum), 60, "heartbeats to come through")
     token = straum.token("7080005051286", "operator")
-    page = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}",
-         "--virtual-time-budget=6000", "--dump-dom", f"{straum.base_url}/ops#token={token}"],
-        capture_output=True, text=True, timeout=90, check=True).stdout
+    page = chromium(tmp_path, "--virtual-time-budget=8000", "--dump-dom",
+                    f"{straum.base_url}/ops#token={token}")
     lag = ops(straum, "/v1/ops/lag")
 
     def shown(element_id: str) -> str:
@@ -231,7 +239,97 @@ def test_ops_page_shows_the_monitors_numbers_in_a_real_browser(
     rows = re.findall(r"<tr><td>[^<]+</td><td class=\"num\">\d+</td><td class=\"num\">",
                       page.split('id="partitions"')[1].split("</tbody>")[0])
     assert len(rows) == len(lag["partitions"]) > 0
-    assert "Cannot read" not in shown("error")
+    assert shown("error") == ""
+
+
+def png_size_and_rows(path: Path) -> tuple[int, int, int]:
+    """A PNG's width and height, and how many distinct rows of pixels it has (a blank page
+    has a handful; a page of charts and tables, hundreds)."""
+    import struct
+    import zlib
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    channels = {2: 3, 6: 4}[data[25]]
+    chunks, at = [], 8
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IDAT":
+            chunks.append(data[at + 8:at + 8 + length])
+        at += 12 + length
+    raw = zlib.decompress(b"".join(chunks))
+    stride = 1 + width * channels
+    return width, height, len({raw[i:i + stride] for i in range(0, len(raw), stride)})
+
+
+def test_ops_page_charts_history_and_records_in_a_real_browser(
+        watched: tuple[Straum, Webhook], tmp_path: Path) -> None:
+    """The page people look at: history charts (lag, throughput, catch-up time), the alert
+    timeline, availability per day and month, maintenance windows, replays and the queue
+    table, drawn by plotly.js in headless Chromium; a screenshot of it is kept
+    (``ops-page.png`` in the test's folder) and must show a page, not a blank."""
+    import re
+    from datetime import UTC, datetime
+
+    straum, _ = watched
+    operator = straum.client("7080005051286", "operator")
+    grid_owner = straum.client(gln(), "grid_owner")  # an actor queue for the table
+    assert grid_owner.post("/v1/metering-points",
+                           json=register_point(gsrn())).status_code == 202
+    wait_until(lambda: len(operator.get("/v1/ops/history").json()["samples"]) >= 3
+               and operator.get("/v1/ops/queues").json()["queues"], 90,
+               "three history samples and a queue")
+    now = datetime.now(UTC)
+    reason = f"screenshot window {uuid.uuid4().hex[:6]}"
+    assert operator.post("/v1/ops/maintenance", json={
+        "start": (now + timedelta(days=3)).isoformat(),
+        "end": (now + timedelta(days=3, hours=2)).isoformat(), "reason": reason}
+    ).status_code == 201
+    assert operator.post("/v1/ops/replays", json={
+        "from": (now - timedelta(hours=1)).isoformat(), "to": now.isoformat(),
+        "dryRun": True}).status_code == 200
+    history = operator.get("/v1/ops/history").json()["samples"]
+    token = straum.token("7080005051286", "operator")
+    url = f"{straum.base_url}/ops#token={token}"
+    page = chromium(tmp_path, "--virtual-time-budget=15000", "--dump-dom", url)
+
+    def points(chart: str) -> int:
+        match = re.search(rf'id="{chart}"[^>]*data-points="(\d+)"', page)
+        assert match, f"#{chart} was not drawn"
+        return int(match.group(1))
+
+    assert points("chart-lag") >= 2 * min(len(history), 3)
+    assert points("chart-throughput") >= 2 * min(len(history), 3)
+    assert points("chart-catchup") >= min(len(history), 3)
+    assert points("chart-availability") >= 2
+    points("chart-alerts")  # drawn, with periods or with "no alert fired"
+    assert page.count('class="main-svg"') >= 5  # plotly's own drawing
+    assert reason in page
+    body = page.split('id="queues"')[1].split("</tbody>")[0]
+    assert body.count("<tr>") >= 1
+    assert re.search(r'id="queues-page"[^>]*>\d+–\d+ of \d+<', page)
+    alerts = page.split('<tbody id="alerts">')[1].split("</tbody>")[0]
+    runbooks = re.findall(r'class="runbook" href="([^"]+)"', alerts)
+    assert [link for link in runbooks
+            if not link.startswith("http://127.0.0.1:8080/runbook#")] == []
+    assert re.search(r'id="error"[^>]*></p>', page), "the page reported an error"
+
+    shot = tmp_path / "ops-page.png"
+    chromium(tmp_path, "--virtual-time-budget=15000", "--window-size=1440,2400",
+             f"--screenshot={shot}", url)
+    width, height, distinct = png_size_and_rows(shot)
+    assert (width, height) == (1440, 2400)
+    assert distinct > 300, "the screenshot is (almost) blank"
+
+
+def test_the_runbook_links_open_their_section(watched: tuple[Straum, Webhook]) -> None:
+    straum, _ = watched
+    page = httpx.get(f"{straum.base_url}/runbook")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for section in ("forwarding-stopped", "consumer-lag", "dead-letters", "broker-unreachable",
+                    "monitor-silent", "queue-expiry", "forwarding-failing"):
+        assert f'id="{section}"' in page.text, section
 
 
 def test_maintenance_windows_and_availability(watched: tuple[Straum, Webhook]) -> None:
