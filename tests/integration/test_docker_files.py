@@ -154,7 +154,8 @@ def env_of(service: dict[str, Any]) -> dict[str, str]:
 
 def test_compose_has_the_topology(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) >= {*BROKERS, *STRAUM_SERVICES, "lb", "prometheus", "grafana"}
+    assert set(services) >= {*BROKERS, *STRAUM_SERVICES, "lb", "prometheus", "alertmanager",
+                             "grafana"}
     kafka = [name for name, s in services.items() if s["image"].startswith("apache/kafka:")]
     assert sorted(kafka) == list(BROKERS)
     for name, service in services.items():
@@ -232,7 +233,7 @@ def test_the_load_balancer_is_the_only_public_straum_port(compose: dict[str, Any
     assert [p.split(":")[-1] for p in lb["ports"]] == ["8080"]
     mounts = {v.split(":")[1]: v.split(":")[0] for v in lb["volumes"]}
     assert (COMPOSE.parent / mounts["/etc/nginx/nginx.conf"]).resolve() == NGINX
-    for name in ("prometheus", "grafana"):
+    for name in ("prometheus", "alertmanager", "grafana"):
         assert all(p.startswith("127.0.0.1:") for p in services[name]["ports"])
 
 
@@ -487,15 +488,26 @@ def operations_anchors() -> set[str]:
     return anchors
 
 
-def test_every_runbook_link_has_its_section(rules: dict[str, Any]) -> None:
+RUNBOOK_LABEL = "{{ $externalLabels.runbook_url }}#"
+
+
+def test_every_runbook_link_has_its_section(rules: dict[str, Any],
+                                            prometheus: dict[str, Any],
+                                            compose: dict[str, Any]) -> None:
+    """Links are absolute: the runbook's URL (an external label from STRAUM_RUNBOOK_URL, the
+    monitor's setting) and a section that exists."""
     anchors = operations_anchors()
     for rule in all_rules(rules):
-        url = rule["annotations"]["runbook_url"]
-        assert url.startswith("docs/OPERATIONS.md#")
-        if "{{" not in url:
+        url = rule["annotations"]["runbook_url"].strip()
+        assert url.startswith(RUNBOOK_LABEL), url
+        if "{{" not in url.removeprefix(RUNBOOK_LABEL):
             assert url.split("#", 1)[1] in anchors, url
+    assert prometheus["global"]["external_labels"]["runbook_url"] == "${STRAUM_RUNBOOK_URL}"
+    runbook = env_of(compose["services"]["prometheus"])["STRAUM_RUNBOOK_URL"]
+    assert runbook == env_of(compose["services"]["monitor"])["STRAUM_RUNBOOK_URL"]
+    assert runbook.startswith("${STRAUM_RUNBOOK_URL:-http") and runbook.endswith("/runbook}")
     source = (ROOT / "domain" / "alerts.py").read_text(encoding="utf-8")
-    monitor_runbooks = re.findall(r'RUNBOOK \+ "([\w-]+)"', source)
+    monitor_runbooks = re.findall(r'link\("([\w-]+)"\)', source)
     assert len(monitor_runbooks) >= 6
     assert set(monitor_runbooks) <= anchors
     # StraumAlertFiring's link: the monitor's alert name in kebab case, QueueNearExpiry apart
@@ -507,6 +519,50 @@ def test_every_runbook_link_has_its_section(rules: dict[str, Any]) -> None:
         kebab = ("queue-expiry" if name == "QueueNearExpiry"
                  else re.sub(r"([a-z])([A-Z])", r"\1-\2", name).lower())
         assert kebab in anchors, name
+
+
+ALERTMANAGER = DOCKER / "alertmanager" / "alertmanager.yml"
+
+
+def test_alertmanager_receives_prometheus_alerts_and_inhibits_the_duplicates(
+        yaml: ModuleType, prometheus: dict[str, Any], compose: dict[str, Any],
+        rules: dict[str, Any]) -> None:
+    """The inhibit rules docs/OPERATIONS.md describes are in the configuration compose mounts,
+    and name alerts that exist."""
+    targets = [t for a in prometheus["alerting"]["alertmanagers"]
+               for c in a["static_configs"] for t in c["targets"]]
+    assert targets == ["alertmanager:9093"]
+    service = compose["services"]["alertmanager"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in service["volumes"]}
+    assert (COMPOSE.parent / mounts["/etc/alertmanager"]).resolve() == ALERTMANAGER.parent
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in service["command"]
+    config = load_yaml(yaml, ALERTMANAGER)
+    receivers = {r["name"] for r in config["receivers"]}
+    assert config["route"]["receiver"] in receivers
+    assert all(r["receiver"] in receivers for r in config["route"].get("routes", []))
+    inhibit = [(r["source_matchers"], r["target_matchers"]) for r in config["inhibit_rules"]]
+    assert (['alertname="ForwardingStopped"'],
+            ['alertname="StraumAlertFiring"', 'straum_alert="ForwardingStopped"']) in inhibit
+    assert (['alertname="BrokerUnreadable"'],
+            ['alertname="StraumAlertFiring"', 'straum_alert="BrokerUnreachable"']) in inhibit
+    alerts = {rule["alert"] for rule in all_rules(rules)}
+    for matchers in [m for pair in inhibit for m in pair]:
+        for matcher in matchers:
+            name, op, value = re.fullmatch(r'(\w+)(=~|=)"(.*)"', matcher).groups()  # type: ignore[union-attr]
+            if name == "alertname":
+                names = value.split("|") if op == "=~" else [value]
+                assert set(names) <= alerts, names
+    operations = OPERATIONS.read_text(encoding="utf-8")
+    assert "docker/alertmanager/alertmanager.yml" in operations
+
+
+def test_amtool_checks_the_alertmanager_config() -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool is not installed (Debian: the prometheus-alertmanager package)")
+    result = subprocess.run([amtool, "check-config", str(ALERTMANAGER)], text=True,
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def promtool() -> str:
