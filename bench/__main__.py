@@ -24,6 +24,7 @@ from bench.forwarder import run_forwarder
 from bench.forwarder_report import forwarder_table
 from bench.latency import run_latency
 from bench.latency_report import capacity_table, latency_table
+from bench.master_data import measure_master_data
 from bench.procs import LoadMeter
 from bench.profiling import summarise
 from bench.report import load_note, other_sections, render
@@ -32,13 +33,19 @@ from straum.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "bench" / "results" / "forwarder.prof"
-NAMES = ("baseline", "forwarder", "latency")
+NAMES = ("baseline", "forwarder", "master-data", "latency")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--series", type=int, default=20_000,
                         help="series (records) per throughput benchmark (default 20000)")
+    parser.add_argument("--workers", default="1,2",
+                        help="worker counts of the forwarder benchmark, comma-separated "
+                             "(default 1,2: one worker, then two; the first is the reference)")
+    parser.add_argument("--documents", type=int, default=10_000,
+                        help="registrations per phase of the master-data benchmark "
+                             "(default 10000)")
     parser.add_argument("--quick", action="store_true",
                         help="small counts for a smoke run; writes bench/results/ by default")
     parser.add_argument("--only", choices=NAMES,
@@ -63,10 +70,14 @@ async def run_all(run: Run, args: argparse.Namespace) -> tuple[list[Table], list
     tables, extra = [baseline_table(base)], []
     tables[-1].notes.append(load_note(meter.share()))
     if "forwarder" in wanted:
+        results = []
         meter = LoadMeter(run.broker_pid)
-        fwd = await run_forwarder(run)
-        tables.append(forwarder_table(fwd, base.pass_rate))
+        for workers in [int(w) for w in args.workers.split(",") if w]:
+            results.append(await run_forwarder(run, workers=workers))
+            console.print(f"forwarder: {workers} worker(s) {results[-1].rate:,.0f} series/s")
+        tables.append(forwarder_table(results, base.transacted))
         tables[-1].notes.append(load_note(meter.share()))
+        fwd = results[0]
         if args.profile or targets_missed(fwd, base.pass_rate):
             profiled = replace(run, series=max(2_000, run.series // 4))
             PROFILE.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +85,11 @@ async def run_all(run: Run, args: argparse.Namespace) -> tuple[list[Table], list
             console.print(f"bench: profiling the worker over {profiled.series} series")
             await run_forwarder(profiled, PROFILE)
             extra = findings(fwd, base, summarise(PROFILE), profiled.series)
+    if "master-data" in wanted:
+        meter = LoadMeter(run.broker_pid)
+        documents = min(args.documents, 500) if run.quick else args.documents
+        tables.append(await measure_master_data(run, documents))
+        tables[-1].notes.append(load_note(meter.share()))
     if "latency" in wanted:
         meter = LoadMeter(run.broker_pid)
         lat = await run_latency(run, rate, seconds)

@@ -208,11 +208,13 @@ async def steady(alerts: Alerts, view: CompactedView[dict[str, Any]], procs: Pro
 async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
                           view: CompactedView[dict[str, Any]]) -> str:
     """For each input partition the monitor calls STOP/STALL: were the intake records past
-    the stuck committed offset forwarded anyway (their acknowledgement is in the outbound
-    topic), or not at all?"""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    the stuck committed offset forwarded anyway (their acknowledgement is committed in the
+    grid owner's market-processes queue), or not at all?"""
+    from aiokafka import TopicPartition
 
-    from streams.serialisation import METERING_VALUE_SERIES, QUEUE_MESSAGE, codec
+    from schemas.records import queue_message
+    from streams.kafka import reader
+    from streams.serialisation import METERING_VALUE_SERIES, codec
 
     status = view.values.get("status") or {}
     stuck = [(p["topic"], p["partition"], p["committed"] or 0, p["logEnd"])
@@ -220,18 +222,15 @@ async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
              if p["status"] in ("STOP", "STALL") and p["topic"] == catalogue.metering_values]
     if not stuck:
         return ""
-    consumer = AIOKafkaConsumer(isolation_level="read_committed",
-                                bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-                                enable_auto_commit=False, client_id="bench-diagnosis")
+    consumer = reader(settings, "bench-diagnosis")
     await consumer.start()
-    decode_series, decode_message = (codec(METERING_VALUE_SERIES).decode,
-                                     codec(QUEUE_MESSAGE).decode)
+    decode_series = codec(METERING_VALUE_SERIES).decode
 
     async def read(tp: TopicPartition, start: int, end: int) -> list[Any]:
         consumer.assign([tp])
         consumer.seek(tp, start)
         out: list[Any] = []
-        while out[-1:] == [] or out[-1].offset < end - 1:
+        while await consumer.position(tp) < end:
             batch = (await consumer.getmany(tp, timeout_ms=2000)).get(tp, [])
             if not batch:
                 break
@@ -240,14 +239,17 @@ async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
 
     try:
         forwarded: set[str] = set()
-        outbound = await consumer.partitions_for_topic(catalogue.outbound) or set()
-        for partition in sorted(outbound):
-            tp = TopicPartition(catalogue.outbound, partition)
+        for topic in sorted(await consumer.topics()):
+            parsed = catalogue.parse_queue_topic(topic)
+            if parsed is None or parsed[1].value != "market-processes":
+                continue
+            tp = TopicPartition(topic, 0)
             end = (await consumer.end_offsets([tp]))[tp]
             for record in await read(tp, 0, end):
-                message = decode_message(record.value)
-                name, payload = message["payload"]
-                if name.endswith("Acknowledgement") and payload.get("transactionId"):
+                message = queue_message.parse(record.value)
+                payload = message.get("payload") or {}
+                if message.get("documentType") == "Acknowledgement" and \
+                        payload.get("transactionId"):
                     forwarded.add(payload["transactionId"])
         found = []
         for topic, partition, committed, log_end in stuck:
@@ -263,7 +265,7 @@ async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
             done = sum(1 for t in series if t in forwarded)
             found.append(f"{topic.rsplit('.', 2)[-2]}[{partition}]: of the {len(series)} series "
                          f"past committed offset {committed}, {done} had been forwarded "
-                         "(their acknowledgement is in the outbound topic)")
+                         "(their acknowledgement is committed in a grid owner's queue)")
         return "; ".join(found)
     finally:
         await consumer.stop()
@@ -291,7 +293,7 @@ async def one_fault(kind: str, procs: Processes, load: Load, alerts: Alerts,
     finally:
         t_recover = time.time()
         if kind == "kill":
-            procs.start("worker", "worker", "--metrics-port", "0")
+            procs.start_worker("worker")
         elif kind == "freeze":
             worker.send_signal(signal.SIGCONT)
         else:
@@ -353,7 +355,7 @@ class QuietInstance:
 
     async def start(self) -> None:
         catalogue = await create_topics(self.settings)
-        self.procs.start("worker", "worker", "--metrics-port", "0")
+        self.procs.start_worker("worker")
         async with Probe(self.settings) as probe:
             await until_members(probe, self.procs, self.settings.topic_prefix)
         self.procs.start("monitor", "monitor", "--metrics-port", "0")
@@ -401,7 +403,7 @@ async def instance_a(run: Run, quick: bool, quiet: QuietInstance | None
             procs.env.update({**env, "STRAUM_ALERT_WEBHOOK": webhook.url,
                               "STRAUM_WORKER_METRICS_PORT": "0",
                               "STRAUM_MONITOR_METRICS_PORT": "0"})
-            procs.start("worker", "worker", "--metrics-port", "0")
+            procs.start_worker("worker")
             async with Probe(settings) as probe:
                 await until_members(probe, procs, settings.topic_prefix)
                 procs.start("monitor", "monitor", "--metrics-port", "0")
@@ -409,7 +411,8 @@ async def instance_a(run: Run, quick: bool, quiet: QuietInstance | None
                     await load_master_data(settings, probe, procs, client, market, catalogue)
                 procs.stop("api")
                 await produce(settings, catalogue.metering_values, warmup_records(market))
-                await caught_up(probe, procs, catalogue.outbound, "worker: warm-up outbound")
+                await caught_up(probe, procs, catalogue.metering_values,
+                                "worker: warm-up series")
             await view.start()
             await load.start()
             fire_within, resolve_within = (60.0, 120.0) if quick else (150.0, 240.0)
@@ -493,8 +496,10 @@ def fault_table(outcomes: list[Outcome], facts: dict[str, Any], quick: bool) -> 
         f"({interval:g} s); where the stop falls in the heartbeat cycle "
         f"({settings['STRAUM_HEARTBEAT_INTERVAL_SECONDS']} s) and in the round moves the "
         "detection by up to one interval plus one round either side of the threshold. After a "
-        "kill, a new worker first waits for the group to rebalance (the dead member's session "
-        "must expire) before heartbeats come through again.")
+        "kill, the new worker (the same STRAUM_WORKER_ID, a static group member) takes the "
+        "dead one's place in the group without a rebalance if it joins within the session "
+        "timeout, else after the dead member's session expired; it restores its tables before "
+        "heartbeats come through again.")
     window = float(getattr(monitor_module, "RATE_WINDOW_S", 0.0)) or None
     if window is not None:
         clean = window * GARBAGE_RATE / (GARBAGE_RATE + LOAD_RATE)
@@ -532,10 +537,10 @@ def quiet_table(q: Quiet) -> Table:
         + ("less than the issue's 12 hours (12 h would take 36 min of wall time at this "
            "compression)." if simulated < 12 * 3600 else "at least the issue's 12 hours."))
     t.notes.append(
-        "Not compressed: Faust's commit interval (1 s), the 15 s resolve hold and the "
-        f"{getattr(monitor_module, 'RATE_WINDOW_S', 20):g} s window of the failing-share rule; "
-        "so relative to the heartbeat clock, commits are 20× rarer than in production "
-        "(harder on the lag rules, not easier).")
+        "Not compressed: the 15 s resolve hold and the "
+        f"{getattr(monitor_module, 'RATE_WINDOW_S', 20):g} s window of the failing-share rule. "
+        "The worker commits each batch (its heartbeats included) in its own transaction as "
+        "soon as it is handled, so there is no commit interval to compress.")
     if q.concurrent:
         t.notes.append(
             "This instance (own topics, worker and monitor, no traffic) ran on the same broker "

@@ -80,6 +80,14 @@ def make_market(series: int, grid_owners: int, suppliers: int, seed: int) -> Mar
                   supply_start, days)
 
 
+def new_points(count: int, grid_owners: int, seed: int) -> list[tuple[str, str]]:
+    """``count`` new metering points as (point id, grid owner), the grid owners taking
+    turns."""
+    rng, taken = random.Random(seed), set[str]()
+    owners = _unique(gln, grid_owners, rng, taken)
+    return [(p, owners[i % grid_owners]) for i, p in enumerate(_unique(gsrn, count, rng, taken))]
+
+
 def series_value(point: Point, day: date, seq: int = 0) -> bytes:
     """A 96-point PT15M MeteringValueSeries for ``day``, as the API writes it to intake."""
     start = oslo_midnight(day)

@@ -36,13 +36,14 @@ class Processes:
     def log(self, name: str) -> Path:
         return self.settings.data_dir / f"{name}.log"
 
-    def start(self, name: str, *args: str, python: list[str] | None = None
-              ) -> subprocess.Popen[bytes]:
-        """``python -m straum <args>`` (``python`` replaces ``[sys.executable]``)."""
+    def start(self, name: str, *args: str, python: list[str] | None = None,
+              env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """``python -m straum <args>`` (``python`` replaces ``[sys.executable]``; ``env``
+        adds to the run's STRAUM_* variables)."""
         with self.log(name).open("ab") as log:
             process = subprocess.Popen([*(python or [sys.executable]), "-m", "straum", *args],
-                                       env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL)
+                                       env={**self.env, **(env or {})}, stdout=log,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.running[name] = process
         self.started_at[name] = time.monotonic()
         return process
@@ -64,6 +65,13 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def start_worker(self, name: str = "worker", python: list[str] | None = None
+                     ) -> subprocess.Popen[bytes]:
+        """``straum worker`` with a stable STRAUM_WORKER_ID (static group membership: the
+        same name started again gets its partitions back at once)."""
+        return self.start(name, "worker", "--metrics-port", "0", python=python,
+                          env={"STRAUM_WORKER_ID": f"{self.settings.topic_prefix}-{name}"})
 
     def stop_all(self) -> None:
         for name in reversed(list(self.running)):

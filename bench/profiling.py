@@ -13,22 +13,38 @@ ROOT = Path(__file__).resolve().parent.parent
 IDLE = ("<method 'poll' of 'select.epoll'", "<method 'poll' of 'select.poll'")
 
 
+PARTS = (  # (marker in the file's path, label); the first that matches wins
+    ("/streams/engine/", "straum engine (streams/engine)"),
+    ("/streams/serialisation.py", "Avro (fastavro)"),
+    ("/fastavro/", "Avro (fastavro)"),
+    ("/processors/", "straum processors (processors/)"),
+    ("/domain/", "domain rules (domain/)"),
+    ("/schemas/", "queue JSON rendering (schemas/records)"),
+    ("/aiokafka/", "aiokafka (Kafka client)"),
+    ("/kafka/", "aiokafka (Kafka client)"),
+    ("/asyncio/", "asyncio event loop"),
+    ("/structlog/", "logging (structlog)"),
+    ("/logging/", "logging (structlog)"),
+    ("/prometheus_client/", "metrics (prometheus_client)"),
+)
+
+
 def category(file: str, name: str) -> str | None:
     """The part of the stack a function belongs to; None for waiting on the event loop."""
     if file == "~":
         if name.startswith(IDLE):
             return None
+        for marker, label in (("orjson", "orjson (JSON)"), ("fastavro", "Avro (fastavro)"),
+                              ("aiokafka", "aiokafka (Kafka client)")):
+            if marker in name:
+                return label
         return "socket I/O (system calls)" if "socket" in name else "other built-ins"
-    if file.endswith("streams/serialisation.py"):
-        return "Avro encode/decode (fastavro, C)"
-    for marker, label in (("/faust/", "Faust and mode"), ("/mode/", "Faust and mode"),
-                          ("/aiokafka/", "aiokafka (Kafka client)"),
-                          ("/asyncio/", "asyncio event loop")):
+    for marker, label in PARTS:
         if marker in file:
             return label
     if file.startswith(str(ROOT)) and "/.venv/" not in file:
-        return "straum's own code (processors, domain, streams)"
-    return "other libraries (logging, metrics, uuid, ...)"
+        return "straum's other code (connectors, settings, ...)"
+    return "other libraries (uuid, pydantic, ...)"
 
 
 @dataclass(frozen=True)

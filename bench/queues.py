@@ -9,15 +9,17 @@ scaled down (``--actors``, ``--per-actor``) and the report says so.
 For each kind of message (``--kinds``):
 
 - ``metering-values``: a supplier's NotifyValidatedDataForBillingEnergy, 96 PT15M values, as
-  the forwarder writes it (about 1.9 KB of Avro, 4.6 KB of JSON in a poll answer);
-- ``market-processes``: an Acknowledgement (about 0.2 KB), as for every intake document;
+  the forwarder writes it (about 4.4 KB of JSON);
+- ``market-processes``: an Acknowledgement (about 0.4 KB), as for every intake document;
 
 the actors' queue topics (``<prefix>.queue.<GLN>.<queue>``, one partition each, as
-``catalogue.queue_spec`` lays them out) are filled straight from a producer, so that only the
-API is measured (no worker runs). Then:
+``catalogue.queue_spec`` lays them out) are filled straight from a transactional producer with
+the message JSON the worker stores (``schemas.records.queue_message.render``), ``TXN_RECORDS``
+records per transaction, so that only the API is measured (no worker runs) and the offsets hold
+commit markers as the worker's do. Then:
 
 1. baseline: one raw aiokafka consumer reads every one of those topic-partitions from start to
-   end (no group, the API's fetch sizes);
+   end (no group, read_committed, the API's fetch sizes);
 2. one ``straum api`` process starts; 50 asyncio loops, each an actor at a time (its own
    token), poll (``max=500``) and acknowledge until the actor's poll answers 204, then take
    the next actor, until all are drained. Poll latency is request to whole answer read. The
@@ -37,9 +39,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import Run, Table, console, num, percentile, progress
@@ -47,8 +49,11 @@ from bench.intake import start_api
 from bench.procs import Processes, cpu_snapshot
 from bench.standalone import RssSampler, log_size, log_summary, main, rss_kib
 from connectors.http.auth import issue_dev_token
+from domain.forwarding import NOTIFY_VALUES
+from domain.messages import Outbound, acknowledgement
+from schemas.records import queue_message
 from straum.settings import Settings
-from streams.kafka import admin_client, durable_producer, ensure_topics
+from streams.kafka import admin_client, ensure_topics, transactional_producer
 from streams.serialisation import QUEUE_MESSAGE, codec
 from streams.topics import Queue, TopicCatalogue
 from tests.helpers import gln, gsrn
@@ -57,30 +62,25 @@ MAX = 500
 KINDS = ("metering-values", "market-processes")
 POLL_ID = re.compile(rb'"pollId":"([0-9a-f-]{36})"')
 MESSAGE_KEY = b'"messageId":'
+TXN_RECORDS = 50  # records per loader transaction: a commit marker after each
 
 
-def record(kind: str, actor: str, n: int, point: str, now: datetime) -> dict[str, Any]:
-    """One QueueMessage as the processors write it."""
+def record(kind: str, actor: str, n: int, point: str, now: datetime) -> Outbound:
+    """One queue message as the processors write it."""
     if kind == "metering-values":
         start = (now - timedelta(days=1 + n % 13)).replace(minute=0, second=0, microsecond=0)
-        payload: tuple[str, dict[str, Any]] = (
-            "no.straum.queue.NotifyValidatedDataForBillingEnergy", {
-                "transactionId": str(uuid.uuid4()), "originalMessageId": str(uuid.uuid4()),
-                "meteringPointId": point, "start": start, "end": start + timedelta(days=1),
-                "resolution": "PT15M", "unit": "kWh", "registeredAt": now,
-                "recipientRole": "supplier", "version": 1, "correction": False,
-                "quantities": [round(0.25 + ((n + i) % 97) / 1000, 3) for i in range(96)],
-                "qualities": ["measured"] * 96})
-        document = "NotifyValidatedDataForBillingEnergy"
-    else:
-        payload = ("no.straum.queue.Acknowledgement", {
-            "originalMessageId": str(uuid.uuid4()), "originalDocumentType": "MeteringPoint",
-            "meteringPointId": point, "transactionId": None, "status": "accepted",
-            "reasons": []})
-        document = "Acknowledgement"
-    return {"messageId": str(uuid.uuid4()), "recipient": actor,
-            "queue": kind.replace("-", "_"), "documentType": document, "createdAt": now,
-            "replayed": False, "payload": payload}
+        return Outbound(
+            message_id=str(uuid.uuid4()), recipient=actor, queue=kind,
+            document_type=NOTIFY_VALUES, payload_type=NOTIFY_VALUES, created_at=now,
+            payload={"transactionId": str(uuid.uuid4()), "originalMessageId": str(uuid.uuid4()),
+                     "meteringPointId": point, "start": start, "end": start + timedelta(days=1),
+                     "resolution": "PT15M", "unit": "kWh", "registeredAt": now,
+                     "recipientRole": "supplier", "version": 1, "correction": False,
+                     "quantities": [round(0.25 + ((n + i) % 97) / 1000, 3) for i in range(96)],
+                     "qualities": ["measured"] * 96})
+    return acknowledgement(original_message_id=str(uuid.uuid4()),
+                           original_document_type="MeteringPoint", sender=actor, reasons=[],
+                           created_at=now, metering_point_id=point)
 
 
 @dataclass
@@ -106,10 +106,10 @@ async def load(settings: Settings, catalogue: TopicCatalogue, kind: str, actors:
         await admin.close()
     rng = random.Random(7)
     points = [gsrn(rng) for _ in range(50)]
-    encode = codec(QUEUE_MESSAGE).encode
+    encode = queue_message.render
     now = datetime.now(UTC)
-    producer = durable_producer(settings, "bench-queues-loader", linger_ms=20,
-                                max_batch_size=1 << 20)
+    producer = transactional_producer(settings, f"{settings.topic_prefix}-bench-loader",
+                                      linger_ms=20)
     await producer.start()
     total_bytes = 0
     encode_s = 0.0
@@ -123,9 +123,12 @@ async def load(settings: Settings, catalogue: TopicCatalogue, kind: str, actors:
                           for n in range(per_actor)]
                 encode_s += time.perf_counter() - t0
                 key = f"{actor}|{kind}".encode()
-                futures = [await producer.send(spec.name, v, key=key, partition=0)
-                           for v in values]
-                await asyncio.gather(*futures)
+                for first in range(0, len(values), TXN_RECORDS):
+                    async with producer.transaction():
+                        futures = [await producer.send(spec.name, v, key=key, partition=0,
+                                                       headers=list(queue_message.HEADERS))
+                                   for v in values[first:first + TXN_RECORDS]]
+                        await asyncio.gather(*futures)
                 total_bytes += sum(len(v) for v in values)
                 bar.advance(task, per_actor)
         produce_s = time.monotonic() - started - encode_s
@@ -308,7 +311,7 @@ def tables(results: list[KindResult], actors: int, per_actor: int, concurrency: 
         rate, raw_rate = d.messages / d.seconds, lo.messages / r.raw_s
         p99 = percentile(d.full_ms, 99)
         main_table.rows.append([
-            f"{lo.kind} ({lo.bytes / lo.messages:,.0f} B Avro)", num(d.messages),
+            f"{lo.kind} ({lo.bytes / lo.messages:,.0f} B JSON)", num(d.messages),
             num(d.seconds, 1), num(rate), num(raw_rate), f"{rate / raw_rate:.1%}",
             num(percentile(d.full_ms, 50), 1), num(p99, 1), "< 50 ms",
             "**no**" if not p99 < 50 else "yes",
@@ -360,9 +363,9 @@ def tables(results: list[KindResult], actors: int, per_actor: int, concurrency: 
             f"broker-ready {r.api_ready_s:.1f} s.")
         notes.append(
             f"{lo.kind}: loading (not timed against anything): {lo.bytes / 1e6:,.0f} MB, "
-            f"encoded in {lo.encode_s:.1f} s and produced (acks=all, idempotent) in "
-            f"{lo.produce_s:.1f} s straight into the queue topics; baseline raw read of all "
-            f"{lo.messages:,}: {r.raw_s:.2f} s ({lo.bytes / 1e6 / r.raw_s:,.0f} MB/s).")
+            f"rendered in {lo.encode_s:.1f} s and produced (transactions of {TXN_RECORDS} "
+            f"records) in {lo.produce_s:.1f} s straight into the queue topics; baseline raw "
+            f"read of all {lo.messages:,}: {r.raw_s:.2f} s ({lo.bytes / 1e6 / r.raw_s:,.0f} MB/s).")
         for line in r.problems:
             notes.append(f"{lo.kind}: warnings/errors the API logged during the concurrent run: "
                          f"`{line}`")
@@ -373,8 +376,9 @@ def tables(results: list[KindResult], actors: int, per_actor: int, concurrency: 
             f"What limits {r.loaded.kind}: the API process, one Python event loop, at "
             f"{c['api'] / (d.seconds or 1e-9):.0%} of a core, spending "
             f"{c['api'] / max(d.messages, 1) * 1e6:,.0f} µs of CPU per message delivered; "
-            f"decoding and JSON alone are {total:,.0f} µs (table below), so a full poll needs "
-            f"~{total * MAX / 1000:,.0f} ms of CPU before any Kafka read or HTTP"
+            f"taking the stored JSON into the answer alone is {total:,.0f} µs (table below), so "
+            f"a full poll needs ~{total * MAX / 1000:,.0f} ms of CPU for it before any Kafka "
+            "read or HTTP"
             + (", and the 50 ms target is out of reach for one poll at a time"
                if total * MAX / 1000 >= 50 else "")
             + f". With {concurrency} actors every poll also queues behind the others (one "
@@ -382,51 +386,49 @@ def tables(results: list[KindResult], actors: int, per_actor: int, concurrency: 
             f"ack): the slowest poll waited {num(max(d.poll_ms, default=0) / 1000, 1)} s"
             + (" (an actor client with a 30 s timeout would have given up)"
                if max(d.poll_ms, default=0) > 30_000 else "")
-            + ". The raw read neither decodes nor encodes.")
+            + ". The raw read does nothing with the records.")
     notes.append(
         "Baseline: one AIOKafkaConsumer without a group assigned to all the queue "
         "topic-partitions, reading from the beginning to the end (getmany up to 10,000 "
-        "records), with the API's fetch sizes; it does not decode. The API decodes each Avro "
-        "record, turns it into the contract's JSON (``message_json``, ``json.dumps``), and "
-        "writes the queue position durably (acks=all) on every poll and every ack.")
+        "records), read_committed, with the API's fetch sizes. The API joins each record's "
+        "stored JSON into the poll answer (``stored_message``, ``poll_answer``) and writes "
+        "the queue position durably (acks=all) on every poll and every ack.")
     return [main_table]
 
 
 def cost_table() -> tuple[Table, dict[str, float]]:
-    """Per-message CPU of what the API does to a record for a poll answer (decode,
-    ``message_json``, the JSON response's ``json.dumps``), measured in this process; and the
-    sum per kind (µs)."""
-    import json
+    """Per-message CPU of what the API does to a stored record for a poll answer (the stored
+    JSON joined as it is), measured in this process, beside what it did for the Avro records
+    queue topics held before (decode, ``message_json``, JSON rendering); and the sum of the
+    current path per kind (µs)."""
+    from connectors.http.queues import message_json, poll_answer, stored_message
 
-    from connectors.http.queues import message_json
-
-    encode, decode = codec(QUEUE_MESSAGE).encode, codec(QUEUE_MESSAGE).decode
+    avro = codec(QUEUE_MESSAGE)
     table = Table("Where a poll's time goes: per-message CPU in one Python process",
-                  ["Message", "Avro decode µs", "message_json µs", "json.dumps µs", "Sum µs",
-                   "Sum for a 500-message poll ms"])
+                  ["Message", "Stored JSON joined µs", "500-message poll ms",
+                   "Older Avro record: decode + message_json + JSON µs", "500-message poll ms"])
     now = datetime.now(UTC)
     costs: dict[str, float] = {}
     for kind in KINDS:
-        values = [encode(record(kind, "7080005051286", n, "707057500000000018", now))
-                  for n in range(1000)]
+        messages = [record(kind, "7080005051286", n, "707057500000000018", now)
+                    for n in range(1000)]
+        stored = [queue_message.render(m) for m in messages]
+        older = [avro.encode(m.to_record()) for m in messages]
         t0 = time.perf_counter()
-        decoded = [decode(v) for v in values]
+        poll_answer("x", [stored_message(v) for v in stored])
         t1 = time.perf_counter()
-        shaped = [message_json(d) for d in decoded]
+        poll_answer("x", [orjson.dumps(message_json(avro.decode(v))) for v in older])
         t2 = time.perf_counter()
-        # as Starlette's JSONResponse renders the answer
-        json.dumps({"pollId": "x", "messages": shaped}, ensure_ascii=False, allow_nan=False,
-                   indent=None, separators=(",", ":")).encode()
-        t3 = time.perf_counter()
-        per = [p / len(values) * 1e6 for p in (t1 - t0, t2 - t1, t3 - t2)]
-        costs[kind] = sum(per)
-        table.rows.append([kind, *[num(p) for p in per], num(sum(per)),
-                           num(sum(per) * MAX / 1000, 1)])
+        now_us, then_us = ((t1 - t0) / len(stored) * 1e6, (t2 - t1) / len(older) * 1e6)
+        costs[kind] = now_us
+        table.rows.append([kind, num(now_us, 1), num(now_us * MAX / 1000, 2), num(then_us),
+                           num(then_us * MAX / 1000, 1)])
     table.notes.append(
-        "Measured on 1,000 records in the benchmark process with the API's own "
-        "`connectors.http.queues.message_json` and the JSON rendering Starlette's "
-        "JSONResponse does, outside the API: the floor of a poll's answer time before any "
-        "Kafka read, HTTP or contention with other requests on the API's single event loop.")
+        "Measured on 1,000 records in the benchmark process with the API's own functions "
+        "(`connectors.http.queues.stored_message`, `poll_answer`, and `message_json` for the "
+        "older Avro records, which the API still reads), outside the API: the floor of a "
+        "poll's answer time before any Kafka read, HTTP or contention with other requests on "
+        "the API's single event loop.")
     return table, costs
 
 

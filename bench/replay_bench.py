@@ -15,14 +15,16 @@ One worker, one API and one monitor (production settings) run against the broker
    write: simulator documents through ``MeteringValuesDocument`` and ``series_records``) and
    the worker forwards it;
 3. ``straum replay metering-values --from <day> --to <day+1> --rate 0`` runs as a subprocess:
-   its wall time (plan + send) gives series/s; then the time until the queue writer has copied
-   the replayed messages to the actors' queues;
+   its wall time (plan + send) gives series/s. The replay writes the messages straight to the
+   actors' queue topics (acks=all) before it exits; the queue topics are read back
+   (read_committed) to count the replayed messages;
 4. the same replay again while grid owners POST another day through the API at a modest rate
    (live traffic), their 202 latencies recorded;
 5. weekend: the worker is stopped (SIGTERM), two days of values for every point are written to
-   intake, the worker is started again, and the clock runs until its group has committed the
-   intake log end (forwarder caught up) and the outbound log end (queues caught up). The
-   monitor's catch-up ETA (``catchUpEtaSeconds`` in its status) is sampled meanwhile.
+   intake, the worker (same STRAUM_WORKER_ID) is started again, and the clock runs until its
+   group has committed the intake log end: the worker commits the queue records in the same
+   transaction as the input offsets, so the queues have caught up then too. The monitor's
+   catch-up ETA (``catchUpEtaSeconds`` in its status) is sampled meanwhile.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ from bench.forwarder import create_topics
 from bench.intake import start_api, wait_ready
 from bench.probe import Probe, produce
 from bench.procs import Processes, cpu_snapshot
-from bench.standalone import log_size, log_summary, main, until_members
-from bench.wait import caught_up
+from bench.standalone import log_size, log_summary, main
+from bench.tally import queue_ends, tally
+from bench.wait import caught_up, until_logged
 from connectors.compacted import CompactedView
 from connectors.http.intake import series_records
 from connectors.http.ops import decode_status
@@ -93,7 +96,7 @@ class Replay:
     series: int = 0
     messages: int = 0
     cli_s: float = 0.0
-    to_queues_s: float = 0.0
+    in_queues: int = 0  # replayed messages read back from the queue topics
     returncode: int = 0
     cli_cpu_s: float = 0.0
     stderr_tail: str = ""
@@ -102,8 +105,9 @@ class Replay:
 
 async def replay(procs: Processes, probe: Probe, catalogue: TopicCatalogue, day: date,
                  pids: dict[str, int]) -> Replay:
-    """Run the replay CLI for ``day``; time it and the queue writer's copy of its output."""
+    """Run the replay CLI for ``day``; time it and count what it wrote to the queues."""
     out = Replay()
+    since = await queue_ends(procs.settings)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     before = cpu_snapshot(pids)
     started = time.monotonic()
@@ -124,10 +128,9 @@ async def replay(procs: Processes, probe: Probe, catalogue: TopicCatalogue, day:
         raise RuntimeError(f"straum replay failed ({out.returncode}): {text[-1500:]}")
     out.series = int(done.group(2).replace(",", ""))
     out.messages = int(done.group(3).replace(",", ""))
-    await committed_past(probe, procs, catalogue.outbound)
-    out.to_queues_s = time.monotonic() - started
     after = cpu_snapshot(pids)
     out.cpu = {k: after[k] - before[k] for k in before}
+    out.in_queues = (await tally(procs.settings, since)).replayed
     return out
 
 
@@ -203,12 +206,11 @@ def _json(value: Any) -> bytes:
 class CatchUp:
     backlog_series: int = 0
     load_s: float = 0.0
-    stable_s: float = 0.0
-    forward_s: float = 0.0
-    path_s: float = 0.0
+    assigned_s: float = 0.0  # worker start → partitions assigned, tables restored
+    path_s: float = 0.0  # worker start → the backlog committed with its queue records
     etas: list[tuple[float, float | None]] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
-    outbound: int = 0
+    queued: int = 0
 
 
 async def weekend(run: Run, settings: Settings, procs: Processes, probe: Probe,
@@ -222,10 +224,11 @@ async def weekend(run: Run, settings: Settings, procs: Processes, probe: Probe,
     started = time.monotonic()
     await produce(settings, catalogue.metering_values, records)
     out.load_s = time.monotonic() - started
-    out0 = await probe.end([catalogue.outbound])
+    since = await queue_ends(settings)
     backlog_end = await probe.consumer.end_offsets(await probe.partitions(
         catalogue.metering_values))
-    procs.start("worker", "worker", "--metrics-port", "0")
+    mark = log_size(procs.log("worker"))
+    procs.start_worker("worker")
     started, restarted_at = time.monotonic(), time.time()
     pids = {"worker": procs.running["worker"].pid, "broker": run.broker_pid}
     before = cpu_snapshot(pids)
@@ -241,20 +244,17 @@ async def weekend(run: Run, settings: Settings, procs: Processes, probe: Probe,
 
     sampler = asyncio.create_task(sample())
     try:
-        await until_members(probe, procs, settings.topic_prefix)
-        out.stable_s = time.monotonic() - started
+        out.assigned_s = await until_logged(procs, "worker", "partitions assigned",
+                                            mark) - restarted_at
         await committed_past(probe, procs, catalogue.metering_values, within=900,
                              target=backlog_end)
-        out.forward_s = time.monotonic() - started
-        await caught_up(probe, procs, catalogue.outbound, "catch-up: outbound committed",
-                        within=900)
         out.path_s = time.monotonic() - started
     finally:
         stop.set()
         await sampler
     after = cpu_snapshot(pids)
     out.cpu = {k: after[k] - before[k] for k in before}
-    out.outbound = await probe.end([catalogue.outbound]) - out0
+    out.queued = (await tally(settings, since)).records
     return out
 
 
@@ -283,7 +283,7 @@ async def run_all(run: Run, points: int) -> Result:
     status = CompactedView(settings, catalogue.ops_status, decode_status)
     with Processes(settings) as procs:
         procs.env.update({"STRAUM_WORKER_METRICS_PORT": "0", "STRAUM_MONITOR_METRICS_PORT": "0"})
-        procs.start("worker", "worker", "--metrics-port", "0")
+        procs.start_worker("worker")
         base_url = start_api(procs)
         procs.start("monitor", "monitor", "--metrics-port", "0")
         async with Probe(settings) as probe, DevClients(base_url, settings) as clients:
@@ -304,7 +304,6 @@ async def run_all(run: Run, points: int) -> Result:
             started = time.monotonic()
             await produce(settings, catalogue.metering_values, records)
             await caught_up(probe, procs, catalogue.metering_values, "worker: the day forwarded")
-            await caught_up(probe, procs, catalogue.outbound, "worker: the day in queues")
             day_forward_s = time.monotonic() - started
 
             pids = {"worker": procs.running["worker"].pid, "api": procs.running["api"].pid,
@@ -323,7 +322,6 @@ async def run_all(run: Run, points: int) -> Result:
                 stop.set()
                 await traffic
             await caught_up(probe, procs, catalogue.metering_values, "worker: live traffic")
-            await caught_up(probe, procs, catalogue.outbound, "worker: live traffic in queues")
 
             mark = {n: log_size(procs.log(n)) for n in ("worker", "api")}
             catch = await weekend(run, settings, procs, probe, catalogue, population,
@@ -337,18 +335,18 @@ async def run_all(run: Run, points: int) -> Result:
 
 def tables(r: Result, quick: bool) -> list[Table]:
     t = Table("Replay of one day",
-              ["Replay", "Series", "Messages", "CLI seconds", "Series/s",
-               "Until in actors' queues s", "CLI CPU s", "Worker CPU s", "Broker CPU s"])
+              ["Replay", "Series", "Messages", "In the queue topics", "CLI seconds",
+               "Series/s", "CLI CPU s", "Worker CPU s", "Broker CPU s"])
     for label, rp in (("quiet (no other traffic)", r.quiet),
                       (f"with live traffic ({LIVE_RATE:g} series/s through the API)", r.busy)):
-        t.rows.append([label, num(rp.series), num(rp.messages), num(rp.cli_s, 1),
-                       num(rp.series / rp.cli_s), num(rp.to_queues_s, 1),
-                       num(rp.cli_cpu_s, 1), num(rp.cpu.get("worker", float("nan")), 1),
+        t.rows.append([label, num(rp.series), num(rp.messages), num(rp.in_queues),
+                       num(rp.cli_s, 1), num(rp.series / rp.cli_s), num(rp.cli_cpu_s, 1),
+                       num(rp.cpu.get("worker", float("nan")), 1),
                        num(rp.cpu.get("broker", float("nan")), 1)])
     scale = ("--quick smoke run: " if quick else "") + (
         f"{r.points:,} metering points, not the issue's 100,000 ({r.describe}). Registering "
-        f"them through the API took {r.registration_s:.0f} s (the worker takes master data one "
-        "document at a time); 100,000 would take ten times that before anything is measured. "
+        f"them through the API took {r.registration_s:.0f} s; 100,000 would take about ten "
+        "times that before anything is measured. "
         "At the same series/s, 100,000 points' day would take about ten times as long; the "
         "replay scans the intake from the window's start, so more stored intake after that "
         "(later days, other traffic) makes it longer still.")
@@ -356,18 +354,18 @@ def tables(r: Result, quick: bool) -> list[Table]:
     t.notes.append(
         f"The replayed day: {r.day_series:,} series (one per point; PT15M points have 96 "
         f"values, PT1H 24), forwarded the first time in {r.day_forward_s:.1f} s (intake "
-        "written at once, until the worker's group had committed the intake and the outbound "
-        "log ends). The replay sends each series again to the supplier and the grid owner of "
-        "the time (no acknowledgements), as outbound records that the queue writer copies.")
+        "written at once, until the worker's group had committed the intake log end, which it "
+        "does in the same transaction as the queue records). The replay sends each series "
+        "again to the supplier and the grid owner of the time (no acknowledgements), marked "
+        "`replayed`, straight to their queue topics.")
     t.notes.append(
         "CLI seconds: `straum replay metering-values --from <day> --to <day+1> --rate 0`, "
         "process start to exit: loading every point's state and series history from the "
         "changelogs, the dry-run plan (a scan of the intake from the window's start), then "
-        "the sending scan (produce, checkpoint every 200 series). 'Until in actors' queues': "
-        "from the same start until the worker's group has committed, in every outbound "
-        "partition, the log end as it was when the CLI exited (the queue writer has copied "
-        "every replayed message; with live traffic it also had the live messages before "
-        "them to copy).")
+        "the sending scan (produce to the queue topics with acks=all, checkpoint every 200 "
+        "series): when it exits, the messages are in the actors' queues. 'In the queue "
+        "topics': records marked replayed read back from the queue topics (read_committed) "
+        "after the CLI exited.")
     lv = r.live
     t.notes.append(
         f"Live traffic during the second replay: {lv.series:,} series in {lv.documents:,} "
@@ -378,19 +376,21 @@ def tables(r: Result, quick: bool) -> list[Table]:
         "first intake record written after the window's start).")
     c = r.catch
     t2 = Table("Catch-up after a simulated weekend with the processors down",
-               ["Backlog series", "Worker start → group Stable s", "Forwarder caught up s",
-                "Series/s (forwarder)", "Queues caught up s", "Series/s (whole path)",
+               ["Backlog series", "Worker start → partitions assigned s",
+                "Caught up (queues committed) s", "Series/s", "Queue records",
                 "Worker CPU s"])
-    t2.rows.append([num(c.backlog_series), num(c.stable_s, 1), num(c.forward_s, 1),
-                    num(c.backlog_series / c.forward_s), num(c.path_s, 1),
-                    num(c.backlog_series / c.path_s), num(c.cpu.get("worker", float("nan")), 1)])
+    t2.rows.append([num(c.backlog_series), num(c.assigned_s, 1), num(c.path_s, 1),
+                    num(c.backlog_series / c.path_s), num(c.queued),
+                    num(c.cpu.get("worker", float("nan")), 1)])
     t2.notes.append(
         f"Weekend: two days of values for every point ({c.backlog_series:,} series) written "
         f"to the intake topic in {c.load_s:.1f} s while the worker was stopped (SIGTERM); the "
         "API and the monitor kept running. The clock starts when the worker is started again "
-        "(Faust rebuilds its tables from the changelogs first) and stops when its group has "
-        f"committed the intake log end, then the outbound log end ({c.outbound:,} outbound "
-        "records: acknowledgement, supplier's and grid owner's copy per series).")
+        "(it restores its tables from the changelogs first; 'partitions assigned' is the "
+        "time its log says so) and stops when its group has committed the intake log end, "
+        "which it commits in the same transactions as the queue records "
+        f"({c.queued:,} queue records: acknowledgement, supplier's and grid owner's "
+        "notification per series).")
     window = getattr(monitor_module, "RATE_WINDOW_S", None)
     window_text = f", the last {window:g} s (`RATE_WINDOW_S`)" if window else ""
     rounds = sorted(dict(c.etas).items())  # one entry per monitor round
@@ -402,7 +402,7 @@ def tables(r: Result, quick: bool) -> list[Table]:
             f"its rate window{window_text}), per monitor round after the restart, as "
             "(seconds since restart: ETA): "
             + ", ".join(f"{t:.0f} s: {e:.0f} s" for t, e in shown)
-            + f"; the forwarder actually caught up at {c.forward_s:.0f} s. Early rounds "
+            + f"; the worker actually caught up at {c.path_s:.0f} s. Early rounds "
             "still average in time before the worker was back, so the first ETAs run long.")
     else:
         t2.notes.append("The monitor reported no catch-up ETA while catching up (it needs a "

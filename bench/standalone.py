@@ -211,9 +211,9 @@ def log_summary(path: Path, since: int = 0, limit: int = 4) -> list[str]:
             record = json.loads(line[start:]) if start >= 0 else {}
         except ValueError:
             record = {}
-        event = str(record.get("event", line))[:160]
+        event = str(record.get("event", line))
         shape = re.sub(r"\d+", "N", re.sub(r"TopicPartition\([^)]*\)", "TopicPartition(…)",
-                                           event))
+                                           event))[:160]
         key = f"{record.get('level', '?')}: {shape}"
         counts[key] += 1
         examples.setdefault(key, event)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
+from datetime import datetime
+from pathlib import Path
 
 from bench.common import progress
 from bench.probe import Probe
 from bench.procs import Processes
+from bench.standalone import log_lines
 
 
 async def caught_up(probe: Probe, procs: Processes, topic: str, label: str,
@@ -26,3 +31,25 @@ async def caught_up(probe: Probe, procs: Processes, topic: str, label: str,
             if time.monotonic() - started > within:
                 raise TimeoutError(f"{label}: {done} of {end} committed after {within:.0f} s")
             await asyncio.sleep(0.1)
+
+
+def logged_at(path: Path, event: str, since: int = 0) -> float | None:
+    """Epoch seconds of the last JSON log line of ``event`` written after byte ``since``."""
+    found = None
+    for line in log_lines(path, f'"event": "{event}"', since=since, limit=1, width=10**6):
+        with contextlib.suppress(ValueError, KeyError):
+            stamp = json.loads(line[line.find("{"):])["timestamp"]
+            found = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return found
+
+
+async def until_logged(procs: Processes, name: str, event: str, since: int,
+                       within: float = 180.0) -> float:
+    """Epoch seconds at which process ``name`` logged ``event`` (after byte ``since``)."""
+    deadline = time.monotonic() + within
+    while (at := logged_at(procs.log(name), event, since)) is None:
+        procs.check()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} did not log {event!r} within {within:.0f} s")
+        await asyncio.sleep(0.1)
+    return at

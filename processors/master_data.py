@@ -107,7 +107,8 @@ class MasterData:
             points.put(key, outcome.state)
             if before is not None and changes_routing(before, outcome.state):
                 self._reroute_forwarded(key, before, outcome.state, ctx)
-        log.info("master-data document handled", message_id=document["messageId"],
+        (log.info if outcome.reasons else log.debug)(
+            "master-data document handled", message_id=document["messageId"],
                  metering_point=document["meteringPointId"], actor=document["sender"],
                  status="rejected" if outcome.reasons else "accepted",
                  reasons=[r.code for r in outcome.reasons])

@@ -192,3 +192,28 @@ class AccessApprovalIn(ContractModel):
 
     message_id: UUID
     metering_point_id: PointId
+
+
+#: Documents in one bulk intake call: enough for a first load at thousands a second, small
+#: enough for one answer (and well inside the body limit).
+MAX_BULK_DOCUMENTS = 1000
+
+
+class BulkRegistrationsIn(ContractModel):
+    """``POST /v1/metering-points/bulk``: many BRS-NO-121 registrations in one call."""
+
+    documents: list[MeteringPointRegistrationIn] = Field(min_length=1,
+                                                         max_length=MAX_BULK_DOCUMENTS)
+
+
+class BulkChangesIn(ContractModel):
+    """``POST /v1/master-data/bulk``: many BRS-NO-302 changes of characteristics in one call."""
+
+    documents: list[MasterDataChangeIn] = Field(min_length=1, max_length=MAX_BULK_DOCUMENTS)
+
+
+class BulkAccepted(BaseModel):
+    """Each document of a bulk call, in order: written (``accepted``) or a message id this
+    sender already used (``duplicate``)."""
+
+    documents: list[Accepted]

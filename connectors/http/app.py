@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.http.auth import AuthError, TokenVerifier
+from connectors.http.bulk_routes import bulk_routes
 from connectors.http.contracts import (
     JsonApiError,
     contract_routes,
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(ops_routes(services))
+    app.include_router(bulk_routes(services))
     app.include_router(intake_routes(services))
     app.include_router(queue_routes(services, owners))
     app.include_router(replay_routes(services))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
@@ -25,6 +27,16 @@ LOCK_STRIPES = 256
 
 def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of a bulk intake: its id, type, the bytes it was sent as, its records."""
+
+    message_id: str
+    document_type: str
+    body: bytes
+    records: list[tuple[bytes, bytes]]
 
 
 class DocumentLedger:
@@ -58,3 +70,36 @@ class DocumentLedger:
             await (await self.producer.send(self.topic, value, key=key.encode(), partition=0))
             self._view.values[key] = codec(INTAKE_DOCUMENT).decode(value)
             return True
+
+    async def accept_all_once(self, sender: str, topic: str, documents: Sequence[Document]
+                              ) -> list[bool]:
+        """Write the records of every document not accepted before, then mark them accepted:
+        one round of writes for the whole bulk, in the same order as one by one (records
+        durable first, so a crash between the two can only accept a document again, never
+        lose one). True per document written."""
+        keys = [f"{sender}|{d.message_id}" for d in documents]
+        stripes = sorted({hash(k) % LOCK_STRIPES for k in keys})
+        async with AsyncExitStack() as stack:
+            for stripe in stripes:  # always in the same order: no two bulks deadlock
+                await stack.enter_async_context(self._locks[stripe])
+            seen: set[str] = set()
+            fresh = []
+            for key in keys:
+                fresh.append(key not in self._view.values and key not in seen)
+                seen.add(key)
+            records = [r for d, new in zip(documents, fresh, strict=True) if new
+                       for r in d.records]
+            futures = [await self.producer.send(topic, value, key=key) for key, value in records]
+            await asyncio.gather(*futures)
+            encode = codec(INTAKE_DOCUMENT).encode
+            now = datetime.now(UTC)
+            marks = [(key, encode({"documentType": d.document_type, "digest": digest(d.body),
+                                   "receivedAt": now}))
+                     for key, d, new in zip(keys, documents, fresh, strict=True) if new]
+            futures = [await self.producer.send(self.topic, value, key=key.encode(), partition=0)
+                       for key, value in marks]
+            await asyncio.gather(*futures)
+            decode = codec(INTAKE_DOCUMENT).decode
+            for key, value in marks:
+                self._view.values[key] = decode(value)
+        return fresh

@@ -39,6 +39,9 @@ TASKS = Gauge("straum_engine_tasks", "Partition tasks this worker runs")
 REWINDS = Counter("straum_consumer_rewinds_total",
                   "Partitions sought back to their next offset because a fetch skipped records",
                   ["topic", "reason"])
+TASK_RESTARTS = Counter("straum_engine_task_restarts_total",
+                        "Tasks started afresh because another producer fenced theirs",
+                        ["reason"])
 GAPS_ACCEPTED = Counter("straum_consumer_offset_gaps_accepted_total",
                         "Offset holes accepted as real (records deleted before they were "
                         "processed) after repeated fetches", ["topic"])
@@ -110,8 +113,10 @@ class Engine:
         self.topics = TopicMaker(settings)
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
-        self.generation = 0  # moves on every revocation and assignment
+        self.generation = 0  # moves on every seek of assigned partitions: older fetches are stale
+        self.rebalances = 0  # moves on every revocation and assignment
         self.holes_seen: dict[TopicPartition, int] = {}
+        self._revivals: set[asyncio.Task[None]] = set()
         self.ready = asyncio.Event()
 
     # Lifecycle --------------------------------------------------------------------------------
@@ -139,8 +144,9 @@ class Engine:
                 async with self._lock:
                     if generation == self.generation:
                         await self._process(fetched)
-                    # else: fetched before a rebalance sought the partitions; they are read
-                    # again from where the new assignment starts
+                    else:  # fetched across a rebalance: read them again from the next offset
+                        self._refetch(consumer, fetched)
+                    self._revivals = {t for t in self._revivals if not t.done()}
                     for task in list(self.tasks.values()):
                         await self._guard(task, task.fire_timers())
         finally:
@@ -151,6 +157,12 @@ class Engine:
                 TASKS.set(0)
             await consumer.stop()
             await self.topics.stop()
+
+    def _refetch(self, consumer: AIOKafkaConsumer,
+                 fetched: dict[TopicPartition, list[Any]]) -> None:
+        for tp, records in fetched.items():
+            if records and tp in self.next_offsets and tp.partition in self.tasks:
+                consumer.seek(tp, self.next_offsets[tp])
 
     async def _process(self, fetched: dict[TopicPartition, list[Any]]) -> None:
         by_partition: dict[int, list[list[Incoming]]] = defaultdict(list)
@@ -202,9 +214,10 @@ class Engine:
         try:
             await job
         except TaskFenced as exc:
-            log.warning("task fenced by another worker; dropping it", partition=task.partition,
-                        error=str(exc))
+            log.warning("task fenced; dropping it", partition=task.partition, error=str(exc))
             await self._drop(task.partition)
+            self._revivals.add(asyncio.create_task(self._revive(task.partition,
+                                                                self.rebalances)))
 
     async def _drop(self, partition: int) -> None:
         task = self.tasks.pop(partition, None)
@@ -222,36 +235,80 @@ class Engine:
     async def revoked(self, revoked: Iterable[TopicPartition]) -> None:
         """Wait for the batch in flight: every offset handed out is committed or aborted."""
         self.generation += 1
+        self.rebalances += 1
         async with self._lock:
             log.info("partitions revoked", partitions=sorted({tp.partition for tp in revoked}))
 
     async def assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        """Start the tasks of the new assignment and seek their partitions.
+
+        A task kept from before is kept only if its producer still owns its partition: a
+        worker that was out of the group (frozen, cut off) may get a partition back that
+        another worker held meanwhile, and fenced; its tables are stale then, so the task
+        starts afresh, restored from the changelogs.
+        """
         consumer = self._consumer
         assert consumer is not None
         tps = sorted(assigned)
         partitions = {tp.partition for tp in tps}
         self.generation += 1
+        self.rebalances += 1
         async with self._lock:
             for partition in sorted(set(self.tasks) - partitions):
                 await self._drop(partition)
+            for partition in sorted(set(self.tasks) & partitions):
+                mine = {tp: self.next_offsets[tp] for tp in tps
+                        if tp.partition == partition and tp in self.next_offsets}
+                if not await self.tasks[partition].still_owns(mine):
+                    log.warning("kept task was fenced meanwhile; starting it afresh",
+                                partition=partition)
+                    TASK_RESTARTS.labels("fenced_while_away").inc()
+                    await self._drop(partition)
             fresh = sorted(partitions - set(self.tasks))
             await asyncio.gather(*(self._start_task(p) for p in fresh))
             TASKS.set(len(self.tasks))
-            for tp in tps:
-                if tp.partition not in self.tasks:
-                    continue
-                offset = self.next_offsets.get(tp) if tp.partition not in fresh else None
-                if offset is None:
-                    offset = await consumer.committed(tp)
-                if offset is None:
-                    offset = (await consumer.beginning_offsets([tp]))[tp]
-                consumer.seek(tp, offset)
-                self.next_offsets[tp] = offset
-            consumer.resume(*tps)
+            await self._seek(consumer, tps, set(fresh))
             # whatever a fetch returned while the partitions were being sought is stale
             self.generation += 1
             log.info("partitions assigned", partitions=sorted(partitions), new=fresh)
             self.ready.set()
+
+    async def _seek(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition],
+                    fresh: set[int]) -> None:
+        """Kept tasks go on from the offsets they committed themselves (an offset fetch right
+        after a commit may still show an older one); new ones from the group's committed
+        offsets, read after their producer fenced the previous owner."""
+        for tp in tps:
+            if tp.partition not in self.tasks:
+                continue
+            offset = self.next_offsets.get(tp) if tp.partition not in fresh else None
+            if offset is None:
+                offset = await consumer.committed(tp)
+            if offset is None:
+                offset = (await consumer.beginning_offsets([tp]))[tp]
+            consumer.seek(tp, offset)
+            self.next_offsets[tp] = offset
+        consumer.resume(*tps)
+
+    async def _revive(self, partition: int, rebalances: int) -> None:
+        """A task fenced while its partition is still assigned here (the broker aborted its
+        transaction after the transaction timeout, e.g. while the broker was away) starts
+        afresh, unless a rebalance moves the partition first."""
+        await asyncio.sleep(2 * self.settings.worker_session_timeout_seconds / 10)
+        consumer = self._consumer
+        if consumer is None:
+            return
+        async with self._lock:
+            mine = [tp for tp in consumer.assignment() if tp.partition == partition]
+            if rebalances != self.rebalances or not mine or partition in self.tasks:
+                return
+            log.info("restarting a fenced task whose partition is still assigned here",
+                     partition=partition)
+            TASK_RESTARTS.labels("fenced").inc()
+            await self._start_task(partition)
+            TASKS.set(len(self.tasks))
+            await self._seek(consumer, sorted(mine), {partition})
+            self.generation += 1
 
     async def _start_task(self, partition: int) -> None:
         transactional_id = f"{self.group}-task-{partition}"

@@ -114,6 +114,20 @@ class PartitionTask:
         log.info("task restored", partition=self.partition, records=counts,
                  keys={n: len(t) for n, t in self.tables.items()}, seconds=round(took, 3))
 
+    async def still_owns(self, offsets: dict[TopicPartition, int]) -> bool:
+        """Whether this task's producer still owns the partition: an empty transaction that
+        commits the offsets it has is refused if another producer fenced it meanwhile."""
+        try:
+            await self.producer.begin_transaction()
+            if offsets:
+                await self.producer.send_offsets_to_transaction(offsets, self.group)
+            await self.producer.commit_transaction()
+            return True
+        except Exception as exc:  # fenced, or the transaction state is broken: start afresh
+            log.info("task no longer owns its partition", partition=self.partition,
+                     error_type=type(exc).__name__)
+            return False
+
     async def stop(self) -> None:
         if self._lookup_reader is not None:
             await self._lookup_reader.stop()

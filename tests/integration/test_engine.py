@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import REGISTRY
 
 from connectors.broker.embedded import EmbeddedBroker, free_port
 from straum.settings import Settings
@@ -169,6 +170,11 @@ def exactly_once(outputs: list[tuple[bytes, bytes]], per_key: dict[bytes, int]) 
     assert set(seen) == set(per_key)
 
 
+def restarts() -> float:
+    return sum(REGISTRY.get_sample_value("straum_engine_task_restarts_total", {"reason": r})
+               or 0.0 for r in ("fenced", "fenced_while_away"))
+
+
 def workload(keys: int, per_key: int) -> list[tuple[bytes, bytes]]:
     return [(f"k{k}".encode(), b"v") for _ in range(per_key) for k in range(keys)]
 
@@ -244,3 +250,26 @@ async def test_a_broker_restart_mid_load_loses_nothing_and_repeats_nothing(
         exactly_once(outputs, {key: 40 for key, _ in records[:30]})
     finally:
         await asyncio.to_thread(broker.stop)
+
+
+async def test_a_task_fenced_while_its_partition_stays_assigned_starts_afresh(
+        rig: Rig, kafka_bootstrap: str) -> None:
+    """Another producer takes a task's transactional id (as the broker does when it aborts a
+    transaction that outlived its timeout): the task's next commit is refused; the task, whose
+    partition is still assigned here, starts afresh from the changelogs and goes on, and no
+    count is lost or repeated."""
+    records = workload(keys=12, per_key=30)
+    before = restarts()
+    async with running(rig.engine("w1")) as _:
+        await send(kafka_bootstrap, rig.source, records[:120])
+        await committed_output(kafka_bootstrap, rig.out, 120)
+        for partition in range(PARTITIONS):
+            intruder = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap,
+                                        transactional_id=f"{rig.settings.topic_prefix}-task-"
+                                                         f"{partition}")
+            await intruder.start()  # fences the task's producer
+            await intruder.stop()
+        await send(kafka_bootstrap, rig.source, records[120:])
+        outputs = await committed_output(kafka_bootstrap, rig.out, len(records))
+    exactly_once(outputs, {key: 30 for key, _ in records[:12]})
+    assert restarts() >= before + 1

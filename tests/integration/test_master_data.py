@@ -312,3 +312,38 @@ def test_type_migration_changes_the_mapped_points_and_notifies(straum: Straum,
     bad.write_text("field,old,new\ncolour,red,blue\n")
     refused = cli(straum, "master-data", "migrate-types", "--mapping", str(bad))
     assert refused.returncode == 1 and "field must be one of" in refused.stderr
+
+
+def test_registrations_in_bulk_are_each_acknowledged_once(straum: Straum) -> None:
+    """A bulk call is written as if each document came alone: one acknowledgement each, a
+    message id used before answered as a duplicate, and one invalid document refuses the
+    call with a pointer into it, writing nothing."""
+    owner = gln()
+    go = straum.client(owner, "grid_owner")
+    alone = register_point(gsrn())
+    assert go.post("/v1/metering-points", json=alone).status_code == 202
+    documents = [register_point(gsrn()) for _ in range(3)]
+    bad = go.post("/v1/metering-points/bulk", json={"documents": [
+        documents[0], {**documents[1], "meteringPointId": "707057500000000011"}]})
+    assert bad.status_code == 400
+    assert [p["pointer"] for p in bad.json()["problems"]] == ["/documents/1/meteringPointId"]
+    answer = go.post("/v1/metering-points/bulk", json={"documents": [*documents, alone]})
+    assert answer.status_code == 202, answer.text
+    assert [d["status"] for d in answer.json()["documents"]] == [
+        "accepted", "accepted", "accepted", "duplicate"]
+    again = go.post("/v1/metering-points/bulk", json={"documents": documents})
+    assert (again.status_code, {d["status"] for d in again.json()["documents"]}) == (
+        200, {"duplicate"})
+    wanted = {d["messageId"] for d in [*documents, alone]}
+    acks: list[str] = []
+    deadline = time.monotonic() + 60
+    while set(acks) != wanted and time.monotonic() < deadline:
+        response = go.post("/v1/queues/market-processes/poll", params={"max": 100})
+        if response.status_code == 204:
+            time.sleep(0.2)
+            continue
+        body = response.json()
+        acks += [m["payload"]["originalMessageId"] for m in body["messages"]
+                 if m["documentType"] == "Acknowledgement"]
+        go.post("/v1/queues/market-processes/ack", json={"pollId": body["pollId"]})
+    assert sorted(acks) == sorted(wanted)
