@@ -311,15 +311,19 @@ def _broker() -> tuple[Settings, object]:
 def broker_fetch() -> None:
     """Fetch the broker's jars from Maven Central into the cache (once)."""
     from connectors.broker.embedded import BrokerError, ensure_jars
+    from connectors.broker.jmx import ensure_agent
     from straum.supervisor import JarProgress
 
     s = settings_or_fail()
+    progress = JarProgress(s.kafka_version, s.kafka_cache_dir)
     try:
-        libs = ensure_jars(s.kafka_cache_dir, s.kafka_version,
-                           progress=JarProgress(s.kafka_version, s.kafka_cache_dir))
+        libs = ensure_jars(s.kafka_cache_dir, s.kafka_version, progress=progress)
+        agent = ensure_agent(s.kafka_cache_dir, progress) if s.kafka_metrics_port else None
     except BrokerError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"Apache Kafka {s.kafka_version} jars in {libs}")
+    if agent is not None:
+        typer.echo(f"Prometheus JMX exporter agent in {agent}")
 
 
 @broker_app.command("start")

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, description="Embedded broker's client port; 0 = free.")
     kafka_controller_port: int = Field(default=9093, description="Embedded controller port.")
     kafka_heap: str = "768m"
+    kafka_metrics_port: int = Field(
+        default=9404, ge=0, description="The embedded broker's /metrics, served by the "
+        "Prometheus JMX exporter agent; 0: no agent.")
     kafka_cache_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "straum",
         description="Where the broker's jars are cached, outside the repository.",

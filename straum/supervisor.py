@@ -86,8 +86,8 @@ class JarProgress:
 
     def __call__(self, fetched: str) -> None:
         if self.files == 0:
-            say(f"fetching Apache Kafka {self.kafka_version} and its libraries from Maven "
-                f"Central into {self.cache_dir} (first run only) ...")
+            say(f"fetching the broker (Apache Kafka {self.kafka_version}, its libraries, the "
+                f"metrics agent) from Maven Central into {self.cache_dir} (first run only) ...")
         self.files += 1
         if ".jar " in fetched:
             self.jars += 1

@@ -114,8 +114,20 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
+@cache
+def broker_metric_patterns() -> tuple[re.Pattern[str], ...]:
+    """The series the brokers' JMX exporter makes (connectors/broker/jmx-exporter.yml's rule
+    names, lower case, ``$n`` standing for a captured name), and the agent's JVM series."""
+    config = (ROOT / "connectors" / "broker" / "jmx-exporter.yml").read_text(encoding="utf-8")
+    names = re.findall(r"^\s+name: (\S+)$", config, re.M)
+    patterns = [re.compile(re.sub(r"\\\$\d", "[a-z]+", re.escape(n.lower())) + "$")
+                for n in names]
+    return (*patterns, re.compile(r"jvm_[a-z_]+$"))
+
+
 def unknown_metrics(expr: str) -> set[str]:
-    return metric_names(expr) - exported_metrics() - BUILTIN_METRICS
+    return {name for name in metric_names(expr) - exported_metrics() - BUILTIN_METRICS
+            if not any(p.match(name) for p in broker_metric_patterns())}
 
 
 def test_metric_name_extraction() -> None:
@@ -194,9 +206,30 @@ def test_three_brokers_in_one_kraft_quorum(compose: dict[str, Any]) -> None:
         assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
         assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
         assert "healthcheck" in services[name]
-        volumes |= {v.split(":")[0] for v in services[name]["volumes"]}
+        volumes |= {v.split(":")[0] for v in services[name]["volumes"]
+                    if v.split(":")[1] == "/var/lib/kafka/data"}
     assert len({env["CLUSTER_ID"] for env in envs.values()}) == 1
     assert len(volumes) == 3, "each broker needs a volume of its own"
+
+
+def test_every_broker_runs_the_jmx_exporter_and_prometheus_scrapes_it(
+        compose: dict[str, Any], prometheus: dict[str, Any]) -> None:
+    from connectors.broker import jmx
+
+    services = compose["services"]
+    fetch = services["jmx-exporter"]
+    assert f"-Dartifact={jmx.AGENT}" in fetch["command"]
+    agent = f"/opt/jmx-exporter/jmx_prometheus_javaagent-{jmx.AGENT_VERSION}.jar"
+    for name in BROKERS:
+        env = env_of(services[name])
+        assert env["KAFKA_OPTS"] == f"-javaagent:{agent}=9404:/etc/jmx-exporter/kafka.yml"
+        mounts = {v.split(":")[1]: v.split(":")[0] for v in services[name]["volumes"]}
+        assert mounts["/opt/jmx-exporter"] == "jmx-exporter"
+        assert (COMPOSE.parent / mounts["/etc/jmx-exporter/kafka.yml"]).resolve() == jmx.CONFIG
+        assert services[name]["depends_on"]["jmx-exporter"]["condition"] == \
+            "service_completed_successfully"
+    targets = jobs(prometheus)["kafka"]["static_configs"][0]["targets"]
+    assert targets == [f"{name}:9404" for name in BROKERS]
 
 
 def test_straum_services_scale_and_agree(compose: dict[str, Any]) -> None:
@@ -587,8 +620,14 @@ def test_promtool_unit_tests_of_the_alerts() -> None:
     run_promtool("test", "rules", str(ALERT_TESTS))
 
 
+def as_prometheus_sees_it(expr: str) -> str:
+    """A dashboard query with Grafana's variables filled in as Grafana does."""
+    return expr.replace("$__rate_interval", "1m").replace("$instance", ".*")
+
+
 def test_promtool_parses_every_dashboard_query(tmp_path: Path, yaml: ModuleType) -> None:
-    exprs = [t["expr"] for panel in dashboard_panels() for t in panel["targets"]]
+    exprs = [as_prometheus_sees_it(t["expr"]) for panel in dashboard_panels()
+             for t in panel["targets"]]
     records = [{"record": f"straum:dashboard_query_{i}", "expr": e} for i, e in enumerate(exprs)]
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": records}]}))
@@ -610,16 +649,27 @@ def test_grafana_dashboard_is_valid(yaml: ModuleType, compose: dict[str, Any]) -
     datasource = load_yaml(yaml, GRAFANA_DATASOURCES)["datasources"][0]
     assert datasource["type"] == "prometheus"
     assert datasource["url"] == "http://prometheus:9090" and "prometheus" in compose["services"]
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert variables["datasource"]["current"]["value"] == datasource["uid"]
+    instance = variables["instance"]
+    assert instance["type"] == "query" and instance["includeAll"] and instance["multi"]
+    assert "label_values(up{" in instance["query"]["query"]
     panels = dashboard_panels()
     assert len({p["id"] for p in panels}) == len(panels)
     used: set[str] = set()
     for panel in panels:
-        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        for target in panel["targets"]:
+            assert "[1m]" not in target["expr"], (panel["title"], target["expr"])
+            for window in re.findall(r"\b(?:rate|irate)\([^\[]*\[([^\]]+)\]", target["expr"]):
+                assert window == "$__rate_interval", (panel["title"], target["expr"])
         grid = panel["gridPos"]
         assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
-            assert target["datasource"]["uid"] == datasource["uid"]
+            assert target["datasource"]["uid"] == "${datasource}"
             assert not unknown_metrics(target["expr"]), (panel["title"], target["expr"])
             used |= metric_names(target["expr"])
     assert used >= {"straum_consumergroup_lag", "straum_consumergroup_lag_seconds",
@@ -627,7 +677,14 @@ def test_grafana_dashboard_is_valid(yaml: ModuleType, compose: dict[str, Any]) -
                     "straum_forwarder_series_total", "straum_intake_series_total",
                     "straum_dead_letter_topic_records", "straum_queue_depth",
                     "straum_queue_oldest_unacknowledged_age_seconds",
-                    "straum_http_request_duration_seconds_bucket", "straum_alert_firing"}
+                    "straum_http_request_duration_seconds_bucket", "straum_alert_firing",
+                    "kafka_server_brokertopicmetrics_messagesin_total",
+                    "kafka_server_replicamanager_underreplicatedpartitions",
+                    "kafka_controller_kafkacontroller_activecontrollercount",
+                    "kafka_network_requestmetrics_totaltimems"}
+    broker_row = next(p for p in dashboard["panels"] if p.get("type") == "row"
+                      and "Kafka brokers" in p["title"])
+    assert broker_row["gridPos"]["w"] == 24
 
 
 def test_grafana_provisioning_finds_the_dashboard(yaml: ModuleType,

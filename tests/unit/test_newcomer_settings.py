@@ -80,7 +80,7 @@ def test_the_first_fetch_shows_each_jar_as_it_arrives(
     libs = ensure_jars(tmp_path / "cache", "4.1.1", progress=progress)
     assert (libs / "kafka_2.13-4.1.1.jar").exists()
     shown = capsys.readouterr().err.splitlines()
-    assert shown[0].startswith("straum: fetching Apache Kafka 4.1.1")
+    assert shown[0].startswith("straum: fetching the broker (Apache Kafka 4.1.1")
     assert "first run only" in shown[0]
     assert shown[1:] == ["straum:   fetched   2 files: kafka_2.13-4.1.1.jar (6.2 MB)",
                          "straum:   fetched   3 files: kafka-clients-4.1.1.jar (5.6 MB)"]
