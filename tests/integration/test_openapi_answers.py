@@ -13,7 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+
+# schemathesis.generation.dictionaries is imported here, not first deep inside hypothesis's
+# stack, where CPython 3.11's compiler can fail on it ("AST constructor recursion depth
+# mismatch", a flaky failure of the fuzz test).
 import schemathesis
+import schemathesis.generation.dictionaries
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
