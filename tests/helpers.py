@@ -78,3 +78,18 @@ def poll_until(client: httpx.Client, queue: str, predicate: Any, timeout: float 
                 return message
         client.post(f"/v1/queues/{queue}/ack", json={"pollId": body["pollId"]}).raise_for_status()
     raise AssertionError(f"no matching message in {queue} within {timeout}s; saw {seen}")
+
+
+def chromium(tmp_path: Any, *args: str) -> str:
+    """Headless Chromium (Debian's package, which make test installs) with ``args``; what it
+    prints (``--dump-dom``: the page after its scripts ran)."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Chromium is needed: make test installs Debian's chromium package"
+    return subprocess.run(
+        [found, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'chromium'}",
+         *args], capture_output=True, text=True, timeout=120, check=True).stdout

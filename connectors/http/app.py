@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await owners.close()
 
     app = TracedFastAPI(title="straum", version="0.1.0", lifespan=lifespan,
-                        summary="Message backend for an electricity datahub")
+                        summary="Message backend for an electricity datahub",
+                        docs_url=None, redoc_url=None)  # served offline: connectors/http/openapi
     app.state.services = services
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
     app.add_exception_handler(Problem, problem_handler)

@@ -13,11 +13,16 @@ button.
 
 from __future__ import annotations
 
+import importlib.util
 from copy import deepcopy
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from schemas.answers import ContractChangeDocument, NewContractsDocument
@@ -187,8 +192,37 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
             break
 
 
+def _docs_assets() -> Path:
+    """Swagger UI's and ReDoc's files as the fastapi-offline package installs them (found
+    without importing it)."""
+    spec = importlib.util.find_spec("fastapi_offline")
+    assert spec is not None and spec.submodule_search_locations, "fastapi-offline is missing"
+    return Path(spec.submodule_search_locations[0]) / "static"
+
+
 def install(app: FastAPI) -> None:
-    """Make ``app.openapi()`` answer the completed document (built once)."""
+    """Make ``app.openapi()`` answer the completed document (built once), and serve it as
+    ``/docs`` (Swagger UI, with the Authorize button of the bearer scheme) and ``/redoc``
+    from files installed with the package, not from a CDN: the pages work without internet
+    access. (Create the app with ``docs_url=None, redoc_url=None``.)"""
+    app.mount("/docs/assets", StaticFiles(directory=_docs_assets()), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+            swagger_ui_parameters={"persistAuthorization": True, "tryItOutEnabled": True})
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json",
+                              title=f"{app.title} · API",
+                              redoc_js_url="/docs/assets/redoc.standalone.js",
+                              redoc_favicon_url="/docs/assets/favicon.png",
+                              with_google_fonts=False)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -22,7 +22,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import day_series, gln, gsrn, register_point, start_of_supply, values_document
+from tests.helpers import (
+    chromium,
+    day_series,
+    gln,
+    gsrn,
+    register_point,
+    start_of_supply,
+    values_document,
+)
 from tests.integration.conftest import Straum, start_straum
 
 COMPRESSED = {
@@ -198,20 +206,6 @@ def test_killed_worker_fires_and_restart_resolves(watched: tuple[Straum, Webhook
     assert ops(straum, "/v1/ops/lag")["heartbeats"]
     straum.start("worker", "worker")
     webhook.wait_for("resolved", "ForwardingStopped", 120)
-
-
-def chromium(tmp_path: Path, *args: str) -> str:
-    """Headless Chromium (Debian's package) with ``args``; its standard output."""
-    import shutil
-    import subprocess
-
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "Chromium is needed: make test installs Debian's chromium package"
-    return subprocess.run(
-        [found, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'chromium'}",
-         *args], capture_output=True, text=True, timeout=120, check=True).stdout
 
 
 def test_ops_page_shows_the_monitors_numbers_in_a_real_browser(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.helpers import gln, gsrn, register_point, start_of_supply, values_document
+from tests.helpers import chromium, gln, gsrn, register_point, start_of_supply, values_document
 from tests.integration.conftest import Straum
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -154,3 +155,19 @@ def test_operator_views_answer_as_documented(straum: Straum, checked: Conformanc
     supplier = straum.token(gln(), "supplier")
     assert checked.call("get", "/v1/ops/lag", supplier).status_code == 403
     assert checked.call("get", "/v1/ops/lag", "not-a-token").status_code == 401
+
+
+def test_the_docs_page_works_offline_with_an_authorize_button(straum: Straum,
+                                                              tmp_path: Path) -> None:
+    """/docs and /redoc load their scripts from the API (the fastapi-offline package), not a
+    CDN, so they work on a machine without internet access; Swagger UI shows the bearer
+    scheme's Authorize button and every operation."""
+    for page in ("/docs", "/redoc"):
+        html = httpx.get(f"{straum.base_url}{page}").text
+        assert "/docs/assets/" in html and "cdn." not in html and "googleapis" not in html
+    assert httpx.get(f"{straum.base_url}/docs/assets/swagger-ui-bundle.js").status_code == 200
+    rendered = chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom",
+                        f"{straum.base_url}/docs")
+    assert "btn authorize" in rendered
+    for path in ("/v1/metering-values", "/v1/queues/{queue}/poll", "/v1/ops/history"):
+        assert f'data-path="{path}"' in rendered, path
