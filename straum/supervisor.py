@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from connectors.broker.embedded import BrokerError, EmbeddedBroker, ensure_jars
+from connectors.broker.jmx import agent_option, ensure_agent
 from straum.settings import Settings
 
 
@@ -137,9 +138,12 @@ class Supervisor:
         else:
             self.broker = EmbeddedBroker(s.data_dir, s.kafka_cache_dir, s.kafka_version,
                                          s.kafka_port, s.kafka_controller_port, s.kafka_heap)
+            progress = JarProgress(s.kafka_version, s.kafka_cache_dir)
             try:
-                ensure_jars(s.kafka_cache_dir, s.kafka_version,
-                            progress=JarProgress(s.kafka_version, s.kafka_cache_dir))
+                ensure_jars(s.kafka_cache_dir, s.kafka_version, progress=progress)
+                if s.kafka_metrics_port:
+                    agent = ensure_agent(s.kafka_cache_dir, progress)
+                    self.broker.jvm_options = (agent_option(agent, s.kafka_metrics_port),)
             except BrokerError as exc:
                 say(f"error: {exc}")
                 return 1
@@ -224,6 +228,9 @@ class Supervisor:
             say(f"ops page   {base}/ops  (with an operator token from your identity provider)")
         say(f"health     {base}/readyz")
         say(f"metrics    {base}/metrics")
+        if self.broker is not None and self.settings.kafka_metrics_port:
+            say(f"broker     http://127.0.0.1:{self.settings.kafka_metrics_port}/metrics  "
+                "(the Kafka broker's own metrics)")
         say(f"tokens     {command} token --party <GLN> --role "
             "grid_owner|supplier|third_party|operator")
         say("Ctrl-C stops everything; data stays in " + str(self.settings.data_dir))

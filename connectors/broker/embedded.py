@@ -182,6 +182,9 @@ logger.apache.level = WARN
 class EmbeddedBroker:
     """One single-node KRaft broker whose state lives in ``<data_dir>/broker``."""
 
+    #: More JVM options (set before start): the metrics agent, see connectors/broker/jmx.py.
+    jvm_options: tuple[str, ...] = ()
+
     def __init__(self, data_dir: Path, cache_dir: Path, kafka_version: str,
                  port: int = 9092, controller_port: int = 9093, heap: str = "768m",
                  sasl_port: int | None = None,
@@ -323,7 +326,8 @@ class EmbeddedBroker:
                                   + (fmt.stderr or fmt.stdout).strip()[-400:])
         cmd = [java, f"-Xms{min_heap(self.heap)}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-               f"-Dkafka.logs.dir={self.logs}", "-cp", classpath, "kafka.Kafka", str(config)]
+               f"-Dkafka.logs.dir={self.logs}", *self.jvm_options, "-cp", classpath,
+               "kafka.Kafka", str(config)]
         log = self.logs / "server.log"
         self._log_from = log.stat().st_size if log.exists() else 0
         stdout = (self.logs / "stdout.log").open("ab")
