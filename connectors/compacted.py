@@ -31,6 +31,9 @@ class CompactedView(Generic[V]):
         self.decode = decode
         self.skip = skip  # keys this process is writing right now keep their local value
         self.values: dict[str, V] = {}
+        # Offsets of this process's own writes per key: the tail must never put back an
+        # older record over a value this process has already moved on from.
+        self._written: dict[str, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self.loaded = asyncio.Event()
@@ -60,10 +63,18 @@ class CompactedView(Generic[V]):
             value = record.value  # type: ignore[attr-defined]
             if not initial and self.skip(key):
                 continue
+            if record.offset < self._written.get(key, -1):  # type: ignore[attr-defined]
+                continue
             if value is None:
                 self.values.pop(key, None)
             else:
                 self.values[key] = self.decode(value)
+
+    def wrote(self, key: str, value: V, offset: int) -> None:
+        """This process wrote ``value`` for ``key`` at ``offset`` (durably): hold it, and let
+        the tail replace it only with a later record."""
+        self.values[key] = value
+        self._written[key] = max(offset, self._written.get(key, -1))
 
     async def _follow(self, tp: TopicPartition) -> None:
         assert self._consumer is not None

@@ -1,9 +1,10 @@
 """A traffic generator against straum's HTTP API: ``straum simulate`` and ``straum run --demo``.
 
 It plays the market: grid owners register metering points (BRS-NO-121) and send each morning's
-metering values; suppliers start supply (BRS-NO-101). Everything goes through the public HTTP
-API with development tokens (``issue_dev_token``), so the simulator must run with the same
-``STRAUM_DATA_DIR`` as the API it talks to (the key that signs the tokens lives there).
+metering values; suppliers start supply (BRS-NO-101), or move a person in (BRS-NO-103) with
+the person's consent. Everything goes through the public HTTP API with development tokens
+(``issue_dev_token``), so the simulator must run with the same ``STRAUM_DATA_DIR`` as the API
+it talks to (the key that signs the tokens lives there).
 
 The parts:
 
@@ -27,15 +28,19 @@ The parts:
   consumption codes are sample values from NVE's range, not matched to the industry, and the
   industry codes are SN2025-style examples that the test fixture's code lists
   (``tests/fixtures/klass``) accept from 2026, not checked against SSB's own lists: from 2026
-  straum refuses SN2007 codes, even for points valid from earlier. End users are given as
-  organisation numbers (valid mod-11, synthetic), never national ids.
+  straum refuses SN2007 codes, even for points valid from earlier. End users of households
+  and holiday homes are persons with synthetic national ids (valid check digits, drawn from
+  the seed; they travel in Kafka and the queues like any end user's, never in a log), the others
+  organisation numbers (valid mod-11, synthetic).
 - :func:`day_values` (pure): one Norwegian day of values for a point, 92/96/100 quarter-hours
   or 23/24/25 hours (DST days): a daily load shape (low at night, morning and evening peaks,
   more in winter), business hours for businesses, occupancy for holiday homes, a solar curve
   from the sun's elevation at 60° N for solar production. Quality ``measured``, with about one
   series in five having a short run of ``estimated`` values (about 1.7 % of all values).
 - :func:`register` and :func:`send_day` (HTTP): registration and start of supply for every
-  point, and a morning batch of values, with bounded concurrency, an optional rate limit, and
+  point (a person moves in instead, BRS-NO-103, with its consent: the supplier asks through
+  the Access API and the person accepts with its own token, as the hub requires), and a
+  morning batch of values, with bounded concurrency, an optional rate limit, and
   retries of 429/5xx and connection errors with backoff. Every message id and transaction id is
   a UUIDv5 of the seed and what the document is, so running again with the same seed and day
   gives duplicates (the hub's de-duplication at work), not new traffic.
@@ -166,6 +171,7 @@ class MeteringPointPlan:
     valid_from: date
     end_user_name: str
     organisation_number: str
+    national_id: str | None = None  # a person (households, holiday homes): moves in with consent
 
 
 @dataclass(frozen=True)
@@ -223,6 +229,22 @@ def _organisation_number(rng: random.Random) -> str:
             return body + str(check)
 
 
+def synthetic_national_id(rng: random.Random) -> str:
+    """A fødselsnummer with valid check digits (old k1 rule) for a birth date in 1940-1999,
+    drawn from ``rng``: synthetic, for the simulator's persons and for tests."""
+    w1, w2 = (3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+    while True:
+        born = date(1940, 1, 1) + timedelta(days=rng.randrange(60 * 365))
+        body = f"{born:%d%m%y}{rng.randint(0, 499):03d}"  # 000-499: the 1900s
+        k1 = (11 - sum(w * int(d) for w, d in zip(w1, body, strict=True)) % 11) % 11
+        if k1 == 10:
+            continue
+        body += str(k1)
+        k2 = (11 - sum(w * int(d) for w, d in zip(w2, body, strict=True)) % 11) % 11
+        if k2 != 10:
+            return body + str(k2)
+
+
 def _zipf_weights(n: int, rng: random.Random) -> list[float]:
     weights = [1 / (rank + 1) ** 0.9 for rank in range(n)]
     rng.shuffle(weights)
@@ -250,6 +272,7 @@ def plan_population(seed: int, points: int, grid_owners: int, suppliers: int,
     owner_weights = _zipf_weights(grid_owners, rng)
     supplier_weights = _zipf_weights(suppliers, rng)
     ids = rng.sample(range(10**7), points)
+    persons = random.Random(f"{seed}|persons")  # apart, so the rest of the plan stays as it was
     planned: list[MeteringPointPlan] = []
     for i, n in enumerate(ids):
         owner = owner_glns[i] if i < grid_owners else rng.choices(owner_glns, owner_weights)[0]
@@ -285,7 +308,9 @@ def plan_population(seed: int, points: int, grid_owners: int, suppliers: int,
             industry_code=industry_code, production_type=production_type,
             scale=round(scale, 1),
             valid_from=date(2019, 1, 1) + timedelta(days=rng.randrange(5 * 365)),
-            end_user_name=name, organisation_number=_organisation_number(rng)))
+            end_user_name=name, organisation_number=_organisation_number(rng),
+            national_id=synthetic_national_id(persons)
+            if category in ("household", "holiday_home") else None))
     third = []
     for party in third_glns:
         share = max(1, points // 100)
@@ -469,6 +494,32 @@ def start_of_supply_document(point: MeteringPointPlan, start: date, seed: int
                         "organisationNumber": point.organisation_number}}
 
 
+def move_in_document(point: MeteringPointPlan, start: date, seed: int, grant_id: str
+                     ) -> dict[str, Any]:
+    """BRS-NO-102/103 for a person's ``point`` from ``start``, with the person's consent."""
+    return {"messageId": str(uuid.uuid5(NAMESPACE, f"{seed}|move-in|{point.gsrn}|{start}")),
+            "meteringPointId": point.gsrn, "startDate": start.isoformat(),
+            "endUser": {"name": point.end_user_name, "nationalId": point.national_id},
+            "authorizationGrantId": grant_id}
+
+
+def authorization_request_document(point: MeteringPointPlan, start: date, today: date
+                                   ) -> dict[str, Any]:
+    """The supplier's request for the person's consent to move in (Access API)."""
+    meta: dict[str, Any] = {
+        "requestedBy": point.supplier, "requestedFrom": point.national_id,
+        "requestedTo": point.national_id, "requestedFromName": point.end_user_name,
+        "requestedForMeteringPointId": point.gsrn,
+        "requestedForMeteringPointAddress": f"Simulert vei {int(point.gsrn[-6:-1])}",
+        "balanceSupplierName": f"Kraftleverandør {point.supplier[-5:]}",
+        "balanceSupplierContractName": "Spotpris"}
+    if start <= today:  # a backdated move-in (BRS-NO-103) names its date
+        meta["moveInDate"] = start.isoformat()
+    return {"data": {"type": "AuthorizationRequest",
+                     "attributes": {"requestType": "MoveInAndChangeOfBalanceSupplierForPerson"},
+                     "meta": meta}}
+
+
 # -- HTTP ----------------------------------------------------------------------------------
 
 ClientFactory = Callable[[str, str], httpx.AsyncClient]
@@ -509,6 +560,10 @@ class DevClients:
                 auth=_DevTokenAuth(self.settings, party, role),
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
         return self._clients[key]
+
+    def end_user_token(self, national_id: str) -> str:
+        """A person's token for answering a consent request (as on Elhub's Min side)."""
+        return issue_dev_token(self.settings, None, ["end_user"], 3600, national_id)
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
@@ -631,6 +686,63 @@ def _record_error(errors: list[str], what: str, answer: Answer) -> None:
                     detail=answer.detail[:300])
 
 
+class _Bearer(httpx.Auth):
+    """One request with another token than its client's (the end user's answer)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
+JSONAPI_HEADERS = {"Content-Type": "application/vnd.api+json"}
+ALREADY_LIVES_THERE = "requested_from_is_metering_point_end_user"
+
+
+async def obtain_move_in_grant(point: MeteringPointPlan, client_factory: ClientFactory,
+                               start: date, attempts: int = 20) -> tuple[str | None, str]:
+    """The person's consent to move in (Access API): the supplier asks, the person accepts
+    with its own token, the grant's id comes back. ``(None, why)`` when there is none;
+    ``why`` is ``ALREADY_LIVES_THERE`` when the person has the point already (a second run).
+
+    The hub answers 404 until it has processed the point's registration: asked again.
+    """
+    token_of = getattr(client_factory, "end_user_token", None)
+    if token_of is None or point.national_id is None:
+        return None, "no end-user tokens to answer the consent request with"
+    client = client_factory(point.supplier, "supplier")
+    body = json.dumps(authorization_request_document(point, start, oslo_today())).encode()
+    delay, response, detail = 0.1, None, ""
+    for _ in range(attempts):
+        try:
+            response = await client.post("/v1/authorization-requests", content=body,
+                                         headers=JSONAPI_HEADERS)
+        except httpx.TransportError as exc:
+            response, detail = None, str(exc)
+        if response is not None and response.status_code not in (404, *RETRY_STATUSES):
+            break
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
+    if response is None:
+        return None, f"no answer to the consent request: {detail}"
+    if response.status_code != 201:
+        codes = [e.get("code") for e in response.json().get("errors", [])]
+        return None, ALREADY_LIVES_THERE if ALREADY_LIVES_THERE in codes else (
+            f"consent request: HTTP {response.status_code} {codes}")
+    request_id = response.json()["data"]["id"]
+    answer = json.dumps({"data": {"type": "AuthorizationRequest", "id": request_id,
+                                  "attributes": {"status": "Accepted"}}}).encode()
+    accepted = await client.patch(f"/v1/authorization-requests/{request_id}", content=answer,
+                                  headers=JSONAPI_HEADERS,
+                                  auth=_Bearer(token_of(point.national_id)))
+    if accepted.status_code != 200:
+        return None, f"consent answer: HTTP {accepted.status_code} {accepted.text[:200]}"
+    grant = accepted.json()["data"]["relationships"]["authorizationGrant"]["data"]
+    return grant["id"], ""
+
+
 @dataclass
 class RegisterResult:
     """The outcome of registering a population: documents answered by the API (accepted,
@@ -690,12 +802,35 @@ async def register(population: Population, client_factory: ClientFactory, *,
         task = progress.add_task("registering points", total=2 * len(population.points),
                                  note="")
 
+        async def supply(point: MeteringPointPlan) -> tuple[str, dict[str, Any]] | None:
+            """A person moves in with consent (BRS-NO-102/103); others start supply
+            (BRS-NO-101). None: nothing to send (the person has the point already)."""
+            if point.national_id is None:
+                return "/v1/start-of-supply", start_of_supply_document(point, start,
+                                                                       population.seed)
+            grant_id, why = await obtain_move_in_grant(point, client_factory, start)
+            if grant_id is not None:
+                return "/v1/move-in", move_in_document(point, start, population.seed, grant_id)
+            if why == ALREADY_LIVES_THERE:
+                result.duplicates += 1
+                progress.advance(task)
+                return None
+            result.errors += 1
+            progress.advance(task)
+            _record_error(result.error_samples, f"consent {point.gsrn}",
+                          Answer("error", 0, 0.0, why))
+            return None
+
         async def one(point: MeteringPointPlan) -> None:
             for who, role, path, document in (
                     (point.grid_owner, "grid_owner", "/v1/metering-points",
                      registration_document(point, population.seed)),
-                    (point.supplier, "supplier", "/v1/start-of-supply",
-                     start_of_supply_document(point, start, population.seed))):
+                    (point.supplier, "supplier", "", {})):
+                if role == "supplier":
+                    step = await supply(point)
+                    if step is None:
+                        return
+                    path, document = step
                 answer = await post_document(client_factory(who, role), path,
                                              json.dumps(document).encode())
                 progress.advance(task)

@@ -17,12 +17,37 @@ from domain.series import HUB_TIMEZONE
 
 
 @dataclass(frozen=True)
-class SupplyPeriod:
-    """A supplier responsible from ``start_date`` (Norwegian day) until the next period."""
+class EndUser:
+    """Who uses the point: a person (national id) or an organisation. Personal data: kept in
+    Kafka, never logged."""
 
-    supplier: str
+    name: str
+    national_id: str | None = None
+    organisation_number: str | None = None
+
+    @property
+    def is_person(self) -> bool:
+        return self.national_id is not None
+
+
+#: The BRS a supply period came from.
+SWITCH, MOVE_IN_AHEAD, MOVE_IN_BACKDATED, MOVE_OUT = (
+    "BRS-NO-101", "BRS-NO-102", "BRS-NO-103", "BRS-NO-201")
+
+
+@dataclass(frozen=True)
+class SupplyPeriod:
+    """A supplier responsible from ``start_date`` (Norwegian day) until the next period.
+
+    A move-out (BRS-NO-201) leaves a period with no supplier and no end user: the point is
+    vacant until someone moves in (the grid owner's loss meanwhile).
+    """
+
+    supplier: str | None
     start_date: date
     message_id: str
+    end_user: EndUser | None = None
+    process: str = SWITCH
 
 
 @dataclass(frozen=True)
@@ -130,6 +155,11 @@ class MeteringPoint:
         period = self.supply_on(day)
         return period.supplier if period else None
 
+    def end_user_on(self, day: date) -> EndUser | None:
+        """The end user on ``day``: the one whose supply (or move-in) covers it."""
+        period = self.supply_on(day)
+        return period.end_user if period else None
+
     def supply_changes_between(self, start: datetime, end: datetime) -> list[datetime]:
         """Local midnights in (start, end) at which the responsible supplier changes."""
         changes = []
@@ -158,7 +188,12 @@ def to_record(point: MeteringPoint) -> dict[str, Any]:
         "productionType": point.production_type,
         "validFrom": point.valid_from,
         "supplies": [
-            {"supplier": s.supplier, "startDate": s.start_date, "messageId": s.message_id}
+            {"supplier": s.supplier, "startDate": s.start_date, "messageId": s.message_id,
+             "process": s.process,
+             "endUserName": s.end_user.name if s.end_user else None,
+             "endUserNationalId": s.end_user.national_id if s.end_user else None,
+             "endUserOrganisationNumber": s.end_user.organisation_number if s.end_user
+             else None}
             for s in point.supplies
         ],
         "thirdPartyAccess": [
@@ -203,7 +238,8 @@ def from_record(record: dict[str, Any]) -> MeteringPoint:
         industry_code=record["industryCode"],
         production_type=record["productionType"],
         supplies=tuple(
-            SupplyPeriod(s["supplier"], s["startDate"], s["messageId"])
+            SupplyPeriod(s["supplier"], s["startDate"], s["messageId"], _end_user(s),
+                         s.get("process") or SWITCH)
             for s in record["supplies"]
         ),
         third_party_access=tuple(
@@ -221,6 +257,13 @@ def from_record(record: dict[str, Any]) -> MeteringPoint:
             for r in record["accessRequests"]
         ),
     )
+
+
+def _end_user(record: dict[str, Any]) -> EndUser | None:
+    if record.get("endUserName") is None:
+        return None
+    return EndUser(record["endUserName"], record.get("endUserNationalId"),
+                   record.get("endUserOrganisationNumber"))
 
 
 def points_to_migrate(points: Iterable[MeteringPoint], lists: CodeLists

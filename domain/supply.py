@@ -19,7 +19,7 @@ from domain.messages import (
     acknowledgement,
     outbound_message_id,
 )
-from domain.metering_point import MeteringPoint, SupplyPeriod
+from domain.metering_point import EndUser, MeteringPoint, SupplyPeriod
 from domain.outcome import Outcome
 from domain.problem_codes import Code
 from domain.series import HUB_TIMEZONE
@@ -112,6 +112,7 @@ def start_of_supply(
     metering_point_id: str, now: datetime, today: date,
     max_backdating_days: int = MAX_SUPPLY_BACKDATING_DAYS,
     max_days_ahead: int = MAX_SUPPLY_DAYS_AHEAD,
+    end_user: EndUser | None = None,
 ) -> Outcome:
     """BRS-NO-101: ``sender`` supplies the point from ``start_date``.
 
@@ -150,7 +151,7 @@ def start_of_supply(
         new_state = current
     else:
         previous = current.supplier_on(start_date)
-        new_state = current.with_supply(SupplyPeriod(sender, start_date, message_id))
+        new_state = current.with_supply(SupplyPeriod(sender, start_date, message_id, end_user))
     payload = {"originalMessageId": message_id, "meteringPointId": metering_point_id,
                "supplier": sender, "startDate": start_date, "previousSupplier": previous}
 

@@ -16,6 +16,7 @@ from prometheus_client import Counter
 from domain.forwarding import NOTIFY_VALUES, forward
 from domain.messages import Outbound, not_processed
 from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
+from processors.shared_production import Emit, participant_outputs
 from processors.tables import Tables
 from straum.logging import get_logger
 from streams.engine import Context, Incoming, Output
@@ -38,6 +39,7 @@ class Forwarder:
         self.catalogue = catalogue
         self.tables = tables
         self.history_days = history_days
+        self.emit = Emit(catalogue)
         self._decode = codec(METERING_VALUE_SERIES).decode
 
     def handle(self, record: Incoming, ctx: Context) -> list[Output]:
@@ -51,12 +53,15 @@ class Forwarder:
                          record.offset)
         if result.history is not None:
             versions.put(key, result.history)
+        shared = participant_outputs(
+            self.emit, ctx.table(self.tables.memberships).get(key), series) \
+            if result.outcome in ("forwarded", "correction") else []
         _SERIES_BY_OUTCOME[result.outcome].inc()
         if result.outcome != "forwarded":
             log.info("series not simply forwarded", outcome=result.outcome,
                      message_id=series["messageId"], transaction_id=series["transactionId"],
                      metering_point=series["meteringPointId"], actor=series["sender"])
-        return queue_outputs(self.catalogue, result.messages)
+        return [*queue_outputs(self.catalogue, result.messages), *shared]
 
     def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
         """The sender's rejection of a series that could not be processed."""

@@ -10,25 +10,30 @@ in order, each against the state the previous ones left.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from domain import characteristics, customer_information, third_party
+from domain import characteristics, customer_information, moving, third_party
 from domain.characteristics import change_characteristics
+from domain.consent import AuthorizationSet
 from domain.customer_information import update_customer_information
 from domain.forwarding import reroute_series
 from domain.industry_codes import CodeLists
 from domain.messages import Outbound, not_processed
-from domain.metering_point import Contact, MeteringPoint
+from domain.metering_point import Contact, EndUser, MeteringPoint
+from domain.moving import Consent, Processed
 from domain.outcome import Outcome
 from domain.series import HUB_TIMEZONE
-from domain.supply import register_metering_point, start_of_supply
+from domain.supply import register_metering_point
 from domain.third_party import approve_access, delete_access, request_access
 from domain.versions import latest_versions
+from processors.consent import view_outputs
 from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
 from processors.tables import Tables
 from straum.logging import get_logger
+from straum.settings import Settings
 from streams.engine import Context, Incoming, Output
 from streams.serialisation import MASTER_DATA_EVENT, METERING_VALUE_SERIES, codec
 from streams.topics import TopicCatalogue
@@ -36,6 +41,9 @@ from streams.topics import TopicCatalogue
 log = get_logger(__name__)
 
 CodeListsLookup = Callable[[], CodeLists | None]
+
+#: Documents whose process needs the end user's consent (Access API grants).
+CONSENTED = frozenset({"StartOfSupply", "MoveIn"})
 
 #: The document type an acknowledgement names, per master-data record type.
 DOCUMENT_TYPES = {
@@ -45,11 +53,55 @@ DOCUMENT_TYPES = {
     "CustomerInformationUpdate": customer_information.DOCUMENT,
     "ThirdPartyAccessRequest": third_party.REQUEST,
     "ThirdPartyAccessApproval": "ApproveAccess",
+    "MoveIn": moving.MOVE_IN_DOCUMENT,
+    "MoveOut": moving.MOVE_OUT_DOCUMENT,
 }
 
 
+@dataclass(frozen=True)
+class ProcessRules:
+    """The settings the master-data rules depend on (docs/ARCHITECTURE.md has the choices)."""
+
+    consent_required_from: date | None = date(2025, 1, 1)
+    move_in_max_backdating_days: int = 30
+    move_in_max_days_ahead: int = 60
+    move_out_min_days_ahead: int = 1
+    move_out_max_days_ahead: int = 4
+    supply_max_days_ahead: int = 60
+
+    @classmethod
+    def of(cls, settings: Settings) -> ProcessRules:
+        return cls(settings.consent_required_from, settings.move_in_max_backdating_days,
+                   settings.move_in_max_days_ahead, settings.move_out_min_days_ahead,
+                   settings.move_out_max_days_ahead, settings.supply_start_max_days_ahead)
+
+
+def _end_user(document: dict[str, Any]) -> EndUser:
+    return EndUser(document["endUserName"], document.get("endUserNationalId"),
+                   document.get("endUserOrganisationNumber"))
+
+
+def apply_with_consent(record: dict[str, Any], current: MeteringPoint | None,
+                       consents: AuthorizationSet, moment: datetime,
+                       rules: ProcessRules) -> Processed:
+    """A switch (BRS-NO-101) or a move-in (BRS-NO-102/103), with the consent it names."""
+    kind, document = record["document"]
+    name = kind.rsplit(".", 1)[-1]
+    grant_id = document.get("authorizationGrantId")
+    consent = Consent(grant_id, consents.grant(grant_id) if grant_id else None,
+                      document.get("grantMeteringPointId"), rules.consent_required_from)
+    common = {"message_id": record["messageId"], "sender": record["sender"],
+              "metering_point_id": record["meteringPointId"], "now": moment,
+              "today": moment.astimezone(HUB_TIMEZONE).date(), "end_user": _end_user(document),
+              "consent": consent, "start_date": document["startDate"]}
+    if name == "StartOfSupply":
+        return moving.switch(current, max_days_ahead=rules.supply_max_days_ahead, **common)
+    return moving.move_in(current, max_backdating_days=rules.move_in_max_backdating_days,
+                          max_days_ahead=rules.move_in_max_days_ahead, **common)
+
+
 def apply(record: dict[str, Any], current: MeteringPoint | None, moment: datetime,
-          code_lists: CodeLists | None) -> Outcome:
+          code_lists: CodeLists | None, rules: ProcessRules | None = None) -> Outcome:
     """The outcome of one master-data document against the point's current state."""
     kind, document = record["document"]
     common = {"message_id": record["messageId"], "sender": record["sender"],
@@ -59,9 +111,9 @@ def apply(record: dict[str, Any], current: MeteringPoint | None, moment: datetim
     if name == "MeteringPointRegistration":
         return register_metering_point(current, document=document, code_lists=code_lists,
                                        **common)
-    if name == "StartOfSupply":
-        return start_of_supply(current, start_date=document["startDate"], today=today,
-                               **common)
+    if name in CONSENTED:  # without the point's grants: the processor passes them
+        return apply_with_consent(record, current, AuthorizationSet(), moment,
+                                  rules or ProcessRules()).outcome
     if name == "ChangeOfCharacteristics":
         fields = {k: v for k, v in document.items() if k != "effectiveFrom"}
         return change_characteristics(current, effective_from=document["effectiveFrom"],
@@ -75,6 +127,11 @@ def apply(record: dict[str, Any], current: MeteringPoint | None, moment: datetim
             return delete_access(current, **common)
         return request_access(current, valid_from=document["validFrom"],
                               valid_to=document["validTo"], **common)
+    if name == "MoveOut":
+        rules = rules or ProcessRules()
+        return moving.move_out(current, end_date=document["endDate"], today=today,
+                               min_days_ahead=rules.move_out_min_days_ahead,
+                               max_days_ahead=rules.move_out_max_days_ahead, **common)
     if name == "ThirdPartyAccessApproval":
         return approve_access(current, message_id=record["messageId"],
                               request_id=document["requestId"],
@@ -89,10 +146,11 @@ class MasterData:
     name = "master-data"
 
     def __init__(self, catalogue: TopicCatalogue, tables: Tables,
-                 code_lists: CodeListsLookup) -> None:
+                 code_lists: CodeListsLookup, rules: ProcessRules | None = None) -> None:
         self.catalogue = catalogue
         self.tables = tables
         self.code_lists = code_lists
+        self.rules = rules or ProcessRules()
         self._decode = codec(MASTER_DATA_EVENT).decode
 
     def handle(self, record: Incoming, ctx: Context) -> list[Output]:
@@ -102,7 +160,18 @@ class MasterData:
         key = document["meteringPointId"].encode()
         points = ctx.table(self.tables.metering_points)
         before = points.get(key)
-        outcome = apply(document, before, ctx.now, self.code_lists())
+        extra: list[Output] = []
+        if document["document"][0].rsplit(".", 1)[-1] in CONSENTED:
+            consents = ctx.table(self.tables.authorizations)
+            held: AuthorizationSet = consents.get(key) or AuthorizationSet()
+            processed = apply_with_consent(document, before, held, ctx.now, self.rules)
+            outcome = processed.outcome
+            if processed.grant is not None and processed.grant != held.grant(
+                    processed.grant.id):  # used up in this very transaction
+                consents.put(key, held.with_grant(processed.grant))
+                extra = view_outputs(self.catalogue, [processed.grant])
+        else:
+            outcome = apply(document, before, ctx.now, self.code_lists(), self.rules)
         if outcome.state is not None:
             points.put(key, outcome.state)
             if before is not None and changes_routing(before, outcome.state):
@@ -112,7 +181,7 @@ class MasterData:
                  metering_point=document["meteringPointId"], actor=document["sender"],
                  status="rejected" if outcome.reasons else "accepted",
                  reasons=[r.code for r in outcome.reasons])
-        return queue_outputs(self.catalogue, outcome.messages)
+        return [*queue_outputs(self.catalogue, outcome.messages), *extra]
 
     def _reroute_forwarded(self, key: bytes, before: MeteringPoint, after: MeteringPoint,
                            ctx: Context) -> None:

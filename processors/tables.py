@@ -8,14 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.consent import AuthorizationSet
 from domain.metering_point import MeteringPoint
 from domain.metering_point import from_record as point_from_record
 from domain.metering_point import to_record as point_to_record
 from domain.norgespris import Contract
+from domain.shared_production import Membership
 from domain.versions import SeriesVersion
 from domain.versions import from_record as history_from_record
 from domain.versions import to_record as history_to_record
+from processors.consent_records import decode_set, encode_set
 from processors.contract_records import contract_from, contract_record
+from processors.shared_production_records import (
+    Calculation,
+    Day,
+    decode_calculation,
+    decode_day,
+    decode_memberships,
+    encode_calculation,
+    encode_day,
+    encode_memberships,
+)
 from streams.engine import TableSpec
 from streams.serialisation import CONTRACT_SET, METERING_POINT_STATE, SERIES_HISTORY, codec
 from streams.topics import TopicCatalogue
@@ -63,6 +76,10 @@ class Tables:
     metering_points: TableSpec[MeteringPoint]
     series_versions: TableSpec[list[SeriesVersion]]
     contracts: TableSpec[ContractSet]
+    authorizations: TableSpec[AuthorizationSet]
+    calculations: TableSpec[Calculation]  # shared production, by calculation
+    calculation_days: TableSpec[Day]  # shared production, by calculation and day
+    memberships: TableSpec[tuple[Membership, ...]]  # shared production, by metering point
 
     @classmethod
     def of(cls, catalogue: TopicCatalogue) -> Tables:
@@ -73,7 +90,18 @@ class Tables:
                       _encode_history, _decode_history),
             TableSpec("contracts", catalogue.contracts_changelog,
                       _encode_contracts, _decode_contracts),
+            TableSpec("authorizations", catalogue.authorizations_changelog,
+                      encode_set, decode_set),
+            TableSpec("shared-production", catalogue.shared_production_changelog,
+                      encode_calculation, decode_calculation),
+            TableSpec("shared-production-days", catalogue.shared_production_days_changelog,
+                      encode_day, decode_day),
+            TableSpec("shared-production-memberships",
+                      catalogue.shared_production_memberships_changelog,
+                      encode_memberships, decode_memberships),
         )
 
     def all(self) -> list[TableSpec[object]]:
-        return [self.metering_points, self.series_versions, self.contracts]  # type: ignore[list-item]
+        return [self.metering_points, self.series_versions, self.contracts,  # type: ignore[list-item]
+                self.authorizations, self.calculations, self.calculation_days,  # type: ignore[list-item]
+                self.memberships]  # type: ignore[list-item]

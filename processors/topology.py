@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from processors.consent import Consent
 from processors.contracts import Contracts
 from processors.forwarder import Forwarder
-from processors.master_data import CodeListsLookup, MasterData
+from processors.master_data import CodeListsLookup, MasterData, ProcessRules
+from processors.shared_production import SharedProduction, SharedProductionPoints
 from processors.tables import Tables
 from straum.settings import Settings
 from streams.engine import Topology
@@ -21,11 +23,19 @@ def topology(settings: Settings, catalogue: TopicCatalogue,
         handlers={
             catalogue.metering_values: Forwarder(catalogue, tables,
                                                  settings.series_history_days),
-            catalogue.master_data: MasterData(catalogue, tables, code_lists),
+            catalogue.master_data: MasterData(catalogue, tables, code_lists,
+                                              ProcessRules.of(settings)),
             catalogue.contract_commands: contracts,
+            catalogue.authorization_commands: Consent(catalogue, tables, settings),
+            catalogue.shared_production: SharedProduction(
+                catalogue, tables, settings.dynamic_split_without_consumption),
+            catalogue.shared_production_points: SharedProductionPoints(catalogue, tables),
         },
         tables=tables.all(),
         timers=[contracts],
         priority={catalogue.master_data: 0, catalogue.contract_commands: 1,
-                  catalogue.metering_values: 2},
+                  catalogue.authorization_commands: 1, catalogue.shared_production_points: 1,
+                  catalogue.metering_values: 2, catalogue.shared_production: 3},
+        transactional_inputs=frozenset({catalogue.shared_production,
+                                        catalogue.shared_production_points}),
     )

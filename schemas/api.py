@@ -10,7 +10,8 @@ once. Every field is bounded so that a document the API accepts always fits one 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +25,7 @@ from schemas.fields import (
     HubDate,
     HubDateTime,
     NationalId,
+    NoControlCharacters,
     OrganisationNumber,
     PersonName,
     PointId,
@@ -90,6 +92,11 @@ class EndUser(ContractModel):
     organisation_number: OrganisationNumber | None = None
 
 
+GrantId = Annotated[str, Field(min_length=1, max_length=64), NoControlCharacters]
+"""The end user's consent: the id of an Active authorization grant (required for a person
+from Settings.consent_required_from)."""
+
+
 class StartOfSupplyIn(ContractModel):
     """``POST /v1/start-of-supply``: BRS-NO-101, a supplier starts supplying a point."""
 
@@ -97,6 +104,7 @@ class StartOfSupplyIn(ContractModel):
     metering_point_id: PointId
     start_date: HubDate
     end_user: EndUser
+    authorization_grant_id: GrantId | None = None
 
 
 class Accepted(BaseModel):
@@ -217,3 +225,50 @@ class BulkAccepted(BaseModel):
     sender already used (``duplicate``)."""
 
     documents: list[Accepted]
+
+
+# Moving in and out (issue 16) ------------------------------------------------------------------
+
+
+
+class MoveInIn(ContractModel):
+    """``POST /v1/move-in``: BRS-NO-102 (ahead) / BRS-NO-103 (backdated), a new end user takes
+    over a point with the sending supplier."""
+
+    message_id: UUID
+    metering_point_id: PointId
+    start_date: HubDate
+    end_user: EndUser
+    authorization_grant_id: GrantId | None = None
+
+
+class MoveOutIn(ContractModel):
+    """``POST /v1/move-out``: BRS-NO-201, the end user leaves; its supplier's supply ends at the
+    start of ``endDate``."""
+
+    message_id: UUID
+    metering_point_id: PointId
+    end_date: HubDate
+
+
+# Shared production (BRS-NO-701) -----------------------------------------------------------------
+
+class SharedProductionReceiverIn(ContractModel):
+    metering_point_id: PointId
+    share: Decimal | None = Field(default=None, allow_inf_nan=False,
+                                  description="Manual split only: a share between 0 and 1; "
+                                              "the receivers' shares sum to exactly 1.")
+
+
+class SharedProductionIn(ContractModel):
+    """``POST /v1/shared-production``: BRS-NO-701, a grid owner sets up (``create``), changes
+    from a date (``change``, sent in full) or ends (``end``) a calculation, known by its name."""
+
+    message_id: UUID
+    action: Literal["create", "change", "end"] = "create"
+    name: Annotated[str, Field(min_length=1, max_length=100), NoControlCharacters]
+    description: FreeText | Literal[""] = ""
+    distribution_type: Literal["manual", "equal", "dynamic"] = "equal"
+    valid_from: HubDate
+    contributors: list[PointId] = Field(default_factory=list, max_length=500)
+    receivers: list[SharedProductionReceiverIn] = Field(default_factory=list, max_length=500)

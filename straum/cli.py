@@ -281,18 +281,38 @@ class TokenRole(StrEnum):
     supplier = "supplier"
     third_party = "third_party"
     operator = "operator"
+    end_user = "end_user"
 
 
 @app.command()
-def token(party: Annotated[str, typer.Option(help="The caller's GLN (13 digits).")],
-          role: Annotated[list[TokenRole], typer.Option(help="Role; repeat for several.")],
+def token(role: Annotated[list[TokenRole], typer.Option(help="Role; repeat for several.")],
+          party: Annotated[str | None, typer.Option(
+              help="The caller's GLN (13 digits); not for end_user.")] = None,
+          national_id: Annotated[str | None, typer.Option(
+              "--national-id", help="The end user's national id (end_user only).")] = None,
           ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 12 * 3600) -> None:
-    """Print a development bearer token signed with the local development key."""
+    """Print a development bearer token signed with the local development key.
+
+    Market parties: ``--party GLN --role ROLE``; an end user (the consent pages):
+    ``--role end_user --national-id N``.
+    """
     from connectors.http.auth import issue_dev_token
     from domain.identifiers import IdentifierError
 
+    roles = [r.value for r in role]
+    if TokenRole.end_user in role:
+        if party is not None or national_id is None or len(roles) > 1:
+            raise fail("an end user's token: --role end_user --national-id N (no --party, "
+                       "no other role)")
+        try:
+            typer.echo(issue_dev_token(settings_or_fail(), None, roles, ttl, national_id))
+        except IdentifierError as exc:
+            raise fail(f"--national-id: {exc}") from exc
+        return
+    if party is None or national_id is not None:
+        raise fail("--party GLN is required (and --national-id is for end_user only)")
     try:
-        typer.echo(issue_dev_token(settings_or_fail(), party, [r.value for r in role], ttl))
+        typer.echo(issue_dev_token(settings_or_fail(), party, roles, ttl))
     except IdentifierError as exc:
         raise fail(f"--party: {exc}") from exc
 

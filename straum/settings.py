@@ -7,6 +7,7 @@ broker, the data directory and the topic layout without passing flags between th
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -129,6 +130,35 @@ class Settings(BaseSettings):
         default=40.0, gt=0, description="Forwarding counts as stopped when the newest "
         "heartbeat through a partition is older than this.")
     monitor_startup_grace_seconds: float = Field(default=60.0, ge=0)
+    # -- market processes (issue 16); each choice is argued in docs/ARCHITECTURE.md ---------
+    consent_required_from: date | None = Field(
+        default=date(2025, 1, 1), description="From this day (the hub's, Europe/Oslo) a "
+        "switch (BRS-NO-101) or move-in (BRS-NO-102/103) of an end user who is a person needs "
+        "the end user's consent (authorizationGrantId); unset: never required.")
+    authorization_request_days: int = Field(
+        default=28, ge=1, le=366, description="How long an authorization request stays open "
+        "(to the start of the day, Europe/Oslo, this many days on).")
+    authorization_grant_months: int = Field(
+        default=12, ge=1, le=120, description="How long a grant stays usable from the day "
+        "it was given, in calendar months (Elhub: one year).")
+    move_in_max_backdating_days: int = Field(
+        default=30, ge=0, le=366, description="How far back a move-in (BRS-NO-103) may be "
+        "dated; our choice.")
+    move_in_max_days_ahead: int = Field(
+        default=60, ge=0, le=366, description="How far ahead a move-in (BRS-NO-102) may lie; "
+        "our choice.")
+    move_out_min_days_ahead: int = Field(
+        default=1, ge=0, le=366, description="A move-out (BRS-NO-201) is sent at the latest "
+        "this many days before its end date (BRS-NO-201: one calendar day for interval-"
+        "metered points).")
+    move_out_max_days_ahead: int = Field(
+        default=4, ge=0, le=366, description="... and at the earliest this many days before "
+        "(BRS-NO-201: four calendar days for interval-metered points).")
+    dynamic_split_without_consumption: Literal["equal", "none"] = Field(
+        default="equal", description="Shared production (BRS-NO-701) with a dynamic key in an "
+        "interval where no receiver consumed: split equally (all production must be "
+        "distributed), or allocate nothing.")
+
     metrics_host: str = Field(default="127.0.0.1",
                               description="Interface of the worker's and monitor's /metrics.")
     dev_tokens: bool | None = Field(
@@ -144,6 +174,13 @@ class Settings(BaseSettings):
         whatever folder it was started from."""
         value = value.expanduser()
         return (value if value.is_absolute() else straum_home() / value).resolve()
+
+    @field_validator("consent_required_from", mode="before")
+    @classmethod
+    def _never(cls, value: object) -> object:
+        """``STRAUM_CONSENT_REQUIRED_FROM=`` (empty) or ``never``: consent is never required."""
+        return None if isinstance(value, str) and value.strip().lower() in ("", "never") \
+            else value
 
     @property
     def bootstrap(self) -> str:

@@ -116,6 +116,50 @@ class TopicCatalogue:
         return self._n("contract-replies")
 
     @property
+    def authorization_commands(self) -> str:
+        """Access API requests and answers for the consent processor, keyed by metering point."""
+        return self._n("authorization-commands")
+
+    @property
+    def authorizations_changelog(self) -> str:
+        """Changelog of the consent table (requests and grants per metering point)."""
+        return f"{self.prefix}-authorizations-changelog"
+
+    @property
+    def authorizations(self) -> str:
+        """Every authorization request and grant as it now stands, by id (compacted)."""
+        return self._n("authorizations")
+
+    @property
+    def authorization_replies(self) -> str:
+        """The consent processor's answers, by correlation id (short-lived)."""
+        return self._n("authorization-replies")
+
+    @property
+    def shared_production(self) -> str:
+        """Shared-production calculations' events (setups, points' answers, participants'
+        values), keyed by calculation (<grid owner>|<name>)."""
+        return self._n("shared-production.calculations")
+
+    @property
+    def shared_production_points(self) -> str:
+        """Shared production's messages to metering points (join, leave, results), keyed by
+        metering point."""
+        return self._n("shared-production.points")
+
+    @property
+    def shared_production_changelog(self) -> str:
+        return f"{self.prefix}-shared-production-changelog"
+
+    @property
+    def shared_production_days_changelog(self) -> str:
+        return f"{self.prefix}-shared-production-days-changelog"
+
+    @property
+    def shared_production_memberships_changelog(self) -> str:
+        return f"{self.prefix}-shared-production-memberships-changelog"
+
+    @property
     def prices(self) -> str:
         """Area prices per interval, by area and interval start (compacted)."""
         return self._n("prices")
@@ -227,6 +271,24 @@ class TopicCatalogue:
             TopicSpec(self.contracts, 1, r, compacted=True, purpose="contracts by id"),
             TopicSpec(self.contract_replies, 1, r, DAY_MS, compacted=True,
                       purpose="answers to contract requests"),
+            TopicSpec(self.authorization_commands, p, r, 7 * DAY_MS,
+                      purpose="Access API requests and answers"),
+            TopicSpec(self.authorizations_changelog, p, r, compacted=True,
+                      purpose="consent table changelog"),
+            TopicSpec(self.authorizations, 1, r, compacted=True,
+                      purpose="authorization requests and grants by id"),
+            TopicSpec(self.authorization_replies, 1, r, DAY_MS, compacted=True,
+                      purpose="answers to Access API calls"),
+            TopicSpec(self.shared_production, p, r, 30 * DAY_MS,
+                      purpose="shared-production calculations' events"),
+            TopicSpec(self.shared_production_points, p, r, 30 * DAY_MS,
+                      purpose="shared production's messages to metering points"),
+            TopicSpec(self.shared_production_changelog, p, r, compacted=True,
+                      purpose="shared-production calculations table changelog"),
+            TopicSpec(self.shared_production_days_changelog, p, r, compacted=True,
+                      purpose="shared-production values per calculation and day"),
+            TopicSpec(self.shared_production_memberships_changelog, p, r, compacted=True,
+                      purpose="shared-production memberships per metering point"),
             TopicSpec(self.prices, 1, r, compacted=True, purpose="area prices"),
             TopicSpec(self.queue_positions, 1, r, compacted=True,
                       purpose="actor queues' acknowledged positions and open polls"),

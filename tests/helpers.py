@@ -80,6 +80,13 @@ def poll_until(client: httpx.Client, queue: str, predicate: Any, timeout: float 
     raise AssertionError(f"no matching message in {queue} within {timeout}s; saw {seen}")
 
 
+def national_id(rng: random.Random | None = None) -> str:
+    """A random valid (synthetic) fødselsnummer."""
+    from connectors.simulator import synthetic_national_id
+
+    return synthetic_national_id(rng or random.Random())
+
+
 def chromium(tmp_path: Any, *args: str) -> str:
     """Headless Chromium (Debian's package, which make test installs) with ``args``; what it
     prints (``--dump-dom``: the page after its scripts ran)."""

@@ -20,6 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.http.auth import AuthError, TokenVerifier
 from connectors.http.bulk_routes import bulk_routes
+from connectors.http.consent_routes import (
+    AccessApiError,
+    ConsentViews,
+    access_api_error_handler,
+    consent_routes,
+    is_access_api_path,
+)
 from connectors.http.contracts import (
     JsonApiError,
     contract_routes,
@@ -29,6 +36,7 @@ from connectors.http.contracts import (
 )
 from connectors.http.intake_routes import intake_routes
 from connectors.http.limits import BodyLimit
+from connectors.http.moving_routes import moving_routes
 from connectors.http.norgespris import norgespris_routes
 from connectors.http.openapi import install as install_openapi
 from connectors.http.ops_routes import ops_routes
@@ -44,6 +52,7 @@ from connectors.http.queue_routes import queue_routes
 from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
 from connectors.http.services import REQUEST_SECONDS, Services, _connect, _processors_assigned
+from connectors.http.shared_production_routes import shared_production_routes
 from connectors.http.tracing import TracedFastAPI
 from schemas.answers import Health, Readiness
 from straum.logging import get_logger
@@ -83,7 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         summary="Message backend for an electricity datahub",
                         docs_url=None, redoc_url=None)  # served offline: connectors/http/openapi
     app.state.services = services
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, jsonapi=is_jsonapi_path)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       jsonapi=lambda path: is_jsonapi_path(path) or is_access_api_path(path))
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
     app.add_exception_handler(Exception, unexpected_handler)
@@ -139,6 +149,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(contract_routes(services))
     app.include_router(norgespris_routes(services))
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
+    consent_views = app.state.consent_views = ConsentViews(services)
+    app.include_router(consent_routes(services, consent_views))
+    app.include_router(moving_routes(services, consent_views))
+    app.include_router(shared_production_routes(services))
+    app.add_exception_handler(AccessApiError, access_api_error_handler)
     install_openapi(app)
 
     return app

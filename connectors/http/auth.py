@@ -11,6 +11,7 @@ as a list of known role names; anything else is a 401, never a guess.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import uuid
@@ -23,7 +24,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from domain.identifiers import IdentifierError, validate_gln
+from domain.identifiers import IdentifierError, validate_gln, validate_national_id
 from domain.problem_codes import Code
 from straum.settings import Settings
 
@@ -36,14 +37,18 @@ class Role(StrEnum):
     SUPPLIER = "supplier"
     THIRD_PARTY = "third_party"
     OPERATOR = "operator"
+    END_USER = "end_user"
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated party: its GLN and the roles its token grants."""
+    """An authenticated party: its GLN and the roles its token grants. An end user (a
+    person, logged in as on Elhub's Min side) has no GLN: ``party`` is a pseudonym and
+    ``national_id`` says who it is (personal data: never logged)."""
 
     party: str
     roles: frozenset[Role]
+    national_id: str | None = None
 
 
 class AuthError(Exception):
@@ -74,16 +79,30 @@ def load_or_create_dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return loaded
 
 
-def issue_dev_token(settings: Settings, party: str, roles: list[str],
-                    ttl_seconds: int = 12 * 3600) -> str:
-    """A development token for ``party`` with ``roles``, signed with the local key."""
-    validate_gln(party)
+def end_user_pseudonym(national_id: str) -> str:
+    """The subject of an end user's token: stable per person, not the national id (ID-porten
+    likewise carries the national id in ``pid``, beside a pseudonymous ``sub``)."""
+    return "end-user-" + hashlib.sha256(national_id.encode()).hexdigest()[:20]
+
+
+def issue_dev_token(settings: Settings, party: str | None, roles: list[str],
+                    ttl_seconds: int = 12 * 3600, national_id: str | None = None) -> str:
+    """A development token for ``party`` with ``roles``, signed with the local key; for the
+    ``end_user`` role, for the person with ``national_id`` instead of a party."""
     for role in roles:
         Role(role)
     now = int(time.time())
-    claims = {"sub": party, "roles": roles, "iss": settings.token_issuer,
-              "aud": settings.token_audience, "iat": now, "nbf": now,
-              "exp": now + ttl_seconds, "jti": str(uuid.uuid4())}
+    claims: dict[str, Any] = {"roles": roles, "iss": settings.token_issuer,
+                              "aud": settings.token_audience, "iat": now, "nbf": now,
+                              "exp": now + ttl_seconds, "jti": str(uuid.uuid4())}
+    if Role.END_USER in roles:
+        if roles != [Role.END_USER] or national_id is None:
+            raise IdentifierError("token.end_user", "an end user's token has the role "
+                                  "end_user alone and a national id")
+        validate_national_id(national_id)
+        claims.update(sub=end_user_pseudonym(national_id), pid=national_id)
+    else:
+        claims["sub"] = validate_gln(party or "")
     key = load_or_create_dev_key(settings.dev_key_path)
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": DEV_KEY_ID})
 
@@ -147,6 +166,9 @@ class TokenVerifier:
             # OSError: PyJWKClient wraps errors of connecting to the JWKS, not a connection
             # reset while reading its body
             raise AuthError(401, "token.invalid", f"the token is not valid: {exc}") from exc
+        roles_claim = claims.get("roles")
+        if isinstance(roles_claim, list) and Role.END_USER.value in roles_claim:
+            return end_user_caller(claims, sender)
         try:
             party = validate_gln(str(claims["sub"]))
         except IdentifierError as exc:
@@ -170,6 +192,24 @@ def roles_of(claim: Any) -> frozenset[Role]:
                         "the token's roles must be a list of role names: "
                         + ", ".join(sorted(KNOWN_ROLES)))
     return frozenset(Role(r) for r in claim)
+
+
+def end_user_caller(claims: dict[str, Any], sender: str | None) -> Caller:
+    """An end user's token: the role alone, and a valid national id in ``pid``."""
+    if claims.get("roles") != [Role.END_USER.value]:
+        raise AuthError(401, Code.TOKEN_ROLES,
+                        "an end user's token has the role end_user alone")
+    national_id = claims.get("pid")
+    try:
+        if not isinstance(national_id, str):
+            raise IdentifierError("national_id.format", "pid is a string of 11 digits")
+        validate_national_id(national_id)
+    except IdentifierError as exc:
+        raise AuthError(401, "token.subject",
+                        "an end user's token carries a valid national id (pid)") from exc
+    if sender is not None:
+        raise AuthError(403, "sender.mismatch", "an end user has no Sender (GLN)")
+    return Caller(end_user_pseudonym(national_id), frozenset({Role.END_USER}), national_id)
 
 
 def require(who: Caller, *roles: Role) -> None:

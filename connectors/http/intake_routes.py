@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from connectors.http.auth import Caller, Role, require
+from connectors.http.consent_routes import grant_point
 from connectors.http.deps import Authenticated
 from connectors.http.intake import (
     change_document,
@@ -160,7 +161,11 @@ def intake_routes(services: Services) -> APIRouter:
                           problems)
         return await master_data(request, who, "start-of-supply", "supplier",
                                  str(document.message_id), document.metering_point_id,
-                                 "StartOfSupply", start_of_supply_document(document))
+                                 "StartOfSupply",
+                                 {**start_of_supply_document(document),
+                                  "authorizationGrantId": document.authorization_grant_id,
+                                  "grantMeteringPointId": await grant_point(
+                                      request, document.authorization_grant_id)})
 
     @router.post("/v1/master-data", status_code=202, tags=["intake"],
                  response_model=Accepted, responses=INTAKE_RESPONSES)

@@ -5,8 +5,8 @@ own view of the queue's position, so processes never race on a queue: no poll is
 and no acknowledgement meets a process that has not yet seen the poll. A request for a queue
 another process owns is passed to that process's loopback port with the caller's own token
 (it authenticates again), and its answer is returned as it is. When the owner does not answer
-(it is restarting), the request is decided here: positions are durable in Kafka, so the
-answer is still right, at worst an open poll handed out once more (at least once).
+(it is restarting, which the supervisor does in seconds), the caller gets 503 with Retry-After:
+deciding here instead would let two processes open two polls of one queue at once.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import Request, Response
 
+from connectors.http.problems import Problem
 from straum.logging import get_logger
 from straum.settings import Settings
 
@@ -46,8 +47,8 @@ class QueueOwners:
     def mine(self, actor: str) -> bool:
         return len(self.ports) <= 1 or self.owner(actor) == self.index
 
-    async def forward(self, actor: str, request: Request) -> Response | None:
-        """The owner's answer to ``request``, or None if it did not answer."""
+    async def forward(self, actor: str, request: Request) -> Response:
+        """The owner's answer to ``request``; 503 with Retry-After if it does not answer."""
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=60.0)
         url = f"http://127.0.0.1:{self.ports[self.owner(actor)]}{request.url.path}"
@@ -58,9 +59,11 @@ class QueueOwners:
                                                 params=list(request.query_params.multi_items()),
                                                 content=await request.body(), headers=headers)
         except httpx.TransportError as exc:
-            log.warning("queue owner did not answer; deciding here", actor=actor,
-                        owner=self.owner(actor), error=str(exc))
-            return None
+            log.warning("queue owner did not answer", actor=actor, owner=self.owner(actor),
+                        error=str(exc))
+            raise Problem(503, "queue.owner_unavailable",
+                          "The process that serves this queue is restarting",
+                          "try again in a moment", headers={"Retry-After": "1"}) from exc
         return Response(answer.content, status_code=answer.status_code,
                         headers={k: v for k, v in answer.headers.items()
                                  if k.lower() in FORWARDED_RESPONSE_HEADERS})

@@ -154,9 +154,10 @@ class QueueStore:
             "ackedOffset": position.acked_offset, "pollId": position.poll_id,
             "pollFrom": position.poll_from, "pollTo": position.poll_to,
             "lastAckedPollId": position.last_acked_poll_id, "updatedAt": datetime.now(UTC)})
-        await (await self.producer.send(self.catalogue.queue_positions, value,
-                                        key=key.encode(), partition=0))
-        self.positions[key] = position
+        written = await (await self.producer.send(self.catalogue.queue_positions, value,
+                                                  key=key.encode(), partition=0))
+        assert self._positions is not None
+        self._positions.wrote(key, position, written.offset)
 
     async def _topic_exists(self, topic: str) -> bool:
         if topic in self._known_topics:

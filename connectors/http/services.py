@@ -37,7 +37,8 @@ OPS_PAGE = pathlib.Path(__file__).resolve().parent / "static" / "ops.html"
 ROLE_OF_DOCUMENT = {"metering-values": "grid_owner", "metering-points": "grid_owner",
                     "start-of-supply": "supplier", "master-data": "grid_owner",
                     "customer-information": "supplier", "third-party-access": "third_party",
-                    "access-approval": "operator"}
+                    "access-approval": "operator", "move-in": "supplier",
+                    "move-out": "supplier", "shared-production": "grid_owner"}
 INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A message id this sender already used: nothing is processed twice",
           "model": Accepted},

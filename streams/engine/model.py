@@ -112,13 +112,15 @@ class Topology:
     """Everything a task runs: handlers by input topic, tables, timers.
 
     ``priority`` orders records of different topics that carry the same timestamp (master
-    data before the values it routes).
+    data before the values it routes). ``transactional_inputs`` are input topics processors
+    write to in their transactions, whose offsets skip over commit markers.
     """
 
     handlers: Mapping[str, Handler]
     tables: Sequence[TableSpec[Any]]
     timers: Sequence[Timer] = ()
     priority: Mapping[str, int] = field(default_factory=dict)
+    transactional_inputs: frozenset[str] = frozenset()
 
     @property
     def input_topics(self) -> list[str]:

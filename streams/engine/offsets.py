@@ -29,13 +29,19 @@ class Admission:
     stale: int  # records below the next offset (already committed), skipped
 
 
-def admit(next_offset: int, offsets: list[int], holes_seen: int) -> Admission:
+def admit(next_offset: int, offsets: list[int], holes_seen: int,
+          contiguous: bool = True) -> Admission:
     """What to do with fetched records at ``offsets`` (ascending) of one partition, given the
-    next offset to process and how often this hole was seen already."""
+    next offset to process and how often this hole was seen already.
+
+    A topic that processors write in their transactions (``contiguous=False``: a calculation's
+    events, shared production) has a commit marker after each transaction's records, so its
+    offsets skip by design; there only what a committed batch covered is left out.
+    """
     first = 0
     while first < len(offsets) and offsets[first] < next_offset:
         first += 1
-    if first == len(offsets) or offsets[first] == next_offset:
+    if first == len(offsets) or offsets[first] == next_offset or not contiguous:
         return Admission(Verdict.PROCESS, first, first)
     if holes_seen + 1 >= FETCHES_BEFORE_ACCEPTING_GAP:
         return Admission(Verdict.ACCEPT_GAP, first, first)

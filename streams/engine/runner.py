@@ -171,7 +171,8 @@ class Engine:
                 continue
             expected = self.next_offsets.get(tp, 0)
             admission = admit(expected, [r.offset for r in records],
-                              self.holes_seen.get(tp, 0))
+                              self.holes_seen.get(tp, 0),
+                              contiguous=tp.topic not in self.topology.transactional_inputs)
             if admission.stale:  # never again what a committed batch covered
                 log.warning("records below the committed offset skipped", topic=tp.topic,
                             partition=tp.partition, skipped=admission.stale,

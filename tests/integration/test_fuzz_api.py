@@ -171,6 +171,35 @@ def _day(offset: int = 0) -> str:
     return (date.today() + timedelta(days=offset)).isoformat()
 
 
+def _move_in() -> dict[str, Any]:
+    from tests.helpers import national_id
+
+    return {"messageId": str(uuid.uuid4()), "meteringPointId": gsrn(), "startDate": _day(),
+            "endUser": {"name": "Kari", "nationalId": national_id()},
+            "authorizationGrantId": str(uuid.uuid4())}
+
+
+def _calculation() -> dict[str, Any]:
+    return {"messageId": str(uuid.uuid4()), "name": f"fuzz {uuid.uuid4()}",
+            "distributionType": "manual", "validFrom": _day(-2), "contributors": [gsrn()],
+            "receivers": [{"meteringPointId": gsrn(), "share": 0.5},
+                          {"meteringPointId": gsrn(), "share": 0.5}]}
+
+
+def _authorization_request() -> dict[str, Any]:
+    from tests.helpers import national_id
+
+    person = national_id()
+    return {"data": {"type": "AuthorizationRequest",
+                     "attributes": {"requestType": "MoveInAndChangeOfBalanceSupplierForPerson"},
+                     "meta": {"requestedBy": FUZZ_PARTY["supplier"], "requestedFrom": person,
+                              "requestedTo": person, "requestedFromName": "Kari",
+                              "requestedForMeteringPointId": gsrn(),
+                              "requestedForMeteringPointAddress": "Storgata 1",
+                              "balanceSupplierName": "Kraft",
+                              "balanceSupplierContractName": "Spot"}}}
+
+
 def _contract() -> dict[str, Any]:
     return {"data": [{"type": "contract", "attributes": {
         "contractType": "Norgespris", "startDate": _day(1)}, "relationships": {
@@ -234,6 +263,23 @@ TARGETS = [
     Target("/v1/contracts", "grid_owner", _contract,
            (("data", 0, "attributes", "startDate"), ("data", 0, "attributes", "endDate"),
             ("data", 0, "relationships", "meteringPoint", "data", "id"), ("data",)),
+           jsonapi=True),
+    # issue 16: consent, moving in and out, shared production
+    Target("/v1/move-in", "supplier", lambda: _move_in(),
+           (("startDate",), ("endUser", "name"), ("endUser", "nationalId"),
+            ("authorizationGrantId",), ("meteringPointId",), ("endUser",)), acknowledged=True),
+    Target("/v1/move-out", "supplier",
+           lambda: {"messageId": str(uuid.uuid4()), "meteringPointId": gsrn(),
+                    "endDate": _day(2)},
+           (("endDate",), ("meteringPointId",)), acknowledged=True),
+    Target("/v1/shared-production", "grid_owner", lambda: _calculation(),
+           (("validFrom",), ("name",), ("description",), ("receivers", 0, "share"),
+            ("contributors",), ("receivers",), ("distributionType",), ("action",)),
+           acknowledged=True),
+    Target("/v1/authorization-requests", "supplier", lambda: _authorization_request(),
+           (("data", "meta", "requestedFrom"), ("data", "meta", "moveInDate"),
+            ("data", "attributes", "requestType"), ("data", "meta"),
+            ("data", "meta", "requestedForMeteringPointId"), ("data", "meta", "requestedBy")),
            jsonapi=True),
 ]
 
@@ -464,3 +510,142 @@ def today_minus(days: int) -> Any:
     from domain.series import HUB_TIMEZONE
 
     return datetime.now(HUB_TIMEZONE).date() - timedelta(days=days)
+
+
+# Consent (Access API) and moving in and out (issue 16) -----------------------------------------
+
+def test_the_access_api_fuzzed_as_an_end_user_gives_no_server_error(straum: Straum,
+                                                                    fuzz_api: str) -> None:
+    """The operations an end user reaches (read and answer requests, read grants), fuzzed
+    with an end user's token; the test above covers them with every market role."""
+    from connectors.http.auth import issue_dev_token
+    from tests.helpers import national_id
+
+    schema = schemathesis.openapi.from_url(f"{fuzz_api}/openapi.json")
+    token = issue_dev_token(straum.settings, None, ["end_user"], national_id=national_id())
+    operations = [result.ok() for result in schema.get_all_operations()
+                  if "/authorization-" in result.ok().path]
+    assert len(operations) == 7
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def fuzz(case: Any) -> None:
+            response = case.call(base_url=fuzz_api, timeout=30,
+                                 headers={"Authorization": f"Bearer {token}"})
+            case.validate_response(response, checks=[not_a_server_error,
+                                                     response_schema_conformance])
+
+        fuzz()
+
+
+ACCESS_META = ["requestedBy", "requestedFrom", "requestedTo", "requestedFromName",
+               "requestedForMeteringPointId", "requestedForMeteringPointAddress",
+               "balanceSupplierName", "balanceSupplierContractName", "moveInDate"]
+
+
+@given(mutation=st.dictionaries(st.sampled_from([*ACCESS_META, "requestType", "type", "data",
+                                                 "meta", "attributes"]),
+                                json_values, max_size=3),
+       where=st.sampled_from(["document", "data", "meta", "attributes"]))
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_authorization_requests_get_json_api_errors_never_5xx(
+        straum: Straum, fuzz_api: str, mutation: dict[str, Any], where: str) -> None:
+    from tests.helpers import national_id
+
+    supplier, person = gln(), national_id()
+    document: dict[str, Any] = {"data": {
+        "type": "AuthorizationRequest",
+        "attributes": {"requestType": "MoveInAndChangeOfBalanceSupplierForPerson"},
+        "meta": {"requestedBy": supplier, "requestedFrom": person, "requestedTo": person,
+                 "requestedFromName": "Kari", "requestedForMeteringPointId": gsrn(),
+                 "requestedForMeteringPointAddress": "Storgata 1",
+                 "balanceSupplierName": "Kraft", "balanceSupplierContractName": "Spot"}}}
+    target = {"document": document, "data": document["data"],
+              "meta": document["data"]["meta"],
+              "attributes": document["data"]["attributes"]}[where]
+    target.update(mutation)
+    response = httpx.post(f"{fuzz_api}/v1/authorization-requests", timeout=30,
+                          content=json.dumps(document, allow_nan=True),
+                          headers={"Authorization": f"Bearer {straum.token(supplier, 'supplier')}",
+                                   "Content-Type": "application/vnd.api+json"})
+    assert response.status_code in (201, 400, 403, 404, 409, 422), response.text
+    if response.status_code != 201:
+        errors = response.json()["errors"]
+        assert errors and all(e["code"] and 400 <= int(e["status"]) < 500 for e in errors)
+
+
+@given(mutation=st.dictionaries(
+    st.sampled_from(["messageId", "meteringPointId", "startDate", "endDate", "endUser",
+                     "authorizationGrantId", "name", "nationalId", "organisationNumber"]),
+    json_values, max_size=3),
+    path=st.sampled_from(["/v1/move-in", "/v1/move-out"]))
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_move_in_and_out_bodies_get_4xx_never_5xx(
+        straum: Straum, fuzz_api: str, mutation: dict[str, Any], path: str) -> None:
+    import uuid
+
+    from tests.helpers import national_id
+
+    body: dict[str, Any] = {"messageId": str(uuid.uuid4()), "meteringPointId": gsrn()}
+    if path == "/v1/move-in":
+        body.update(startDate="2026-02-10", authorizationGrantId=str(uuid.uuid4()),
+                    endUser={"name": "Kari", "nationalId": national_id()})
+    else:
+        body["endDate"] = "2026-02-12"
+    (body["endUser"] if "endUser" in body and isinstance(body["endUser"], dict)
+     and set(mutation) & {"name", "nationalId", "organisationNumber"} else body).update(mutation)
+    response = httpx.post(f"{fuzz_api}{path}", timeout=30,
+                          content=json.dumps(body, allow_nan=True),
+                          headers={"Authorization": f"Bearer {straum.token(gln(), 'supplier')}",
+                                   "Content-Type": "application/json"})
+    assert response.status_code in (200, 202, 400), response.text
+    if response.status_code == 400:
+        assert all("code" in p and "pointer" in p for p in response.json()["problems"])
+
+
+@given(mutation=st.dictionaries(
+    st.sampled_from(["messageId", "action", "name", "description", "distributionType",
+                     "validFrom", "contributors", "receivers", "meteringPointId", "share"]),
+    json_values, max_size=3),
+    where=st.sampled_from(["document", "receiver"]))
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_shared_production_bodies_get_4xx_never_5xx(
+        straum: Straum, fuzz_api: str, mutation: dict[str, Any], where: str) -> None:
+    import uuid
+
+    body: dict[str, Any] = {
+        "messageId": str(uuid.uuid4()), "name": "Solgløtt", "distributionType": "manual",
+        "validFrom": "2026-02-01", "contributors": [gsrn()],
+        "receivers": [{"meteringPointId": gsrn(), "share": 0.5},
+                      {"meteringPointId": gsrn(), "share": 0.5}]}
+    (body["receivers"][0] if where == "receiver" else body).update(mutation)
+    response = httpx.post(f"{fuzz_api}/v1/shared-production", timeout=30,
+                          content=json.dumps(body, allow_nan=True),
+                          headers={"Authorization": f"Bearer {straum.token(gln(), 'grid_owner')}",
+                                   "Content-Type": "application/json"})
+    assert response.status_code in (200, 202, 400), response.text
+    if response.status_code == 400:
+        assert all("code" in p and "pointer" in p for p in response.json()["problems"])
+
+
+def test_the_stream_still_flows_after_fuzzed_calculations(straum: Straum) -> None:
+    """Fuzzed setups (accepted at intake, refused by the hub) stop nothing: a good one is
+    still answered."""
+    import uuid
+
+    from tests.helpers import poll_until
+
+    go = straum.client(gln(), "grid_owner")
+    body = {"messageId": str(uuid.uuid4()), "name": "etter fuzz", "distributionType": "equal",
+            "validFrom": "2026-02-01", "contributors": [gsrn()],
+            "receivers": [{"meteringPointId": gsrn()}]}
+    assert go.post("/v1/shared-production", json=body).status_code == 202
+    answer = poll_until(go, "market-processes",
+                        lambda m: m["payload"].get("originalMessageId") == body["messageId"])
+    assert [r["code"] for r in answer["payload"]["reasons"]] == [
+        "shared_production.point_unknown", "shared_production.point_unknown"]

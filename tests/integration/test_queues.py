@@ -188,20 +188,27 @@ def test_api_processes_racing_on_one_queue_agree(straum: Straum, kafka_bootstrap
     refused: list[str] = []
     lock = threading.Lock()
 
+    def call(path: str, **kwargs: Any) -> httpx.Response:
+        """On a new connection; a 503 (the queue's process is still starting) is tried
+        again, as a client does on Retry-After."""
+        while True:
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as fresh:
+                response = fresh.post(path, **kwargs)
+            if response.status_code != 503:
+                return response
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+
     def client() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as fresh:
-                response = fresh.post("/v1/queues/market-processes/poll", params={"max": 100})
+            response = call("/v1/queues/market-processes/poll", params={"max": 100})
             if response.status_code == 204:
                 return
             body = response.json()
             ids = [m["messageId"] for m in body["messages"]]
             with lock:
                 assert polls.setdefault(body["pollId"], ids) == ids, "one pollId, two answers"
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as fresh:
-                ack = fresh.post("/v1/queues/market-processes/ack",
-                                 json={"pollId": body["pollId"]})
+            ack = call("/v1/queues/market-processes/ack", json={"pollId": body["pollId"]})
             if ack.status_code != 200:
                 with lock:
                     refused.append(f"{body['pollId']}: {ack.status_code} {ack.text}")

@@ -26,6 +26,7 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
         registered = await register(population, clients, supply_start=day - timedelta(days=2),
                                     settle_timeout=90, quiet=True)
         assert (registered.accepted, registered.errors) == (40, 0), registered.error_samples
+        assert any(p.national_id for p in population.points)  # persons moved in with consent
         assert registered.settled, (
             f"the hub did not process the registrations; see {straum.log_dir}/worker.log")
         # The hub accepted every point: a rejected one gets no values forwarded (issue 21).
@@ -54,16 +55,24 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
                                quiet=True)
         assert (again.accepted, again.duplicates) == (0, sent.documents)
 
+        # registering again changes nothing: persons live there already, the rest duplicates
+        twice = await register(population, clients, supply_start=day - timedelta(days=2),
+                               settle_timeout=None, quiet=True)
+        assert (twice.accepted, twice.errors, twice.duplicates) == (0, 0, 40), \
+            twice.error_samples
+
 
 async def test_simulator_reports_the_documents_the_hub_rejected(straum: Straum) -> None:
-    """The API accepts a start of supply backdated too far (202) and the hub rejects it; the
-    simulator says so, with the reason, instead of counting the rejection as processed."""
+    """The API accepts a start of supply or move-in backdated too far (202) and the hub
+    rejects it; the simulator says so, with the reason, instead of counting the rejection as
+    processed."""
     population = plan_population(random.randrange(10**9), 3, 1, 1, third_parties=0)
     async with DevClients(straum.base_url, straum.settings) as clients:
         registered = await register(population, clients,
-                                    supply_start=oslo_today() - timedelta(days=30),
+                                    supply_start=oslo_today() - timedelta(days=40),
                                     settle_timeout=90, quiet=True)
     assert (registered.accepted, registered.errors, registered.settled) == (6, 0, True)
     assert registered.rejected == 3
-    assert all(sample.startswith("/v1/start-of-supply ") and "supply." in sample
+    assert all(sample.startswith(("/v1/start-of-supply ", "/v1/move-in "))
+               and ("supply.backdated" in sample or "move_in.backdated" in sample)
                for sample in registered.rejection_samples), registered.rejection_samples

@@ -165,3 +165,43 @@ def test_straum_token_writes_the_issuer_the_api_checks(settings: Settings) -> No
     assert code_of(moved, bearer(token)) == "401 token.issuer"
     assert TokenVerifier(moved).verify(bearer(issue_dev_token(moved, PARTY, ["supplier"])),
                                        None).party == PARTY
+
+
+# End users (the consent pages) ---------------------------------------------------------------
+
+PERSON = "15076500565"
+
+
+def test_an_end_users_token_names_the_person_not_a_party(settings: Settings) -> None:
+    token = issue_dev_token(settings, None, ["end_user"], national_id=PERSON)
+    caller = TokenVerifier(settings).verify(bearer(token), None)
+    assert caller.roles == {Role.END_USER} and caller.national_id == PERSON
+    assert PERSON not in caller.party  # a pseudonym: rate limits and logs never see the id
+    again = TokenVerifier(settings).verify(bearer(token), None)
+    assert again.party == caller.party
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"roles": ["end_user", "supplier"], "pid": PERSON}, "401 token.roles"),
+    ({"roles": ["end_user"]}, "401 token.subject"),
+    ({"roles": ["end_user"], "pid": "15076500566"}, "401 token.subject"),
+    ({"roles": ["end_user"], "pid": 15076500565}, "401 token.subject"),
+    ({"roles": 5}, "401 token.roles"),
+    ({"roles": "end_user", "pid": PERSON}, "401 token.roles"),
+])
+def test_an_end_users_token_that_is_wrong_is_refused(settings: Settings,
+                                                    overrides: dict[str, object],
+                                                    expected: str) -> None:
+    assert code_of(settings, bearer(dev_sign(settings, **overrides))) == expected
+
+
+def test_an_end_user_has_no_sender_and_cannot_be_issued_with_other_roles(
+        settings: Settings) -> None:
+    token = dev_sign(settings, roles=["end_user"], pid=PERSON, sub="end-user-x")
+    assert code_of(settings, bearer(token), PARTY) == "403 sender.mismatch"
+    from domain.identifiers import IdentifierError
+
+    with pytest.raises(IdentifierError):
+        issue_dev_token(settings, None, ["end_user", "supplier"], national_id=PERSON)
+    with pytest.raises(IdentifierError):
+        issue_dev_token(settings, None, ["end_user"])

@@ -27,3 +27,11 @@ def test_a_hole_seen_again_and_again_is_real_and_accepted() -> None:
 
 def test_nothing_fetched_is_nothing_to_do() -> None:
     assert admit(10, [], 0) == Admission(Verdict.PROCESS, 0, 0)
+
+
+def test_a_topic_written_in_transactions_skips_offsets_by_design() -> None:
+    """Shared production's topics get a commit marker after each task's records: a jump is
+    no hole there, and what a committed batch covered is still left out."""
+    assert admit(10, [12, 13, 15], 0, contiguous=False) == Admission(Verdict.PROCESS, 0, 0)
+    assert admit(10, [8, 9, 11], 0, contiguous=False) == Admission(Verdict.PROCESS, 2, 2)
+    assert admit(10, [12], 0).verdict is Verdict.REFETCH  # an intake topic: a hole
