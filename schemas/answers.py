@@ -419,3 +419,117 @@ class ContractChange(Answer):
 
 class ContractChangeDocument(Answer):
     data: ContractChange
+
+
+# -- Consent (Elhub's Access API, JSON:API) ------------------------------------------------------
+
+
+class ToOne(BaseModel):
+    data: ResourceId | None
+
+
+class SelfLink(BaseModel):
+    self: str
+
+
+class AuthorizationRequestAttributes(Answer):
+    request_type: Literal["ChangeOfBalanceSupplierForPerson",
+                          "MoveInAndChangeOfBalanceSupplierForPerson"]
+    status: Literal["Pending", "Accepted", "Rejected", "Expired"]
+    created_at: datetime
+    updated_at: datetime
+    valid_to: datetime
+
+
+class AuthorizationRequestRelationships(Answer):
+    requested_by: ToOne
+    requested_from: ToOne
+    requested_to: ToOne
+    approved_by: ToOne
+    authorization_grant: ToOne
+
+
+class AuthorizationRequestMeta(Answer):
+    requested_from_name: str
+    requested_for_metering_point_id: str
+    requested_for_metering_point_address: str
+    balance_supplier_name: str
+    balance_supplier_contract_name: str
+    move_in_date: date | None = None
+
+
+class AuthorizationRequestResource(Answer):
+    type: Literal["AuthorizationRequest"]
+    id: str
+    attributes: AuthorizationRequestAttributes
+    relationships: AuthorizationRequestRelationships
+    meta: AuthorizationRequestMeta
+    links: SelfLink
+
+
+class GrantScopesLink(BaseModel):
+    related: str
+
+
+class GrantScopes(BaseModel):
+    data: list[ResourceId]
+    links: GrantScopesLink
+
+
+class AuthorizationGrantAttributes(Answer):
+    status: Literal["Active", "Exhausted", "Revoked", "Expired"]
+    granted_at: datetime
+    valid_from: datetime
+    valid_to: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuthorizationGrantRelationships(Answer):
+    granted_for: ToOne
+    granted_by: ToOne
+    granted_to: ToOne
+    source: ToOne
+    scopes: GrantScopes
+
+
+class AuthorizationGrantResource(Answer):
+    type: Literal["AuthorizationGrant"]
+    id: str
+    attributes: AuthorizationGrantAttributes
+    relationships: AuthorizationGrantRelationships
+    links: SelfLink
+
+
+class AuthorizationRequestDocument(BaseModel):
+    """One request; answering it (PATCH) includes the grant an acceptance created."""
+
+    data: AuthorizationRequestResource
+    included: list[AuthorizationGrantResource] | None = None
+
+
+class AuthorizationRequestsDocument(BaseModel):
+    data: list[AuthorizationRequestResource]
+
+
+class AuthorizationGrantDocument(BaseModel):
+    data: AuthorizationGrantResource
+
+
+class AuthorizationGrantsDocument(BaseModel):
+    data: list[AuthorizationGrantResource]
+
+
+class ScopeAttributes(Answer):
+    permission_type: str
+    authorized_resources: list[ResourceId]
+
+
+class AuthorizationScopeResource(Answer):
+    type: Literal["AuthorizationScope"]
+    id: str
+    attributes: ScopeAttributes
+
+
+class AuthorizationScopesDocument(BaseModel):
+    data: list[AuthorizationScopeResource]

@@ -28,9 +28,16 @@ class ValuePoint(Payload):
     quality: str
 
 
+class CalculationRef(Payload):
+    calculation_id: str
+    name: str
+
+
 class MeteringValuesPayload(Payload):
     """NotifyValidatedDataForBillingEnergy: one recipient's part of a series (the supplier's
-    days of supply, the grid owner's, a third party's within its access)."""
+    days of supply, the grid owner's, a third party's within its access). A shared-production
+    result (BRS-NO-701) is one such series per channel, with ``channel``, ``productCode``,
+    ``direction``, ``settled`` and ``calculation`` besides."""
 
     transaction_id: str
     original_message_id: str
@@ -45,6 +52,13 @@ class MeteringValuesPayload(Payload):
                                      "correction carries the next version")
     correction: bool
     points: list[ValuePoint]
+    channel: str | None = Field(default=None, description="shared production: the channel, "
+                                "e.g. virtual_net_consumption")
+    product_code: str | None = None
+    direction: Literal["in", "out"] | None = None
+    settled: bool | None = Field(default=None, description="shared production: settled in "
+                                 "the hub")
+    calculation: CalculationRef | None = None
 
 
 class Reason(Payload):
@@ -64,15 +78,27 @@ class AcknowledgementPayload(Payload):
     reasons: list[Reason]
 
 
+class EndUserOut(Payload):
+    name: str
+    national_id: str | None = None
+    organisation_number: str | None = None
+
+
 class SupplyPayload(Payload):
-    """A change of supplier (BRS-NO-101): to the new supplier, the grid owner and the previous
-    supplier."""
+    """A supply that starts or ends: a change of supplier (BRS-NO-101), a move-in (102/103) or
+    a move-out (201), to the supplier, the grid owner and the previous supplier. A move-in
+    tells the grid owner its new ``endUser``, the previous supplier its ``endDate``; a
+    move-out has ``endDate`` and no ``startDate``."""
 
     original_message_id: str
     metering_point_id: str
     supplier: str
-    start_date: date
-    previous_supplier: str | None
+    start_date: date | None = None
+    previous_supplier: str | None = None
+    end_date: date | None = None
+    process: str | None = Field(default=None, description="the BRS process, e.g. BRS-NO-103")
+    reason: Literal["move_in", "move_out"] | None = None
+    end_user: EndUserOut | None = None
 
 
 class CharacteristicsPayload(Payload):
@@ -88,6 +114,30 @@ class CharacteristicsPayload(Payload):
     consumption_code: str | None
     industry_code: str | None
     production_type: str | None
+
+
+class Channel(Payload):
+    channel: str
+    product_code: str
+    direction: Literal["in", "out"]
+    settled: bool
+
+
+class SharedProductionRef(Payload):
+    calculation_id: str
+    name: str
+    role: Literal["contributor", "receiver"]
+    member: bool
+
+
+class SharedProductionMembershipPayload(Payload):
+    """A point joins or leaves a shared-production calculation (BRS-NO-701): its channels and
+    which of them the hub settles from ``effectiveFrom``."""
+
+    metering_point_id: str
+    effective_from: date
+    shared_production: SharedProductionRef
+    channels: list[Channel]
 
 
 class Contact(Payload):
@@ -130,18 +180,47 @@ class ContractPayload(Payload):
     change: str
 
 
-DOCUMENT_TYPES: dict[str, type[Payload]] = {
+class CalculationReceiver(Payload):
+    metering_point_id: str
+    share: str | None = Field(description="the receiver's share as a decimal string (manual "
+                                          "distribution); null otherwise")
+
+
+class CalculationVersion(Payload):
+    version: int
+    valid_from: date
+    valid_to: date | None
+    distribution_type: str
+    description: str | None
+    contributors: list[str]
+    receivers: list[CalculationReceiver]
+
+
+class SharedProductionCalculationPayload(Payload):
+    """A shared-production calculation as it now stands, to its grid owner."""
+
+    original_message_id: str
+    calculation_id: str
+    name: str
+    grid_owner: str
+    versions: list[CalculationVersion]
+
+
+DOCUMENT_TYPES: dict[str, Any] = {
     "NotifyValidatedDataForBillingEnergy": MeteringValuesPayload,
     "Acknowledgement": AcknowledgementPayload,
     "ConfirmStartOfSupply": SupplyPayload,
     "NotifyStartOfSupply": SupplyPayload,
     "NotifyEndOfSupply": SupplyPayload,
-    "NotifyMeteringPointCharacteristics": CharacteristicsPayload,
+    "ConfirmEndOfSupply": SupplyPayload,
+    "NotifyMeteringPointCharacteristics": CharacteristicsPayload
+    | SharedProductionMembershipPayload,
+    "NotifySharedProductionCalculation": SharedProductionCalculationPayload,
     "NotifyCustomerInformation": CustomerInformationPayload,
     "NotifyThirdPartyAccess": ThirdPartyAccessPayload,
     "NotifyContract": ContractPayload,
 }
-"""Every document type a queue holds, and its payload's model."""
+"""Every document type a queue holds, and its payload's model (or models)."""
 
 
 class QueueMessageBase(BaseModel):
@@ -153,7 +232,7 @@ class QueueMessageBase(BaseModel):
     replayed: bool = Field(description="sent again by an operator's replay")
 
 
-def _message_model(document_type: str, payload: type[Payload]) -> type[QueueMessageBase]:
+def _message_model(document_type: str, payload: Any) -> type[QueueMessageBase]:
     tag: Any = Literal[document_type]  # one value: the union's discriminator
     fields: dict[str, Any] = {"document_type": (tag, Field(alias="documentType")),
                               "payload": (payload, ...)}

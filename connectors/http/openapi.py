@@ -25,7 +25,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from schemas.answers import ContractChangeDocument, NewContractsDocument
+from schemas.answers import (
+    AuthorizationGrantDocument,
+    AuthorizationGrantsDocument,
+    AuthorizationRequestDocument,
+    AuthorizationRequestsDocument,
+    AuthorizationScopesDocument,
+    ContractChangeDocument,
+    NewContractsDocument,
+)
 from schemas.problems import JsonApiErrors, Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -108,6 +116,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+REQUESTS, GRANTS = "/v1/authorization-requests", "/v1/authorization-grants"
+
+#: Answers of routes that render JSON:API documents themselves and name no model:
+#: (method, path) -> (status, model).
+ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel]]] = {
+    ("post", REQUESTS): (201, AuthorizationRequestDocument),
+    ("get", REQUESTS): (200, AuthorizationRequestsDocument),
+    ("get", REQUESTS + "/{request_id}"): (200, AuthorizationRequestDocument),
+    ("patch", REQUESTS + "/{request_id}"): (200, AuthorizationRequestDocument),
+    ("get", GRANTS): (200, AuthorizationGrantsDocument),
+    ("get", GRANTS + "/{grant_id}"): (200, AuthorizationGrantDocument),
+    ("get", GRANTS + "/{grant_id}/scopes"): (200, AuthorizationScopesDocument),
+}
+
 #: Bodies a route reads itself (JSON:API documents), documented here: (method, path) -> model.
 REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/v1/contracts"): NewContractsDocument,
@@ -116,7 +138,9 @@ REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
 
 
 def is_jsonapi(path: str) -> bool:
-    return path == "/v1/contracts" or path.startswith("/v1/contracts/")
+    """The Contracts and Access APIs answer JSON:API documents, errors included."""
+    return (path == "/v1/contracts" or path.startswith("/v1/contracts/")
+            or path.startswith((REQUESTS, GRANTS)))
 
 
 def _error(description: str, jsonapi: bool, problem_too: bool) -> dict[str, Any]:
@@ -134,7 +158,8 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with the shared answers, schemas and examples added (a new dict)."""
     document = deepcopy(document)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    models: list[type[BaseModel]] = [Problem, JsonApiErrors, *REQUEST_BODIES.values()]
+    models: list[type[BaseModel]] = [Problem, JsonApiErrors, *REQUEST_BODIES.values(),
+                                     *(model for _, model in ANSWERS.values())]
     for model in models:
         found = model.model_json_schema(by_alias=True, ref_template=REF)
         schemas.update(found.pop("$defs", {}))
@@ -157,7 +182,11 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
     if (body := REQUEST_BODIES.get((method, path))) is not None:
         operation["requestBody"] = {"required": True, "content": {JSONAPI: {
             "schema": {"$ref": REF.format(model=body.__name__)}}}}
-    if jsonapi:  # the Contracts API answers application/vnd.api+json
+    if (answer := ANSWERS.get((method, path))) is not None:
+        status, model = answer
+        responses.setdefault(str(status), {"description": "Successful Response"})["content"] = {
+            JSONAPI: {"schema": {"$ref": REF.format(model=model.__name__)}}}
+    if jsonapi:  # the Contracts and Access APIs answer application/vnd.api+json
         for key, response in responses.items():
             content = response.get("content", {})
             if key.startswith("2") and "application/json" in content:
@@ -181,7 +210,8 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
                                    status in (401, 403, 429, 503)), **{
             k: v for k, v in given.items() if k not in ("description", "content")}}
     for key, response in responses.items():
-        if key.isdigit() and int(key) >= 400 and not response.get("content"):
+        if key.isdigit() and int(key) >= 400 and not all(
+                c.get("schema") for c in response.get("content", {None: {}}).values()):
             response.update(_error(response.get("description", ""), jsonapi, False))
     if authenticated and 429 in codes:
         responses["429"]["headers"] = {"Retry-After": {
