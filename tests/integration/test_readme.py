@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import poll_until
 from tests.integration.conftest import Straum, start_straum
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,8 @@ def test_the_walkthrough_runs_as_written(fresh: Straum) -> None:
     out = done.stdout
     accepted = re.findall(r'\{"messageId":"[^"]+","status":"(\w+)"\}', out)
     assert accepted == ["accepted", "accepted", "accepted"], out
+    assert re.search(r"^consent requested: [0-9a-f-]{36}$", out, re.M), out
+    assert re.search(r"^consent granted: [0-9a-f-]{36}$", out, re.M), out
     poll = json.loads(out[out.index("{\n"):out.index("\n}\n") + 2])
     [message] = poll["messages"]
     assert message["documentType"] == "NotifyValidatedDataForBillingEnergy"
@@ -63,12 +66,19 @@ def test_the_walkthrough_runs_as_written(fresh: Straum) -> None:
     last = json.loads(out.strip().splitlines()[-1])
     assert last == {"pollId": poll["pollId"], "status": "acknowledged"}
 
-    # A second run: the same message ids are duplicates, and the queue has nothing new, so
-    # the block's own poll loop would wait out its minute; the intake answers are enough.
-    again = subprocess.run(
-        ["bash", "-e", "-c", script.split("# 4.")[0]], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=120, check=False)
-    assert re.findall(r'"status":"(\w+)"', again.stdout) == ["duplicate"] * 3, again.stdout
+    # The move-in took the grant: the supplier was told it starts supplying Kari's point.
+    supplier = fresh.client("7080005051293", "supplier")
+    confirmed = poll_until(supplier, "market-processes",
+                           lambda m: m["documentType"] == "ConfirmStartOfSupply")
+    assert confirmed["payload"]["meteringPointId"] == "707057500000000018"
+
+    # A second run stops at step 2, as the README says: a duplicate registration, and no
+    # second move-in consent for the point's own end user, with the Access API's reason.
+    again = subprocess.run(["bash", "-e", "-c", script], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 1
+    assert re.findall(r'"status":"(\w+)"', again.stdout) == ["duplicate"], again.stdout
+    assert "requested_from_is_metering_point_end_user" in again.stderr, again.stderr
 
 
 def test_tokens_made_in_another_folder_are_accepted(fresh: Straum, tmp_path: Path) -> None:
