@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from connectors.http.auth import issue_dev_token
 from tests.helpers import gln, gsrn, register_point
 from tests.integration.conftest import Straum
 
@@ -102,6 +103,13 @@ def test_the_access_log_never_holds_a_personal_id(straum: Straum) -> None:
     unmatched = f"req-{uuid.uuid4()}"
     assert operator.get(f"/v1/people/{NATIONAL_ID}",
                         headers={"X-Request-Id": unmatched}).status_code == 404
+    person = f"req-{uuid.uuid4()}"  # an end user: the actor is a pseudonym, never the id
+    token = issue_dev_token(straum.settings, None, ["end_user"], national_id=NATIONAL_ID)
+    assert httpx.get(f"{straum.base_url}/v1/authorization-requests",
+                     headers={"Authorization": f"Bearer {token}",
+                              "X-Request-Id": person}).status_code == 200
+    [own] = [line for line in lines_of(straum, person) if line["event"] == "request"]
+    assert own["actor"] and own["actor"] != NATIONAL_ID
     [access] = [line for line in lines_of(straum, in_path) if line["event"] == "request"]
     assert access["route"] == "/v1/metering-points/{metering_point_id}/norgespris-comparison"
     [other] = [line for line in lines_of(straum, unmatched) if line["event"] == "request"]
