@@ -177,7 +177,8 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
 
 def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    responses.pop("422", None)
+    if "HTTPValidationError" in str(responses.get("422", {})):
+        del responses["422"]  # FastAPI's; straum answers request errors with 400
     jsonapi = is_jsonapi(path)
     if (body := REQUEST_BODIES.get((method, path))) is not None:
         operation["requestBody"] = {"required": True, "content": {JSONAPI: {
