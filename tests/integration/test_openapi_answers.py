@@ -171,3 +171,52 @@ def test_the_docs_page_works_offline_with_an_authorize_button(straum: Straum,
     assert "btn authorize" in rendered
     for path in ("/v1/metering-values", "/v1/queues/{queue}/poll", "/v1/ops/history"):
         assert f'data-path="{path}"' in rendered, path
+
+
+def test_consent_answers_as_documented(straum: Straum, checked: Conformance) -> None:
+    """Elhub's Access API as a supplier and an end user use it: every JSON:API answer checked
+    against the document."""
+    from connectors.http.auth import issue_dev_token
+    from tests.helpers import national_id
+
+    grid_owner, supplier_gln, person, point = gln(), gln(), national_id(), gsrn()
+    go = straum.token(grid_owner, "grid_owner")
+    su = straum.token(supplier_gln, "supplier")
+    me = issue_dev_token(straum.settings, None, ["end_user"], national_id=person)
+    assert checked.call("post", "/v1/metering-points", go,
+                        body=register_point(point)).status_code == 202
+    checked.poll_all(go, "market-processes", "Acknowledgement")
+    requests = "/v1/authorization-requests"
+    asked = checked.call("post", requests, su, body={"data": {
+        "type": "AuthorizationRequest",
+        "attributes": {"requestType": "MoveInAndChangeOfBalanceSupplierForPerson"},
+        "meta": {"requestedBy": supplier_gln, "requestedFrom": person, "requestedTo": person,
+                 "requestedFromName": "Kari Nordmann", "requestedForMeteringPointId": point,
+                 "requestedForMeteringPointAddress": "Storgata 1, 0155 Oslo",
+                 "balanceSupplierName": "Fjordkraft",
+                 "balanceSupplierContractName": "Spotpris"}}})
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["data"]["id"]
+    accepted = checked.call("patch", requests + "/{request_id}", me,
+                            path_parameters={"request_id": request_id},
+                            body={"data": {"type": "AuthorizationRequest", "id": request_id,
+                                           "attributes": {"status": "Accepted"}}})
+    assert accepted.status_code == 200, accepted.text
+    grant_id = accepted.json()["included"][0]["id"]
+    for token in (su, me):
+        assert checked.call("get", requests, token).status_code == 200
+        assert checked.call("get", requests + "/{request_id}", token,
+                            path_parameters={"request_id": request_id}).status_code == 200
+        assert checked.call("get", "/v1/authorization-grants", token).status_code == 200
+        for path in ("/v1/authorization-grants/{grant_id}",
+                     "/v1/authorization-grants/{grant_id}/scopes"):
+            assert checked.call("get", path, token,
+                                path_parameters={"grant_id": grant_id}).status_code == 200
+    assert checked.call("get", requests + "/{request_id}", go,
+                        path_parameters={"request_id": request_id}).status_code == 403
+    moved = checked.call("post", "/v1/move-in", su, body={
+        "messageId": "3c0d2b1a-9f8e-4d7c-8b6a-5f4e3d2c1b0a", "meteringPointId": point,
+        "startDate": date.today().isoformat(), "authorizationGrantId": grant_id,
+        "endUser": {"name": "Kari Nordmann", "nationalId": person}})
+    assert moved.status_code == 202, moved.text
+    checked.poll_all(su, "market-processes", "ConfirmStartOfSupply")
