@@ -378,7 +378,8 @@ class Replayer:
         await self.producer.send_and_wait(
             self.catalogue.queue_positions, codec(QUEUE_POSITION).encode({
                 "ackedOffset": position.acked_offset, "pollId": None, "pollFrom": 0,
-                "pollTo": 0, "lastAckedPollId": None, "updatedAt": datetime.now(UTC)}),
+                "pollTo": 0, "lastAckedPollId": None, "recentlyAckedPollIds": [],
+                "updatedAt": datetime.now(UTC)}),
             key=f"{actor}|{queue.value}".encode(), partition=0)
         scope = ReplayScope(since, datetime.now(UTC), "intake-time", recipients=frozenset({actor}))
         job = Job(str(uuid.uuid4()), "queue", operator, scope, "done",

@@ -2,8 +2,9 @@
 
 A queue is a log; the hub keeps, per queue, the acknowledged offset and at most one open poll
 [from, to). Polling with an open poll returns it again (same pollId, same messages) until it is
-acknowledged; acknowledging moves the position to its end. Acknowledging the last acknowledged
-poll again is harmless; any other id is unknown (404), which also covers another actor's ids.
+acknowledged; acknowledging moves the position to its end. Acknowledging one of the last few
+acknowledged polls again is harmless; any other id is unknown (404), which also covers another
+actor's ids.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class QueuePosition:
     poll_from: int = 0
     poll_to: int = 0
     last_acked_poll_id: str | None = None
+    recently_acked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class Empty:
 PollDecision = RepeatPoll | NewPoll | Empty
 AckResult = Literal["acknowledged", "already_acknowledged", "unknown"]
 
+#: Acknowledged polls remembered per queue: a client that acknowledges a poll again after
+#: others were opened and acknowledged (a retry, a second poller) is told it is done.
+REMEMBERED_ACKS = 16
+
 
 def decide_poll(position: QueuePosition, log_start: int, log_end: int,
                 max_messages: int) -> PollDecision:
@@ -67,9 +73,11 @@ def open_poll(position: QueuePosition, poll_id: str, start: int, end: int) -> Qu
 def acknowledge(position: QueuePosition, poll_id: str) -> tuple[QueuePosition, AckResult]:
     """The position after acknowledging ``poll_id``, and what the caller is told."""
     if position.poll_id == poll_id:
+        recent = (poll_id, *(p for p in position.recently_acked if p != poll_id))
         return (QueuePosition(acked_offset=max(position.acked_offset, position.poll_to),
-                              last_acked_poll_id=poll_id), "acknowledged")
-    if position.last_acked_poll_id == poll_id:
+                              last_acked_poll_id=poll_id,
+                              recently_acked=recent[:REMEMBERED_ACKS]), "acknowledged")
+    if position.last_acked_poll_id == poll_id or poll_id in position.recently_acked:
         return position, "already_acknowledged"
     return position, "unknown"
 

@@ -56,7 +56,8 @@ def decode_position(value: bytes) -> QueuePosition:
     r = codec(QUEUE_POSITION).decode(value)
     return QueuePosition(acked_offset=r["ackedOffset"], poll_id=r["pollId"],
                          poll_from=r["pollFrom"], poll_to=r["pollTo"],
-                         last_acked_poll_id=r["lastAckedPollId"])
+                         last_acked_poll_id=r["lastAckedPollId"],
+                         recently_acked=tuple(r["recentlyAckedPollIds"]))
 
 
 def _plain(value: Any) -> Any:
@@ -153,7 +154,8 @@ class QueueStore:
         value = codec(QUEUE_POSITION).encode({
             "ackedOffset": position.acked_offset, "pollId": position.poll_id,
             "pollFrom": position.poll_from, "pollTo": position.poll_to,
-            "lastAckedPollId": position.last_acked_poll_id, "updatedAt": datetime.now(UTC)})
+            "lastAckedPollId": position.last_acked_poll_id,
+            "recentlyAckedPollIds": list(position.recently_acked), "updatedAt": datetime.now(UTC)})
         written = await (await self.producer.send(self.catalogue.queue_positions, value,
                                                   key=key.encode(), partition=0))
         assert self._positions is not None

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from domain.queue_positions import (
+    REMEMBERED_ACKS,
     Empty,
     NewPoll,
     QueuePosition,
@@ -179,6 +180,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.issued: list[str] = []
         self.open: OpenPoll | None = None
         self.last_acked: str | None = None
+        self.acked: list[str] = []  # every poll acknowledged, oldest first
         self.last_answer: tuple[str, int, int] | None = None
         self.stored: list[int] = []  # offsets the actor stored, poll by acknowledged poll
 
@@ -234,6 +236,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.position = after
         self.open = None
         self.last_acked = poll_id
+        self.acked.append(poll_id)
         self.last_answer = None
 
     @rule(data=st.data())
@@ -250,8 +253,9 @@ class QueueMachine(RuleBasedStateMachine):
             self.position = after
             self.open = None
             self.last_acked = poll_id
+            self.acked.append(poll_id)
             self.last_answer = None
-        elif poll_id == self.last_acked:
+        elif poll_id == self.last_acked or poll_id in self.acked[-REMEMBERED_ACKS:]:
             assert result == "already_acknowledged"
             assert after == before
         else:
@@ -349,3 +353,16 @@ def test_any_sequence_delivers_every_offset_once_acknowledged_and_in_order(
         assert result == "acknowledged"
     assert delivered == list(range(log_end))
     assert depth(position, 0, log_end) == 0
+
+
+def test_a_poll_acknowledged_again_after_later_polls_is_harmless() -> None:
+    """Two pollers of one queue: the slower one acknowledges a poll the other acknowledged
+    before newer polls were opened and acknowledged; it is told the poll is done, and nothing
+    moves back."""
+    position = open_poll(QueuePosition(), "p1", 0, 5)
+    position, _ = acknowledge(position, "p1")
+    position, _ = acknowledge(open_poll(position, "p2", 5, 9), "p2")
+    position = open_poll(position, "p3", 9, 12)
+    again, result = acknowledge(position, "p1")
+    assert (result, again) == ("already_acknowledged", position)
+    assert acknowledge(position, "never-issued")[1] == "unknown"
