@@ -11,6 +11,7 @@ help:
 	@echo "make test   - set up and run lint, type checks and every test against a real broker"
 	@echo "make bench  - benchmarks; results in docs/BENCHMARKS.md"
 	@echo "make chaos  - fault injection under load; results in docs/RELIABILITY.md"
+	@echo "              (make chaos NODES=3: brokers of a three-node cluster fail instead)"
 	@echo "make fuzz   - the API's fuzz tests with a larger budget (STRAUM_FUZZ_EXAMPLES=500)"
 
 $(BIN)/python:
@@ -57,9 +58,11 @@ bench: setup
 	$(BIN)/python -m bench
 
 # Faults under load (kill -9 workers, broker restart, frozen worker, API killed mid-request);
-# figures into docs/RELIABILITY.md.
+# figures into docs/RELIABILITY.md. `make chaos NODES=3`: the cluster mode on three Kafka nodes
+# (a broker killed three times, a rolling restart, a wiped node, the controller lost).
+NODES ?= 1
 chaos: setup
-	$(BIN)/python -m bench.chaos
+	$(BIN)/python -m bench.chaos $(if $(filter-out 1,$(NODES)),--nodes $(NODES))
 
 # The API's fuzz tests (tests/integration/test_fuzz_api.py) with a larger budget than in
 # `make test` (25 examples per class there); the classes and counts go to var/fuzz-report.json.

@@ -1092,12 +1092,12 @@ def render(result: dict[str, Any], cluster: Cluster, options: Options, command: 
     return "\n".join(lines) + "\n"
 
 
-def write_report(section: str, output: Path) -> None:
+def write_report(section: str, output: Path, begin: str = BEGIN, end: str = END) -> None:
     """Replace the chaos section of ``output`` (or add it), leaving the rest as it is."""
     text = output.read_text() if output.exists() else "# Reliability\n\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
         text = head + section.rstrip("\n") + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -1105,6 +1105,16 @@ def write_report(section: str, output: Path) -> None:
 
 
 # -- main -------------------------------------------------------------------------------------
+
+def nodes_asked(argv: list[str]) -> int:
+    """``--nodes N`` (cluster mode, bench/chaos_cluster.py), 1 when absent."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--nodes="):
+            return int(arg.split("=", 1)[1])
+        if arg == "--nodes" and i + 1 < len(argv):
+            return int(argv[i + 1])
+    return 1
+
 
 def _raise_exit(signum: int, _: Any) -> None:
     raise SystemExit(128 + signum)
@@ -1128,6 +1138,8 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument("--output", type=Path, default=REPORT)
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="Kafka nodes; 3 runs the cluster mode (bench/chaos_cluster.py)")
     parser.add_argument("--faults", default=None,
                         help="comma-separated plan instead of the default, e.g. "
                              "worker-kill,broker-restart (kinds: " + ", ".join(FAULTS) + ")")
@@ -1146,7 +1158,12 @@ def parse(argv: list[str]) -> Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    if nodes_asked(args) > 1:  # cluster mode: brokers fail instead of straum's processes
+        from bench.chaos_cluster import main as cluster_main
+
+        return cluster_main(args)
+    options = parse(args)
     for chatty in ("httpx", "httpcore", "aiokafka"):
         logging.getLogger(chatty).setLevel(logging.ERROR)
     signal.signal(signal.SIGTERM, _raise_exit)

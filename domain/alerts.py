@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from domain.replication import ReplicationState, describe
+
 Severity = Literal["critical", "warning"]
 RUNBOOK = "http://127.0.0.1:8080/runbook"
 """Where the runbook is when nothing else is said: the one the API serves itself. The monitor
@@ -47,6 +49,10 @@ class Thresholds:
     broker_unreachable_s: float = 20.0
     dead_letter_quiet_s: float = 300.0
     queue_expiry_warning: float = 0.8  # share of the retention an unread message may reach
+    # A partition under-replicated or without a leader for this long is an alert: a new
+    # topic's partitions lead nobody for a moment, and a broker restarting is seen at once
+    # (its partitions stay under-replicated for as long as it is away).
+    replication_alert_after_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ class Observed:
     queue_retention_s: float = 90 * 86400.0
     in_maintenance: bool = False
     forwarding_up: bool = True
+    replication: ReplicationState | None = None  # None: not read this round
+    under_replicated_for_s: float = 0.0  # the longest any partition now under-replicated is so
+    offline_for_s: float = 0.0  # the longest any partition now without a leader is so
 
 
 def conditions(o: Observed, t: Thresholds = Thresholds(), runbook: str = RUNBOOK
@@ -80,6 +89,7 @@ def conditions(o: Observed, t: Thresholds = Thresholds(), runbook: str = RUNBOOK
             f"the monitor cannot read Kafka for {o.now - o.broker_down_since:.0f} s: lag is "
             "unknown (not zero)", link("broker-unreachable")))
         return found  # nothing else can be judged without the broker
+    found += replication_conditions(o, t, runbook)
     warming_up = o.now - o.monitor_started < t.startup_grace_s
     if not o.in_maintenance and not warming_up:
         for beat in o.heartbeats:
@@ -113,6 +123,34 @@ def conditions(o: Observed, t: Thresholds = Thresholds(), runbook: str = RUNBOOK
                 f"{actor}'s {queue} queue has an unread message {unread_s / 86400:.1f} days "
                 f"old; it expires at {o.queue_retention_s / 86400:.0f} days",
                 link("queue-expiry")))
+    return found
+
+
+def replication_conditions(o: Observed, t: Thresholds = Thresholds(), runbook: str = RUNBOOK
+                           ) -> list[Condition]:
+    """Partitions without a leader, and partitions with a replica out of sync. Not silenced
+    by maintenance windows or the start-up grace: a rolling restart shows here, as it should,
+    and the alert resolves once every replica has caught up."""
+    r = o.replication
+    if r is None:
+        return []
+    found = []
+    if r.offline and o.offline_for_s >= t.replication_alert_after_s:
+        found.append(Condition(
+            "OfflinePartitions", "OfflinePartitions", "critical",
+            f"{len(r.offline)} partition(s) have no leader ({describe(r.offline)}): nothing "
+            f"can be written to or read from them; {r.brokers} broker(s) alive",
+            runbook_link(runbook, "offline-partitions")))
+    if r.under_replicated and o.under_replicated_for_s >= t.replication_alert_after_s:
+        below = r.below_min_insync
+        consequence = (f"{len(below)} below min.insync.replicas: writes to them are refused"
+                       if below else "one more broker lost and writes to them stop")
+        found.append(Condition(
+            "UnderReplicatedPartitions", "UnderReplicatedPartitions",
+            "critical" if below else "warning",
+            f"{len(r.under_replicated)} of {r.partitions} partitions have a replica out of "
+            f"sync ({describe(r.under_replicated)}); {consequence}; {r.brokers} broker(s) "
+            "alive", runbook_link(runbook, "under-replicated-partitions")))
     return found
 
 

@@ -39,6 +39,9 @@ class Code(StrEnum):
     HTTP_ERROR = "http.error"
     INTERNAL_ERROR = "internal.error"
     """An answer no rule foresaw (a 500): its ``requestId`` finds the log lines."""
+    BROKER_UNAVAILABLE = "broker.unavailable"
+    """Kafka cannot take or give the data now (not reached yet, leaders being elected, too few
+    in-sync replicas); answered 503 with Retry-After, and nothing was accepted."""
 
     # -- identity -----------------------------------------------------------------------------
     TOKEN_ISSUER = "token.issuer"  # noqa: S105 - a code, not a secret

@@ -85,6 +85,25 @@ class Throughput(Answer):
     processed_per_second: float
 
 
+class PartitionReplicas(Answer):
+    topic: str
+    partition: int
+    leader: int = Field(description="-1: no leader (offline)")
+    replicas: list[int]
+    isr: list[int]
+
+
+class Replication(Answer):
+    """Replica state of every partition in the cluster, internal topics included."""
+
+    brokers: int
+    partitions: int
+    under_replicated: int
+    below_min_insync: int
+    offline: int
+    affected: list[PartitionReplicas] = Field(description="at most 100 partitions")
+
+
 class LagReport(Answer):
     """The monitor's latest round (``stale`` when it is older than 30 s: a silent monitor never
     looks like zero lag). Before the first round only ``monitor`` and ``stale`` are given."""
@@ -103,6 +122,7 @@ class LagReport(Answer):
     newest_processed_age_seconds: float | None = None
     catch_up_eta_seconds: float | None = None
     dead_letters: int | None = None
+    replication: Replication | None = None
 
 
 class AlertOut(Answer):

@@ -15,7 +15,8 @@ from straum.settings import Settings, get_settings
 app = typer.Typer(help="straum: a message backend for an electricity datahub, on Kafka.",
                   no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
-broker_app = typer.Typer(help="The embedded single-node Kafka broker.", no_args_is_help=True)
+broker_app = typer.Typer(help="The embedded Kafka broker (STRAUM_KAFKA_NODES nodes).",
+                         no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
 replay_app = typer.Typer(help="Send again what actors missed.", no_args_is_help=True)
 app.add_typer(replay_app, name="replay")
@@ -318,13 +319,19 @@ def token(role: Annotated[list[TokenRole], typer.Option(help="Role; repeat for s
 
 
 def _broker() -> tuple[Settings, object]:
-    from connectors.broker.embedded import EmbeddedBroker
+    """The embedded broker (STRAUM_KAFKA_NODES=1) or cluster (more) of the data directory."""
+    from connectors.broker.cluster import embedded_kafka
+    from connectors.broker.embedded import BrokerError
 
     s = settings_or_fail()
     if s.kafka_bootstrap:
         raise fail("STRAUM_KAFKA_BOOTSTRAP is set: straum uses that cluster and runs no broker")
-    return s, EmbeddedBroker(s.data_dir, s.kafka_cache_dir, s.kafka_version, s.kafka_port,
-                             s.kafka_controller_port, s.kafka_heap)
+    try:
+        return s, embedded_kafka(s.data_dir, s.kafka_cache_dir, s.kafka_version, s.kafka_nodes,
+                                 s.kafka_port, s.kafka_controller_port, s.kafka_heap,
+                                 s.kafka_node_heap)
+    except BrokerError as exc:
+        raise fail(str(exc)) from exc
 
 
 @broker_app.command("fetch")
@@ -348,12 +355,19 @@ def broker_fetch() -> None:
 
 @broker_app.command("start")
 def broker_start() -> None:
-    """Start the embedded broker in the background and wait until it answers."""
+    """Start the embedded broker (or STRAUM_KAFKA_NODES nodes) in the background and wait
+    until it answers."""
+    from connectors.broker.cluster import EmbeddedCluster
     from connectors.broker.embedded import BrokerError, EmbeddedBroker
 
     _, b = _broker()
-    assert isinstance(b, EmbeddedBroker)
     try:
+        if isinstance(b, EmbeddedCluster):
+            layout = b.start(detach=True)
+            typer.echo(f"Kafka cluster of {b.count} nodes running at {layout.bootstrap} "
+                       f"(replication {b.replication}, min.insync.replicas 2, data {b.home})")
+            return
+        assert isinstance(b, EmbeddedBroker)
         info = b.start(detach=True)
     except BrokerError as exc:
         raise fail(str(exc)) from exc
@@ -362,20 +376,33 @@ def broker_start() -> None:
 
 @broker_app.command("stop")
 def broker_stop() -> None:
-    """Stop the embedded broker of this data directory."""
+    """Stop the embedded broker (or every node of the cluster) of this data directory."""
+    from connectors.broker.cluster import EmbeddedCluster
     from connectors.broker.embedded import EmbeddedBroker
 
     _, b = _broker()
-    assert isinstance(b, EmbeddedBroker)
-    typer.echo("Kafka broker stopped" if b.stop() else "no broker was running")
+    assert isinstance(b, EmbeddedBroker | EmbeddedCluster)
+    typer.echo(("Kafka cluster stopped" if isinstance(b, EmbeddedCluster) else
+                "Kafka broker stopped") if b.stop() else "no broker was running")
 
 
 @broker_app.command("status")
 def broker_status() -> None:
-    """Say whether the embedded broker runs and answers; exit 1 if not."""
+    """Say whether the embedded broker (each node of a cluster) runs and answers; exit 1 if
+    not."""
+    from connectors.broker.cluster import EmbeddedCluster
     from connectors.broker.embedded import EmbeddedBroker, port_answers
 
     _, b = _broker()
+    if isinstance(b, EmbeddedCluster):
+        rows = b.status()
+        if not rows:
+            typer.echo("no broker is running for this data directory")
+            raise typer.Exit(1)
+        for node_id, pid, address, answers in rows:
+            state = ("answering" if answers else "NOT answering") if pid else "not running"
+            typer.echo(f"node {node_id} pid {pid or '-'} at {address}: {state}")
+        raise typer.Exit(0 if all(r[3] for r in rows) else 1)
     assert isinstance(b, EmbeddedBroker)
     info = b.read_info()
     if info is None:

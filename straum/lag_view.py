@@ -54,6 +54,16 @@ def render(status: dict[str, Any] | None) -> Group:
     tail = (f"dead letters {status['deadLetters']:,}   newest value processed "
             f"{_n(status['newestProcessedAgeSeconds'])} s ago   catch-up ETA "
             f"{_n(status['catchUpEtaSeconds'])} s")
+    replication = status.get("replication")
+    if isinstance(replication, tuple):  # a union's record decodes as (name, record)
+        replication = replication[1]
+    if replication:
+        bad = replication["underReplicated"] or replication["offline"]
+        tail += (f"\nkafka: {replication['brokers']} brokers alive, "
+                 f"{replication['partitions']:,} partitions, "
+                 f"[{'bold red' if bad else 'green'}]{replication['underReplicated']} "
+                 f"under-replicated, {replication['belowMinInsync']} below min.insync.replicas, "
+                 f"{replication['offline']} offline[/]")
     return Group(head, lag, beats, alerts, tail)
 
 

@@ -3,6 +3,7 @@
 Every round it sends heartbeats into every input partition (when due), reads committed and
 log-end offsets and record timestamps from the broker, judges each partition with Burrow's rules
 (:mod:`domain.lag`), measures how old the newest heartbeat that came through each partition is,
+reads every partition's leader and in-sync replicas from the cluster (:mod:`domain.replication`),
 and turns all of that into alerts (:mod:`domain.alerts`) for the log, a webhook and Prometheus.
 Its latest round is published to the ops-status topic for the API, the /ops page and
 ``straum lag``; whether forwarding was up is recorded per round for availability reports.
@@ -29,6 +30,7 @@ from domain.alerts import AlertBook, HeartbeatAge, Observed, Thresholds, conditi
 from domain.availability import MinuteSample
 from domain.lag import Observation, Status, evaluate_group, evaluate_partition
 from domain.ops_history import Sample
+from domain.replication import PartitionReplicas, ReplicationState, persisting
 from straum.logging import configure_logging, get_logger
 from straum.settings import Settings
 from streams.serialisation import OPS_STATUS, codec
@@ -54,6 +56,16 @@ FORWARDING_DOWN = {"ForwardingStopped", "ForwardingFailing", "BrokerUnreachable"
 RATE_WINDOW_S = 20.0
 ALLOWED_LAG = 1  # Faust commits the offset of the last record it processed: a lag of 1 is idle
 FORWARDING_UP = Gauge("straum_forwarding_up", "1 when heartbeats come through every partition")
+KAFKA_BROKERS = Gauge("straum_kafka_brokers", "Live brokers in the cluster's metadata")
+KAFKA_PARTITIONS = Gauge("straum_kafka_partitions",
+                         "Partitions in the cluster, Kafka's internal topics included")
+UNDER_REPLICATED = Gauge("straum_kafka_under_replicated_partitions",
+                         "Partitions with fewer in-sync replicas than replicas")
+BELOW_MIN_ISR = Gauge("straum_kafka_under_min_isr_partitions",
+                      "Partitions with fewer in-sync replicas than min.insync.replicas "
+                      "(acks=all writes refused)")
+OFFLINE = Gauge("straum_kafka_offline_partitions", "Partitions without a leader")
+AFFECTED_SHOWN = 100  # partitions listed in the ops status (the counts are complete)
 
 
 class Monitor:
@@ -94,6 +106,8 @@ class Monitor:
         self.history_at = time.time()
         self.worst_lag, self.worst_lag_s = 0, None
         self.unsent_history: deque[tuple[str, bytes]] = deque(maxlen=7 * 24 * 60 * 4)
+        self.under_replicated_since: dict[tuple[str, int], float] = {}
+        self.offline_since: dict[tuple[str, int], float] = {}
 
     async def run(self) -> None:
         if self.webhook:
@@ -181,6 +195,7 @@ class Monitor:
             if oldest is not None:
                 QUEUE_OLDEST.labels(actor, queue).set(oldest)
         throughput, eta, failing = self._rates(now, offsets)
+        replication = await self._replication(now)
         forwarding_up = all(b.age_s is not None and b.age_s <= self.thresholds.heartbeat_stale_s
                             for b in beats)
         observed = Observed(
@@ -190,7 +205,10 @@ class Monitor:
             last_dead_letter_at=self.last_dead_letter_at,
             dead_letter_total=self.dead_letter_total, failing_share=failing,
             oldest_unread=tuple((a, q, o) for a, q, _, o in queues if o is not None),
-            queue_retention_s=self.settings.queue_retention_days * 86400.0)
+            queue_retention_s=self.settings.queue_retention_days * 86400.0,
+            replication=replication,
+            under_replicated_for_s=_longest(self.under_replicated_since, now),
+            offline_for_s=_longest(self.offline_since, now))
         self.judge(observed)
         self._history(now, partitions, throughput, eta, forwarding_up, queues)
         await self._flush_samples()
@@ -208,7 +226,28 @@ class Monitor:
             "catchUpEtaSeconds": eta, "deadLetters": self.dead_letter_total,
             "queues": [{"actor": a, "queue": q, "depth": d, "oldestAgeSeconds": o}
                        for a, q, d, o in queues],
-            "alerts": self._alert_records()})
+            "alerts": self._alert_records(),
+            "replication": _replication_record(replication)})
+
+    async def _replication(self, now: float) -> ReplicationState | None:
+        """The cluster's replica state, and since when each partition has been in trouble;
+        None when it could not be read this round (the rest of the round goes on)."""
+        try:
+            state = await self.observer.replication()
+        except Exception as exc:  # judged again next round; never a crash of the round
+            log.warning("monitor cannot read the replica state", error=str(exc))
+            return None
+        self.under_replicated_since = persisting(
+            self.under_replicated_since,
+            [(p.topic, p.partition) for p in state.under_replicated], now)
+        self.offline_since = persisting(
+            self.offline_since, [(p.topic, p.partition) for p in state.offline], now)
+        KAFKA_BROKERS.set(state.brokers)
+        KAFKA_PARTITIONS.set(state.partitions)
+        UNDER_REPLICATED.set(len(state.under_replicated))
+        BELOW_MIN_ISR.set(len(state.below_min_insync))
+        OFFLINE.set(len(state.offline))
+        return state
 
     def in_maintenance(self, now: float) -> bool:
         moment = datetime.fromtimestamp(now, UTC)
@@ -323,6 +362,24 @@ class Monitor:
         value = codec(OPS_STATUS).encode(status)
         await self.observer.producer.send_and_wait(self.catalogue.ops_status, value,
                                                    key=b"status", partition=0)
+
+
+def _longest(since: dict[tuple[str, int], float], now: float) -> float:
+    return max((now - t for t in since.values()), default=0.0)
+
+
+def _replication_record(state: ReplicationState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    affected: dict[tuple[str, int], PartitionReplicas] = {}
+    for p in (*state.offline, *state.below_min_insync, *state.under_replicated):
+        affected.setdefault((p.topic, p.partition), p)
+    return {"brokers": state.brokers, "partitions": state.partitions,
+            "underReplicated": len(state.under_replicated),
+            "belowMinInsync": len(state.below_min_insync), "offline": len(state.offline),
+            "affected": [{"topic": p.topic, "partition": p.partition, "leader": p.leader,
+                          "replicas": list(p.replicas), "isr": list(p.isr)}
+                         for p in list(affected.values())[:AFFECTED_SHOWN]]}
 
 
 def run_monitor(settings: Settings, metrics_port: int | None,

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     kafka_metrics_port: int = Field(
         default=9404, ge=0, description="The embedded broker's /metrics, served by the "
         "Prometheus JMX exporter agent; 0: no agent.")
+    kafka_nodes: int = Field(
+        default=1, ge=1, le=9, description="Embedded Kafka nodes: 1 is one broker; 3 is a KRaft "
+        "cluster on free ports with replication 3 and min.insync.replicas 2 for every topic.")
+    kafka_node_heap: str = Field(
+        default="512m", description="Heap of each node of an embedded cluster (kafka_nodes > 1).")
     kafka_cache_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "straum",
         description="Where the broker's jars are cached, outside the repository.",
@@ -58,7 +63,13 @@ class Settings(BaseSettings):
 
     topic_prefix: str = Field(default="straum", description="Prefix of every topic's name.")
     partitions: int = Field(default=6, ge=1, description="Partitions of the input topics.")
-    replication_factor: int = Field(default=1, ge=1)
+    replication_factor: int = Field(
+        default=1, ge=1, description="Copies of every topic straum creates; `straum run` "
+        "with STRAUM_KAFKA_NODES=3 sets 3.")
+    intake_write_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long intake waits for its records to be durable "
+        "before answering 503 with Retry-After (a broker lost: leaders being elected, or too "
+        "few in-sync replicas).")
     queue_retention_days: int = Field(default=90, ge=1)
     series_history_days: int = Field(
         default=60, ge=1, description="How long forwarded series are remembered per point, "

@@ -1,7 +1,9 @@
 """``straum run``: the broker, the worker, the API and the monitor as separate OS processes.
 
 One can die or hang without taking the others with it; a child that exits is restarted with
-backoff. Ctrl-C (or SIGTERM) stops the children in reverse order, then the broker.
+backoff, and so is an embedded Kafka node (one broker, or each node of a cluster with
+STRAUM_KAFKA_NODES=3). Ctrl-C (or SIGTERM) stops the children in reverse order, then the
+broker's nodes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from connectors.broker.cluster import EmbeddedCluster, embedded_kafka, replication_for
 from connectors.broker.embedded import BrokerError, EmbeddedBroker, ensure_jars
 from connectors.broker.jmx import agent_option, ensure_agent
 from straum.settings import Settings
@@ -65,6 +68,37 @@ class Child:
             self.process.wait()
 
 
+@dataclass
+class NodeChild:
+    """An embedded Kafka node, supervised like a child: restarted with backoff when it dies
+    (launched without waiting: it catches up with the other nodes by itself)."""
+
+    name: str
+    node: EmbeddedBroker
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = field(default=0.0)
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.node.process
+
+    def start(self, env: dict[str, str], log_dir: Path | None) -> None:
+        self.started_at = time.monotonic()
+        try:
+            self.node.launch(detach=True)
+        except BrokerError as exc:  # tried again after the backoff
+            say(f"{self.name} could not start: {exc}")
+
+    def alive(self) -> bool:
+        if self.node.process is not None:
+            return self.node.process.poll() is None
+        return self.node.read_info() is not None  # running before `straum run` began
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Nodes are stopped together by their cluster (see Supervisor.shutdown)."""
+
+
 def _die_with_parent() -> None:
     """In the child before exec: SIGTERM when the parent dies, even by kill -9 (Linux)."""
     import ctypes
@@ -101,7 +135,8 @@ class Supervisor:
         self.settings = settings
         self.log_dir = None if logs_to_terminal else settings.data_dir.resolve() / "logs"
         self.host, self.port = host, port
-        self.broker: EmbeddedBroker | None = None
+        self.broker: EmbeddedBroker | EmbeddedCluster | None = None
+        self.nodes: list[NodeChild] = []
         from connectors.broker.embedded import free_port
         from straum.api_processes import api_children
 
@@ -126,7 +161,45 @@ class Supervisor:
         env = dict(os.environ)
         env["STRAUM_KAFKA_BOOTSTRAP"] = bootstrap
         env["STRAUM_DATA_DIR"] = str(self.settings.data_dir.resolve())
+        if isinstance(self.broker, EmbeddedCluster):
+            # every topic straum creates gets the cluster's copies (min.insync.replicas 2)
+            env.setdefault("STRAUM_REPLICATION_FACTOR",
+                           str(replication_for(self.broker.count)))
         return env
+
+    def _start_kafka(self) -> str | None:
+        """Start the embedded broker or cluster; its bootstrap servers, None on failure."""
+        s = self.settings
+        try:
+            progress = JarProgress(s.kafka_version, s.kafka_cache_dir)
+            ensure_jars(s.kafka_cache_dir, s.kafka_version, progress=progress)
+            self.broker = embedded_kafka(s.data_dir, s.kafka_cache_dir, s.kafka_version,
+                                         s.kafka_nodes, s.kafka_port, s.kafka_controller_port,
+                                         s.kafka_heap, s.kafka_node_heap)
+            if s.kafka_metrics_port:  # the JMX exporter: node n on STRAUM_KAFKA_METRICS_PORT+n-1
+                agent = ensure_agent(s.kafka_cache_dir, progress)
+                if isinstance(self.broker, EmbeddedCluster):
+                    self.broker.jvm_options_for = lambda node_id: (
+                        agent_option(agent, s.kafka_metrics_port + node_id - 1),)
+                else:
+                    self.broker.jvm_options = (agent_option(agent, s.kafka_metrics_port),)
+            if isinstance(self.broker, EmbeddedCluster):
+                say(f"starting an embedded Kafka cluster of {self.broker.count} nodes (data in "
+                    f"{self.broker.home}) ...")
+                layout = self.broker.start(detach=True)
+                self.nodes = [NodeChild(f"kafka-{i}", node, started_at=time.monotonic())
+                              for i, node in self.broker.nodes.items()]
+                say(f"Kafka cluster ready at {layout.bootstrap} (replication "
+                    f"{self.broker.replication}, min.insync.replicas 2)")
+                return layout.bootstrap
+            say(f"starting the embedded Kafka broker (data in {self.broker.home}) ...")
+            info = self.broker.start(detach=True)
+            self.nodes = [NodeChild("kafka", self.broker, started_at=time.monotonic())]
+        except BrokerError as exc:
+            say(f"error: {exc}")
+            return None
+        say(f"Kafka broker ready at {info.bootstrap}")
+        return info.bootstrap
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self._request_stop())
@@ -136,25 +209,10 @@ class Supervisor:
             bootstrap = s.kafka_bootstrap
             say(f"using the Kafka cluster at {bootstrap} (no embedded broker)")
         else:
-            self.broker = EmbeddedBroker(s.data_dir, s.kafka_cache_dir, s.kafka_version,
-                                         s.kafka_port, s.kafka_controller_port, s.kafka_heap)
-            progress = JarProgress(s.kafka_version, s.kafka_cache_dir)
-            try:
-                ensure_jars(s.kafka_cache_dir, s.kafka_version, progress=progress)
-                if s.kafka_metrics_port:
-                    agent = ensure_agent(s.kafka_cache_dir, progress)
-                    self.broker.jvm_options = (agent_option(agent, s.kafka_metrics_port),)
-            except BrokerError as exc:
-                say(f"error: {exc}")
+            started = self._start_kafka()
+            if started is None:
                 return 1
-            say(f"starting the embedded Kafka broker (data in {self.broker.home}) ...")
-            try:
-                info = self.broker.start(detach=True)
-            except BrokerError as exc:
-                say(f"error: {exc}")
-                return 1
-            bootstrap = info.bootstrap
-            say(f"Kafka broker ready at {bootstrap}")
+            bootstrap = started
         env = self._env(bootstrap)
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +234,8 @@ class Supervisor:
 
     def _record_pids(self) -> None:
         """``<data dir>/processes.json``: which pid runs what, for operators and tests."""
-        pids = {c.name: c.process.pid for c in self.children if c.process and c.alive()}
+        supervised: list[Child | NodeChild] = [*self.nodes, *self.children]
+        pids = {c.name: c.process.pid for c in supervised if c.process and c.alive()}
         (self.settings.data_dir.resolve() / "processes.json").write_text(json.dumps(pids))
 
     def _ready(self) -> bool:
@@ -188,7 +247,8 @@ class Supervisor:
 
     def _restart_dead(self, env: dict[str, str]) -> None:
         now = time.monotonic()
-        for child in self.children:
+        supervised: list[Child | NodeChild] = [*self.nodes, *self.children]
+        for child in supervised:
             if child.alive() or self._stopping:
                 continue
             if child.next_start == 0.0:
@@ -229,8 +289,10 @@ class Supervisor:
         say(f"health     {base}/readyz")
         say(f"metrics    {base}/metrics")
         if self.broker is not None and self.settings.kafka_metrics_port:
-            say(f"broker     http://127.0.0.1:{self.settings.kafka_metrics_port}/metrics  "
-                "(the Kafka broker's own metrics)")
+            first, nodes = self.settings.kafka_metrics_port, max(1, self.settings.kafka_nodes)
+            ports = ", ".join(str(first + n) for n in range(nodes))
+            say(f"broker     http://127.0.0.1:{first}/metrics  (the Kafka broker's own metrics"
+                + (f"; nodes on ports {ports})" if nodes > 1 else ")"))
         say(f"tokens     {command} token --party <GLN> --role "
             "grid_owner|supplier|third_party|operator")
         say("Ctrl-C stops everything; data stays in " + str(self.settings.data_dir))

@@ -17,9 +17,15 @@ from streams.topics import TopicSpec
 
 
 def resolve_bootstrap(settings: Settings) -> str:
-    """The configured cluster, else the embedded broker recorded in the data directory."""
+    """The configured cluster, else the embedded cluster or broker recorded in the data
+    directory."""
     if settings.kafka_bootstrap:
         return settings.kafka_bootstrap
+    try:
+        nodes = json.loads((settings.data_dir / "broker" / "cluster.json").read_text())["nodes"]
+        return ",".join(f"127.0.0.1:{n['port']}" for n in nodes)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     info = settings.data_dir / "broker" / "broker.json"
     try:
         return f"127.0.0.1:{json.loads(info.read_text())['port']}"
@@ -82,6 +88,21 @@ def transactional_producer(settings: Settings, transactional_id: str,
     }
     options.update(extra)
     return AIOKafkaProducer(**options)
+
+
+def track_topics(producer: AIOKafkaProducer, topics: Iterable[str]) -> None:
+    """Keep ``topics`` in the producer's metadata for good.
+
+    aiokafka's client starts with metadata of every topic, but once it is asked about a topic
+    it did not know (an actor's new queue), it refreshes only the topics it was asked about,
+    and the others drop out of its metadata: a batch for them then waits for a leader it
+    never learns until the request timeout (40 s) fails the transaction. On a cluster that
+    happens whenever a transaction's first write to a new queue waits for the partition to be
+    added to the transaction. Naming every topic the producer writes keeps them all.
+    """
+    client = producer.client
+    for topic in topics:
+        client.add_topic(topic)  # a no-op once tracked; else refreshes in the background
 
 
 def reader(settings: Settings, client_id: str, **extra: Any) -> AIOKafkaConsumer:

@@ -1,7 +1,10 @@
-"""Test session fixtures: one real Kafka broker for the whole run.
+"""Test session fixtures: one real Kafka broker for the whole run, and a three-node cluster for
+the replication tests only.
 
 The broker is straum's own embedded broker (the same code ``make run`` uses), on free ports
-with a fresh data directory, started once and stopped at the end of the session.
+with a fresh data directory, started once and stopped at the end of the session. The cluster
+(``STRAUM_KAFKA_NODES=3``'s code) is started the first time a test asks for it, with small
+heaps, and stopped at the end of the session.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.broker.cluster import EmbeddedCluster
 from connectors.broker.embedded import BrokerInfo, EmbeddedBroker, free_port
 from connectors.broker.jmx import agent_option, ensure_agent
 from straum.settings import Settings
@@ -38,6 +42,20 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerInf
         yield info
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+    """Three KRaft nodes (broker and controller each), replication 3, min.insync.replicas 2;
+    a test that kills or wipes a node brings it back before it ends."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    cluster = EmbeddedCluster(tmp_path_factory.mktemp("kafka-cluster"), settings.kafka_cache_dir,
+                              settings.kafka_version, nodes=3, heap="384m")
+    cluster.start(timeout=180)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

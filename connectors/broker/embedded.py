@@ -1,9 +1,11 @@
-"""Fetch, format, start, probe and stop a real single-node Kafka broker without Docker.
+"""Fetch, format, start, probe and stop a real Kafka node without Docker.
 
 The broker is Apache Kafka's own ``kafka.Kafka`` from the ``kafka_2.13`` artifact, fetched with
 Maven into a cache outside the repository and run as a plain JVM in KRaft mode (combined broker
-and controller). Its state lives under ``<data_dir>/broker`` and survives restarts; a small
-``broker.json`` there tells other straum commands which port and process belong to it.
+and controller). Alone, its state lives under ``<data_dir>/broker`` and survives restarts; a
+small ``broker.json`` there tells other straum commands which port and process belong to it.
+As one node of a cluster (:mod:`connectors.broker.cluster`) it gets its own home, a node id,
+the static controller quorum and the replication the cluster can give.
 """
 
 from __future__ import annotations
@@ -179,8 +181,28 @@ logger.apache.level = WARN
 """
 
 
+def replication_properties(replication: int) -> dict[str, str]:
+    """Broker defaults for every topic, Kafka's internal ones included (consumer offsets,
+    transaction state): ``replication`` copies, and an ``acks=all`` write needs two of them in
+    sync once there are at least two, so one node may be lost without losing a write."""
+    min_isr = str(min(2, replication))
+    r = str(replication)
+    return {
+        "default.replication.factor": r,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": r,
+        "transaction.state.log.replication.factor": r,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": r,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        # an out-of-sync replica never becomes leader (it would drop acknowledged records)
+        "unclean.leader.election.enable": "false",
+    }
+
+
 class EmbeddedBroker:
-    """One single-node KRaft broker whose state lives in ``<data_dir>/broker``."""
+    """One KRaft node (broker and controller) whose state lives in ``<data_dir>/broker``, or
+    in ``home`` when it is one node of a cluster."""
 
     #: More JVM options (set before start): the metrics agent, see connectors/broker/jmx.py.
     jvm_options: tuple[str, ...] = ()
@@ -188,8 +210,14 @@ class EmbeddedBroker:
     def __init__(self, data_dir: Path, cache_dir: Path, kafka_version: str,
                  port: int = 9092, controller_port: int = 9093, heap: str = "768m",
                  sasl_port: int | None = None,
-                 sasl_users: dict[str, str] | None = None) -> None:
-        self.home = data_dir.resolve() / "broker"
+                 sasl_users: dict[str, str] | None = None, *, node_id: int = 1,
+                 home: Path | None = None, quorum_voters: str | None = None,
+                 cluster_id: str | None = None, replication: int = 1) -> None:
+        self.home = (home or data_dir / "broker").resolve()
+        self.node_id = node_id
+        self.quorum_voters = quorum_voters
+        self.given_cluster_id = cluster_id
+        self.replication = replication
         self.cache_dir = cache_dir
         self.kafka_version = kafka_version
         self.port = port
@@ -223,13 +251,12 @@ class EmbeddedBroker:
 
     def _cluster_id(self) -> str:
         """This data directory's cluster id, generated once (URL-safe, no '-')."""
+        if self.given_cluster_id:
+            return self.given_cluster_id
         path = self.home / "cluster.id"
         if path.exists():
             return path.read_text().strip()
-        while True:
-            cid = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
-            if "-" not in cid:
-                break
+        cid = new_cluster_id()
         path.write_text(cid)
         return cid
 
@@ -245,10 +272,12 @@ class EmbeddedBroker:
             )
 
     def _write_config(self, port: int, controller_port: int, sasl_port: int | None) -> Path:
+        quorum = ({"controller.quorum.voters": self.quorum_voters} if self.quorum_voters
+                  else {"controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}"})
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
+            "node.id": str(self.node_id),
+            **quorum,
             "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
             "advertised.listeners":
                 f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
@@ -257,19 +286,17 @@ class EmbeddedBroker:
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
             "log.dirs": str(self.log_dir),
             "num.partitions": "1",
-            "offsets.topic.replication.factor": "1",
+            **replication_properties(self.replication),
             "offsets.topic.num.partitions": "12",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            # one node: a few transaction-state partitions are plenty, and quick to create
+            # on one machine a few transaction-state partitions are plenty, and quick to create
             "transaction.state.log.num.partitions": "6",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
             "auto.create.topics.enable": "false",
             "log.retention.check.interval.ms": "60000",
             "message.max.bytes": str(16 * 1024 * 1024),
         }
+        if self.replication > 1:  # room for a whole batch on the followers too
+            props["replica.fetch.max.bytes"] = props["message.max.bytes"]
         if sasl_port is not None:
             sasl = f"SASL_PLAINTEXT://127.0.0.1:{sasl_port}"
             props["listeners"] += f",{sasl}"
@@ -300,6 +327,13 @@ class EmbeddedBroker:
         running = self.read_info()
         if running is not None and port_answers(running.port):
             return running
+        info = self.launch(detach)
+        self._wait_ready(info, timeout, on_wait)
+        return info
+
+    def launch(self, detach: bool = False) -> BrokerInfo:
+        """Format the data directory if it is new and start the JVM, without waiting for it
+        (a cluster's nodes only finish starting once a quorum of them runs)."""
         java = self._java()
         libs = ensure_jars(self.cache_dir, self.kafka_version)
         port = self.port or free_port()
@@ -317,8 +351,10 @@ class EmbeddedBroker:
         config = self._write_config(port, controller_port, sasl_port)
         classpath = f"{libs}/*"
         if not (self.log_dir / "meta.properties").exists():
+            # a static quorum (controller.quorum.voters) is formatted without --standalone
+            standalone = [] if self.quorum_voters else ["--standalone"]
             fmt = subprocess.run(
-                [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
+                [java, "-cp", classpath, "kafka.tools.StorageTool", "format", *standalone,
                  "-t", cluster_id, "-c", str(config)],
                 capture_output=True, text=True, check=False)
             if fmt.returncode != 0:
@@ -336,8 +372,15 @@ class EmbeddedBroker:
         stdout.close()
         info = BrokerInfo(self.process.pid, port, controller_port, cluster_id, sasl_port)
         self.info_file.write_text(json.dumps(asdict(info)))
-        self._wait_ready(info, timeout, on_wait)
         return info
+
+    def wait_ready(self, timeout: float) -> None:
+        """Until this launched node has started and answers; BrokerError otherwise."""
+        info = self.read_info()
+        if info is None:
+            raise BrokerError(f"node {self.node_id} is not running ({self.log_tail()}); "
+                              f"see {self.logs}")
+        self._wait_ready(info, timeout, None)
 
     def _wait_ready(self, info: BrokerInfo, timeout: float,
                     on_wait: Callable[[], None] | None) -> None:
@@ -401,6 +444,14 @@ class EmbeddedBroker:
                 self.process.wait()
         self.info_file.unlink(missing_ok=True)
         return True
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, no '-'."""
+    while True:
+        cid = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        if "-" not in cid:
+            return cid
 
 
 def min_heap(heap: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -51,7 +52,13 @@ from connectors.http.problems import (
 from connectors.http.queue_routes import queue_routes
 from connectors.http.ratelimit import RateLimiter
 from connectors.http.replays import replay_routes
-from connectors.http.services import REQUEST_SECONDS, Services, _connect, _processors_assigned
+from connectors.http.services import (
+    REQUEST_SECONDS,
+    Services,
+    _connect,
+    _processors_assigned,
+    not_durable,
+)
 from connectors.http.shared_production_routes import shared_production_routes
 from connectors.http.tracing import TracedFastAPI
 from schemas.answers import Health, Readiness
@@ -111,6 +118,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title = "Not authenticated" if exc.status == 401 else "Not allowed"
         return await problem_handler(request, Problem(exc.status, exc.code, title, exc.detail,
                                                       headers=headers))
+
+    @app.exception_handler(KafkaError)
+    async def broker_failed(request: Request, exc: KafkaError) -> JSONResponse:
+        """A broker lost mid-request (a poll's position write, a read): 503 and Retry-After,
+        never a 500; the request changed nothing the caller relies on."""
+        log.warning("kafka error answered 503", path=request.url.path,
+                    error_type=type(exc).__name__)
+        return await problem_handler(request, not_durable(
+            f"the message broker failed the request ({type(exc).__name__})"))
 
     @app.middleware("http")
     async def timing(request: Request, call_next: Any) -> Any:

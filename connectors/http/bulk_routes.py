@@ -69,7 +69,7 @@ def bulk_routes(services: Services) -> APIRouter:
                                           dict[str, object]]]) -> JSONResponse:
         producer, _, ledger = services.kafka()
         assert services.actors is not None
-        await services.actors.register(producer, who.party, "grid_owner")
+        actors = services.actors
         bulk = [Document(str(d.message_id), document_type,
                          orjson.dumps(d.model_dump(mode="json", by_alias=True)),
                          [master_data_record(message_id=str(d.message_id), sender=who.party,
@@ -77,7 +77,13 @@ def bulk_routes(services: Services) -> APIRouter:
                                              metering_point_id=d.metering_point_id,
                                              document_type=record_type, document=document)])
                 for d, document in documents]
-        written = await ledger.accept_all_once(who.party, services.catalogue.master_data, bulk)
+
+        async def accept_all() -> list[bool]:
+            await actors.register(producer, who.party, "grid_owner")
+            return await ledger.accept_all_once(who.party, services.catalogue.master_data,
+                                                bulk)
+
+        written = await services.durably(accept_all(), document_type, who.party)
         accepted = sum(written)
         INTAKE.labels(document_type, "accepted").inc(accepted)
         INTAKE.labels(document_type, "duplicate").inc(len(written) - accepted)

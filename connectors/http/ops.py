@@ -82,6 +82,9 @@ def lag_body(status: dict[str, Any] | None, now: float) -> dict[str, Any]:
         return {"monitor": "no report yet", "stale": True}
     age = now - status["takenAt"].timestamp()
     body = {k: v for k, v in status.items() if k not in ("alerts", "queues")}
+    replication = body.get("replication")
+    if isinstance(replication, tuple):  # a union's record decodes as (name, record)
+        body["replication"] = replication[1]
     body["stale"] = age > STALE_AFTER_S
     body["reportAgeSeconds"] = round(age, 1)
     if body["stale"]:

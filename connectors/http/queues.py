@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 from prometheus_client import Counter
 
 from connectors.compacted import CompactedView
@@ -120,6 +121,7 @@ class QueueStore:
         self._polls: OrderedDict[str, list[bytes]] = OrderedDict()
         self._empty_until: dict[str, tuple[int, int]] = {}
         self._readers: asyncio.Queue[AIOKafkaConsumer] = asyncio.Queue()
+        self._every_reader: list[AIOKafkaConsumer] = []
         self._known_topics: set[str] = set()
         self._topics_checked = 0.0
         self._positions: CompactedView[QueuePosition] | None = None
@@ -134,6 +136,7 @@ class QueueStore:
             reader = self._consumer(f"straum-api-queue-reader-{i}")
             await reader.start()
             self._readers.put_nowait(reader)
+            self._every_reader.append(reader)
         self._positions = CompactedView(self.settings, self.catalogue.queue_positions,
                                         decode_position, skip=self._busy)
         await self._positions.start()
@@ -183,11 +186,18 @@ class QueueStore:
             self._readers.put_nowait(reader)
 
     async def _read(self, tp: TopicPartition, start: int, end: int,
-                    max_records: int | None = None) -> tuple[list[Any], int]:
+                    max_records: int | None = None, whole: bool = False
+                    ) -> tuple[list[Any], int]:
         """Committed records at offsets [start, end) of one queue partition, at most
         ``max_records`` of them, and the offset after them. Offsets are not contiguous
         (transaction markers take some): when the read reaches ``end``, the offset after is
-        ``end``, so a poll that takes everything leaves no marker behind it."""
+        ``end``, so a poll that takes everything leaves no marker behind it.
+
+        A read that gets nothing for a while (its partition's leader just died and the
+        reader still asks it) raises KafkaTimeoutError, answered 503 with Retry-After: it
+        must never pass for "only transaction markers here", which would skip the range's
+        messages for good; with ``whole``, stopping anywhere short of the end raises too (a
+        repeated poll hands out exactly what its first answer held)."""
         limit = end - start if max_records is None else max_records
         consumer = await self._readers.get()
         try:
@@ -201,7 +211,15 @@ class QueueStore:
                 fetched = batch.get(tp, [])
                 idle = 0 if fetched else idle + 1
                 out.extend(r for r in fetched if r.offset < end)
-            after = min(await consumer.position(tp), end)
+            position = await consumer.position(tp)
+            if position < end and len(out) < limit and (whole or not out):
+                # the next reads ask the cluster afresh who leads (else each reader would go
+                # on asking the dead node until its metadata's maximum age, minutes)
+                for reader in self._every_reader:
+                    reader._client.force_metadata_update()  # no public way to refresh
+                raise KafkaTimeoutError(f"{tp.topic} could not be read from offset "
+                                        f"{start} (its leader does not answer)")
+            after = min(position, end)
             return out, after if out else max(after, start)
         finally:
             self._readers.put_nowait(consumer)
@@ -235,7 +253,8 @@ class QueueStore:
             if isinstance(decision, RepeatPoll):
                 messages = self._polls.get(decision.poll_id) or [
                     stored_message(r.value)
-                    for r in (await self._read(tp, decision.start, decision.end))[0]]
+                    for r in (await self._read(tp, decision.start, decision.end,
+                                               whole=True))[0]]
                 self._remember(decision.poll_id, messages)
                 POLLS.labels(actor, queue.value, "repeat").inc()
                 REDELIVERIES.labels(actor, queue.value).inc(len(messages))

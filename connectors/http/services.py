@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import pathlib
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
@@ -21,6 +23,7 @@ from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
 from connectors.http.queues import QueueStore
 from connectors.http.ratelimit import RateLimiter
+from domain.problem_codes import Code
 from schemas.api import (
     Accepted,
 )
@@ -30,6 +33,7 @@ from streams.kafka import admin_client, durable_producer, ensure_topics, wait_fo
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 INTAKE = Counter("straum_intake_documents_total", "Intake documents", ["document", "result"])
 INTAKE_SERIES = Counter("straum_intake_series_total", "Series accepted at intake")
@@ -44,7 +48,18 @@ INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
           "model": Accepted},
     400: {"description": "Structural problems, each with a code and a JSON pointer"},
     413: {"description": "Body over the size limit"},
+    503: {"description": "Not accepted: the brokers could not make the records durable in "
+                         "time (a broker lost, too few in-sync replicas); send the same "
+                         "document again after Retry-After seconds"},
 }
+#: Seconds a sender is asked to wait after a 503: about one leader election.
+RETRY_AFTER_S = 5
+
+
+def not_durable(detail: str) -> Problem:
+    """The answer when intake's records are not known to be durable: 503, never 202."""
+    return Problem(503, Code.BROKER_UNAVAILABLE, "The message broker cannot take the document "
+                   "now", detail, headers={"Retry-After": str(RETRY_AFTER_S)})
 REQUEST_SECONDS = Histogram("straum_http_request_duration_seconds", "HTTP request time",
                             ["route", "method"])
 
@@ -68,19 +83,43 @@ class Services:
     def kafka(self) -> tuple[AIOKafkaProducer, QueueStore, DocumentLedger]:
         if (self.producer is None or self.queues is None or self.ledger is None
                 or not self.ready.is_set()):
-            raise Problem(503, "broker.unavailable", "The message broker is not reachable yet",
+            raise Problem(503, Code.BROKER_UNAVAILABLE, "The message broker is not reachable yet",
                           headers={"Retry-After": "2"})
         return self.producer, self.queues, self.ledger
+
+    async def durably(self, write: Awaitable[T], document_type: str, sender: str) -> T:
+        """``write``'s result once Kafka has acknowledged it, or 503 with Retry-After.
+
+        A 202 only once every record is acknowledged by the in-sync replicas (acks=all,
+        min.insync.replicas 2 on a cluster). A broker lost means leaders being elected or too
+        few replicas in sync (the idempotent producer would retry for ever): then the answer
+        is 503 within the deadline, the document is not recorded as accepted, and a resend is
+        processed (at most once, by content)."""
+        try:
+            return await asyncio.wait_for(write, self.settings.intake_write_timeout_seconds)
+        except (TimeoutError, KafkaError) as exc:
+            INTAKE.labels(document_type, "unavailable").inc()
+            log.warning("intake not durable; answered 503", document_type=document_type,
+                        actor=sender, error_type=type(exc).__name__)
+            raise not_durable(
+                f"the records were not acknowledged by enough in-sync replicas within "
+                f"{self.settings.intake_write_timeout_seconds:g} s") from exc
 
     async def intake(self, request: Request, who: Caller, document_type: str, message_id: str,
                      topic: str, records: list[tuple[bytes, bytes]]) -> JSONResponse:
         """Write an intake document's records durably, once per (sender, messageId)."""
         producer, _, ledger = self.kafka()
         assert self.actors is not None
-        await self.actors.register(producer, who.party, ROLE_OF_DOCUMENT[document_type])
         body = await request.body()
-        accepted = await ledger.accept_once(who.party, message_id, document_type, body,
+        actors = self.actors
+        role = ROLE_OF_DOCUMENT[document_type]
+
+        async def write() -> bool:
+            await actors.register(producer, who.party, role)
+            return await ledger.accept_once(who.party, message_id, document_type, body,
                                             lambda: send_all(producer, topic, records))
+
+        accepted = await self.durably(write(), document_type, who.party)
         status = "accepted" if accepted else "duplicate"
         INTAKE.labels(document_type, status).inc()
         log.info("intake document", document_type=document_type, message_id=message_id,

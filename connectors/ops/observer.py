@@ -1,4 +1,5 @@
-"""Reading the broker for the monitor: offsets, record timestamps, heartbeats, queues.
+"""Reading the broker for the monitor: offsets, record timestamps, heartbeats, queues, and the
+replica state of every partition (leaders, in-sync replicas) from the cluster's metadata.
 
 Everything here asks Kafka, never the processors, so a dead or frozen worker is seen as such.
 """
@@ -7,25 +8,38 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupCoordinatorNotAvailableError, GroupIdNotFound
+from aiokafka.errors import (
+    GroupCoordinatorNotAvailableError,
+    GroupIdNotFound,
+    KafkaConnectionError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+)
 
 from connectors.compacted import CompactedView
 from connectors.http.queues import decode_position
 from domain.queue_positions import QueuePosition, depth
+from domain.replication import NO_LEADER, PartitionReplicas, ReplicationState, judge
 from straum.logging import get_logger
 from straum.settings import Settings
-from streams.kafka import admin_client, resolve_bootstrap, security_kwargs
+from streams.kafka import resolve_bootstrap, security_kwargs
 from streams.serialisation import HEARTBEAT, codec
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
+T = TypeVar("T")
 HEARTBEAT_HEADERS = [("straum-kind", b"heartbeat")]
+#: A node that died is dropped from the admin client's view of the cluster within this long.
+METADATA_MAX_AGE_MS = 5000
+#: The admin client picks a node at random; one that just died fails the request.
+NODE_GONE = (KafkaConnectionError, NodeNotReadyError, RequestTimedOutError)
 
 
 @dataclass(frozen=True)
@@ -34,13 +48,41 @@ class Offsets:
     log_end: dict[TopicPartition, int]
 
 
+def replication_of(cluster: dict[str, Any], topics: list[dict[str, Any]]) -> ReplicationState:
+    """The replica state in a metadata answer (``describe_cluster``, ``describe_topics``)."""
+    partitions = []
+    for topic in topics:
+        if topic["error_code"] not in (0, 5):  # 5: a leader is not available
+            continue
+        for p in topic["partitions"]:
+            leader = p["leader"] if p["error_code"] != 5 else NO_LEADER
+            partitions.append(PartitionReplicas(
+                topic["topic"], p["partition"], leader if leader >= 0 else NO_LEADER,
+                tuple(p["replicas"]), tuple(p["isr"])))
+    return judge(len(cluster["brokers"]), partitions)
+
+
+async def read_replication(settings: Settings) -> ReplicationState:
+    """One look at the cluster's replicas with a fresh admin client (its metadata names only
+    the brokers alive now): for drills, tests and the chaos harness."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=resolve_bootstrap(settings),
+                                client_id="straum-replication", **security_kwargs(settings))
+    await admin.start()
+    try:
+        return replication_of(await admin.describe_cluster(), await admin.describe_topics())
+    finally:
+        await admin.close()
+
+
 class BrokerObserver:
     """The monitor's Kafka clients and what it asks them."""
 
     def __init__(self, settings: Settings, catalogue: TopicCatalogue) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self.admin: AIOKafkaAdminClient = admin_client(settings, "straum-monitor")
+        self.admin = AIOKafkaAdminClient(
+            bootstrap_servers=resolve_bootstrap(settings), client_id="straum-monitor",
+            metadata_max_age_ms=METADATA_MAX_AGE_MS, **security_kwargs(settings))
         self.consumer = self._consumer("straum-monitor-offsets")
         self.reader = self._consumer("straum-monitor-reader")
         self.producer = AIOKafkaProducer(
@@ -124,13 +166,33 @@ class BrokerObserver:
             for partition in sorted(await self.producer.partitions_for(topic)):
                 tps.append(TopicPartition(topic, partition))
         try:
-            committed_raw = await self.admin.list_consumer_group_offsets(group)
+            committed_raw = await self._admin_call(
+                lambda: self.admin.list_consumer_group_offsets(group))
         except (GroupCoordinatorNotAvailableError, GroupIdNotFound):
             committed_raw = {}  # the processors have not joined yet: nothing committed
         committed = {tp: (committed_raw[tp].offset if tp in committed_raw
                           and committed_raw[tp].offset >= 0 else None) for tp in tps}
         log_end = await self.consumer.end_offsets(tps) if tps else {}
         return Offsets(committed, dict(log_end))
+
+    async def _admin_call(self, call: Callable[[], Awaitable[T]], attempts: int = 3) -> T:
+        """``call``, again on fresh metadata when the node it went to is gone: a broker lost
+        is not the cluster lost."""
+        for attempt in range(attempts):
+            try:
+                return await call()
+            except NODE_GONE:
+                if attempt == attempts - 1:
+                    raise
+                await self.admin._client.force_metadata_update()  # no public way to refresh
+        raise AssertionError("unreachable")
+
+    async def replication(self) -> ReplicationState:
+        """Leader, replicas and in-sync replicas of every partition of every topic in the
+        cluster (straum's and Kafka's internal ones), and how many brokers are alive."""
+        cluster = await self._admin_call(self.admin.describe_cluster)
+        topics = await self._admin_call(self.admin.describe_topics)
+        return replication_of(cluster, topics)
 
     async def timestamp_at(self, tp: TopicPartition, offset: int) -> float | None:
         """The timestamp (epoch s) of the record at ``offset``, or None if there is none."""

@@ -28,6 +28,7 @@ from aiokafka.errors import (
     CorruptRecordException,
     InvalidProducerEpoch,
     KafkaError,
+    KafkaTimeoutError,
     MessageSizeTooLargeError,
     ProducerFenced,
     RecordTooLargeError,
@@ -38,6 +39,7 @@ from straum.logging import get_logger
 from straum.settings import Settings
 from streams.engine.model import Context, Incoming, Output, Topology
 from streams.engine.state import Table
+from streams.kafka import track_topics
 from streams.serialisation import DEAD_LETTER, codec
 
 log = get_logger(__name__)
@@ -174,7 +176,15 @@ class PartitionTask:
             began = time.monotonic()
             ctx = self._context()
             outputs = self._handle(records, ctx)
-            outputs += await self._follow_lookups(ctx)
+            try:
+                outputs += await self._follow_lookups(ctx)
+            except KafkaError as exc:  # an earlier record not readable now: all again later
+                self._end_batch(keep=False)
+                log.warning("earlier record not readable; retrying the batch",
+                            partition=self.partition, error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
             error = await self._try_transact(outputs, _offsets(records))
             if error is None:
                 BATCH_SECONDS.observe(time.monotonic() - began)
@@ -294,7 +304,10 @@ class PartitionTask:
                     return Incoming(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp,
                                     tuple((k, bytes(v)) for k, v in r.headers or ()))
                 return None  # it is gone (compaction, retention)
-        return None
+        # Nothing came: the partition's leader may have just died. That is no answer, not
+        # "gone": the batch fails and is tried again (the reader asks afresh who leads).
+        reader._client.force_metadata_update()  # no public way to refresh
+        raise KafkaTimeoutError(f"{topic}[{self.partition}] offset {offset} could not be read")
 
     def _end_record(self, keep: bool) -> None:
         for table in self.tables.values():
@@ -377,6 +390,7 @@ class PartitionTask:
         groups: dict[tuple[str, int | None], list[Output]] = defaultdict(list)
         for output in outputs:
             groups[(output.topic, output.partition)].append(output)
+        track_topics(self.producer, {topic for topic, _ in groups})
         futures: list[asyncio.Future[Any]] = []
         for (topic, partition), group in groups.items():
             if partition is None:
