@@ -144,7 +144,7 @@ async def comparison_round(client: httpx.AsyncClient, settings: Settings,
             if i == 0:
                 out.first_ms = ms
                 body = response.json()
-                out.intervals = body["totals"]["intervals"] - body["totals"]["missing_values"]
+                out.intervals = body["totals"]["intervals"] - body["totals"]["missingValues"]
                 out.complete = body["complete"]
             else:
                 out.ms.append(ms)

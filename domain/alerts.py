@@ -14,7 +14,14 @@ from typing import Literal
 from domain.replication import ReplicationState, describe
 
 Severity = Literal["critical", "warning"]
-RUNBOOK = "docs/OPERATIONS.md#"
+RUNBOOK = "http://127.0.0.1:8080/runbook"
+"""Where the runbook is when nothing else is said: the one the API serves itself. The monitor
+passes ``Settings.runbook_url`` instead."""
+
+
+def runbook_link(base: str, anchor: str) -> str:
+    """The absolute link to one runbook section (``base`` is the runbook's own URL)."""
+    return f"{base.split('#', 1)[0]}#{anchor}"
 
 
 @dataclass(frozen=True)
@@ -69,16 +76,20 @@ class Observed:
     offline_for_s: float = 0.0  # the longest any partition now without a leader is so
 
 
-def conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Condition]:
-    """Every alert condition that holds now."""
+def conditions(o: Observed, t: Thresholds = Thresholds(), runbook: str = RUNBOOK
+               ) -> list[Condition]:
+    """Every alert condition that holds now, each linking its section of the runbook."""
+    def link(anchor: str) -> str:
+        return runbook_link(runbook, anchor)
+
     found: list[Condition] = []
     if o.broker_down_since is not None and o.now - o.broker_down_since >= t.broker_unreachable_s:
         found.append(Condition(
             "BrokerUnreachable", "BrokerUnreachable", "critical",
             f"the monitor cannot read Kafka for {o.now - o.broker_down_since:.0f} s: lag is "
-            "unknown (not zero)", RUNBOOK + "broker-unreachable"))
+            "unknown (not zero)", link("broker-unreachable")))
         return found  # nothing else can be judged without the broker
-    found += replication_conditions(o, t)
+    found += replication_conditions(o, t, runbook)
     warming_up = o.now - o.monitor_started < t.startup_grace_s
     if not o.in_maintenance and not warming_up:
         for beat in o.heartbeats:
@@ -90,32 +101,33 @@ def conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Condition]:
                     "ForwardingStopped", "critical",
                     f"heartbeats into {beat.source_topic}[{beat.partition}] do not come through "
                     f"the processors ({age}): forwarding has stopped",
-                    RUNBOOK + "forwarding-stopped"))
+                    link("forwarding-stopped")))
         for topic, partition, status, reason in o.lag_errors:
             found.append(Condition(
                 f"ConsumerLag:{topic}:{partition}", "ConsumerLag", "critical",
-                f"{topic}[{partition}] is {status}: {reason}", RUNBOOK + "consumer-lag"))
+                f"{topic}[{partition}] is {status}: {reason}", link("consumer-lag")))
     if o.last_dead_letter_at is not None and o.now - o.last_dead_letter_at < t.dead_letter_quiet_s:
         found.append(Condition(
             "DeadLetters", "DeadLetters", "warning",
             f"records went to the dead-letter topic ({o.dead_letter_total} in all); inspect them",
-            RUNBOOK + "dead-letters"))
+            link("dead-letters")))
     if o.failing_share >= 0.5 and not o.in_maintenance:
         found.append(Condition(
             "ForwardingFailing", "ForwardingFailing", "critical",
             f"{o.failing_share:.0%} of the last ~20 s of records failed and became dead letters",
-            RUNBOOK + "forwarding-failing"))
+            link("forwarding-failing")))
     for actor, queue, unread_s in o.oldest_unread:
         if unread_s >= t.queue_expiry_warning * o.queue_retention_s:
             found.append(Condition(
                 f"QueueNearExpiry:{actor}:{queue}", "QueueNearExpiry", "warning",
                 f"{actor}'s {queue} queue has an unread message {unread_s / 86400:.1f} days "
                 f"old; it expires at {o.queue_retention_s / 86400:.0f} days",
-                RUNBOOK + "queue-expiry"))
+                link("queue-expiry")))
     return found
 
 
-def replication_conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Condition]:
+def replication_conditions(o: Observed, t: Thresholds = Thresholds(), runbook: str = RUNBOOK
+                           ) -> list[Condition]:
     """Partitions without a leader, and partitions with a replica out of sync. Not silenced
     by maintenance windows or the start-up grace: a rolling restart shows here, as it should,
     and the alert resolves once every replica has caught up."""
@@ -128,7 +140,7 @@ def replication_conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Co
             "OfflinePartitions", "OfflinePartitions", "critical",
             f"{len(r.offline)} partition(s) have no leader ({describe(r.offline)}): nothing "
             f"can be written to or read from them; {r.brokers} broker(s) alive",
-            RUNBOOK + "offline-partitions"))
+            runbook_link(runbook, "offline-partitions")))
     if r.under_replicated and o.under_replicated_for_s >= t.replication_alert_after_s:
         below = r.below_min_insync
         consequence = (f"{len(below)} below min.insync.replicas: writes to them are refused"
@@ -138,7 +150,7 @@ def replication_conditions(o: Observed, t: Thresholds = Thresholds()) -> list[Co
             "critical" if below else "warning",
             f"{len(r.under_replicated)} of {r.partitions} partitions have a replica out of "
             f"sync ({describe(r.under_replicated)}); {consequence}; {r.brokers} broker(s) "
-            "alive", RUNBOOK + "under-replicated-partitions"))
+            "alive", runbook_link(runbook, "under-replicated-partitions")))
     return found
 
 
@@ -148,6 +160,7 @@ class Alert:
     state: Literal["firing", "resolved"]
     since: float
     last_seen: float
+    fired_at: float = 0.0  # when it last began to fire (``since`` is the last change)
 
 
 @dataclass(frozen=True)
@@ -173,7 +186,7 @@ def update(book: AlertBook, now_conditions: Iterable[Condition], now: float,
     for cid, condition in current.items():
         old = alerts.get(cid)
         if old is None or old.state == "resolved":
-            alert = Alert(condition, "firing", now, now)
+            alert = Alert(condition, "firing", now, now, fired_at=now)
             events.append(AlertEvent(alert, "firing"))
         else:
             alert = replace(old, condition=condition, last_seen=now)

@@ -37,6 +37,8 @@ class Code(StrEnum):
     ROUTE_NOT_FOUND = "route.not_found"
     METHOD_NOT_ALLOWED = "method.not_allowed"
     HTTP_ERROR = "http.error"
+    INTERNAL_ERROR = "internal.error"
+    """An answer no rule foresaw (a 500): its ``requestId`` finds the log lines."""
     BROKER_UNAVAILABLE = "broker.unavailable"
     """Kafka cannot take or give the data now (not reached yet, leaders being elected, too few
     in-sync replicas); answered 503 with Retry-After, and nothing was accepted."""

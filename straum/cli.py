@@ -128,11 +128,153 @@ def monitor(metrics_port: Annotated[int | None, typer.Option(
 
 
 @app.command()
-def lag(watch: Annotated[bool, typer.Option(help="Keep refreshing.")] = False) -> None:
-    """Consumer lag, heartbeats and alerts as the monitor last saw them."""
+def lag(watch: Annotated[bool, typer.Option(help="Keep refreshing.")] = False,
+        json: Annotated[bool, typer.Option(
+            "--json", help="One JSON object (lag, alerts, queues, exitCode); with --watch, "
+                           "one per refresh.")] = False) -> None:
+    """Consumer lag, heartbeats and alerts as the monitor last saw them. Exit code: 0 nothing
+    firing, 1 a warning firing, 2 a critical alert firing, 3 no current monitor report."""
     from straum.lag_view import show_lag
 
-    show_lag(settings_or_fail(), watch)
+    raise typer.Exit(show_lag(settings_or_fail(), watch, as_json=json))
+
+
+topics_app = typer.Typer(help="Read straum's topics, decoded.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+dead_letters_app = typer.Typer(help="Records the processors could not handle.",
+                               no_args_is_help=True)
+app.add_typer(dead_letters_app, name="dead-letters")
+AsJson = Annotated[bool, typer.Option("--json", help="JSON Lines, one object a record.")]
+
+
+def _topics_call(call: Any) -> Any:
+    import asyncio
+
+    from straum.topics_cli import TopicError
+    from streams.decoding import NotAValue
+
+    try:
+        return asyncio.run(call)
+    except (TopicError, NotAValue, TimeoutError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@topics_app.command("list")
+def topics_list(as_json: AsJson = False) -> None:
+    """Every topic of STRAUM_TOPIC_PREFIX: partitions, records kept, what it holds."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from straum.topics_cli import list_topics, print_json_line
+
+    rows = _topics_call(list_topics(settings_or_fail()))
+    if as_json:
+        for row in rows:
+            print_json_line(row)
+        return
+    table = Table()
+    for column in ("topic", "partitions", "records", "purpose"):
+        table.add_column(column, justify="right" if column in ("partitions", "records")
+                         else "left")
+    for row in rows:
+        table.add_row(row["topic"], str(row["partitions"]), f"{row['records']:,}",
+                      row["purpose"])
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@topics_app.command("tail")
+def topics_tail(
+        topic: Annotated[str, typer.Argument(help="Topic name, with or without the prefix "
+                                                  "(metering-values.intake).")],
+        from_: Annotated[str | None, typer.Option(
+            "--from", help="Records from this time on (ISO 8601 with an offset).")] = None,
+        key: Annotated[str | None, typer.Option(help="Only records with this key.")] = None,
+        count: Annotated[int | None, typer.Option(
+            help="At most this many records (default 10; with --from: all).")] = None,
+        follow: Annotated[bool, typer.Option(help="Then print new records as they come.")]
+        = False,
+        as_json: AsJson = False) -> None:
+    """A topic's last records (or those from a time on), decoded: Avro records by their
+    schema, queue messages as their JSON; committed records only."""
+    from straum.topics_cli import Shown, print_json_line, read_topic
+
+    since = _moment(from_, "--from") if from_ is not None else None
+
+    def emit(record: Shown) -> None:
+        if as_json:
+            print_json_line(record.as_json())
+        else:
+            typer.echo(record.as_line())
+
+    limit = count if count is not None else (None if since is not None else 10)
+    _topics_call(read_topic(settings_or_fail(), topic, since, key, limit, follow, emit))
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(count: Annotated[int, typer.Option(help="The last N.")] = 20,
+                      as_json: AsJson = False) -> None:
+    """The last dead letters: where each came from and why it failed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from straum.topics_cli import dead_letters, print_json_line
+
+    letters = _topics_call(dead_letters(settings_or_fail(), count))
+    if as_json:
+        for letter in letters:
+            print_json_line(letter)
+        return
+    if not letters:
+        typer.echo("no dead letters")
+        return
+    table = Table()
+    for column in ("offset", "failed at", "processor", "from", "error"):
+        table.add_column(column)
+    for d in letters:
+        table.add_row(str(d["deadLetterOffset"]), d["failedAt"], d["processor"],
+                      f"{d['topic']}[{d['partition']}]@{d['offset']}",
+                      f"{d['errorType']}: {d['error'][:120]}")
+    Console(width=None if sys.stdout.isatty() else 220).print(table)
+
+
+@dead_letters_app.command("show")
+def dead_letters_show(offset: Annotated[int, typer.Argument(help="The dead letter's offset.")]
+                      ) -> None:
+    """One dead letter in full, its original record decoded (JSON; edit `original.value`
+    and pass the file to `retry --value`)."""
+    import json as json_module
+
+    from straum.topics_cli import dead_letters
+
+    [letter] = _topics_call(dead_letters(settings_or_fail(), offset=offset))
+    typer.echo(json_module.dumps(letter, indent=2, ensure_ascii=False, default=str))
+
+
+@dead_letters_app.command("retry")
+def dead_letters_retry(
+        offset: Annotated[int, typer.Argument(help="The dead letter's offset.")],
+        value: Annotated[Path | None, typer.Option(
+            exists=True, dir_okay=False, help="The fixed record as JSON: its readable form, "
+            "or a `dead-letters show` output with original.value fixed.")] = None,
+        type_: Annotated[str | None, typer.Option(
+            "--type", help="Record type of --value (a schemas/avro file name without "
+                           ".avsc); default: the original's.")] = None) -> None:
+    """Send a dead letter's record back to the topic and partition it came from, as it was
+    or fixed (--value): the processors take it again."""
+    import json as json_module
+
+    from straum.topics_cli import retry_dead_letter
+
+    fixed = None
+    if value is not None:
+        try:
+            fixed = json_module.loads(value.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise fail(f"{value}: not JSON ({exc})") from exc
+    topic, partition, sent = _topics_call(retry_dead_letter(settings_or_fail(), offset, fixed,
+                                                            type_))
+    typer.echo(f"dead letter {offset} sent {'fixed ' if fixed is not None else ''}to "
+               f"{topic}[{partition}] at offset {sent}")
 
 
 class TokenRole(StrEnum):
@@ -196,13 +338,19 @@ def _broker() -> tuple[Settings, object]:
 def broker_fetch() -> None:
     """Fetch the broker's jars from Maven Central into the cache (once)."""
     from connectors.broker.embedded import BrokerError, ensure_jars
+    from connectors.broker.jmx import ensure_agent
+    from straum.supervisor import JarProgress
 
     s = settings_or_fail()
+    progress = JarProgress(s.kafka_version, s.kafka_cache_dir)
     try:
-        libs = ensure_jars(s.kafka_cache_dir, s.kafka_version)
+        libs = ensure_jars(s.kafka_cache_dir, s.kafka_version, progress=progress)
+        agent = ensure_agent(s.kafka_cache_dir, progress) if s.kafka_metrics_port else None
     except BrokerError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"Apache Kafka {s.kafka_version} jars in {libs}")
+    if agent is not None:
+        typer.echo(f"Prometheus JMX exporter agent in {agent}")
 
 
 @broker_app.command("start")

@@ -1,4 +1,5 @@
-"""``straum lag``: the monitor's latest round in a terminal (what /ops shows)."""
+"""``straum lag``: the monitor's latest round in a terminal (what /ops shows), as tables or as
+JSON, with an exit code a script or a Nagios-style check can act on (:func:`exit_code`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 
 from connectors.compacted import CompactedView
-from connectors.http.ops import STALE_AFTER_S, decode_status
+from connectors.http.ops import STALE_AFTER_S, alerts_body, decode_status, lag_body
 from straum.settings import Settings
 from streams.topics import TopicCatalogue
 
@@ -66,15 +67,50 @@ def render(status: dict[str, Any] | None) -> Group:
     return Group(head, lag, beats, alerts, tail)
 
 
-async def _latest(settings: Settings, watch: bool, interval: float) -> None:
+#: Exit codes of ``straum lag`` (the Nagios plugin convention, which monitoring tools read).
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+
+
+def exit_code(status: dict[str, Any] | None, now: float) -> int:
+    """0 when nothing fires, 1 when only warnings fire, 2 when a critical alert fires, 3 when
+    there is no current report (no monitor round, or one older than 30 s): unknown."""
+    if status is None or now - status["takenAt"].timestamp() > STALE_AFTER_S:
+        return UNKNOWN
+    firing = {a["severity"] for a in status["alerts"] if a["state"] == "firing"}
+    return CRITICAL if "critical" in firing else WARNING if firing else OK
+
+
+def snapshot(status: dict[str, Any] | None, now: float, runbook: str) -> dict[str, Any]:
+    """What ``--json`` prints: the lag body of /v1/ops/lag, the alerts of /v1/ops/alerts and
+    the queues of /v1/ops/queues, in one object, with the exit code it gives."""
+    return {"lag": lag_body(status, now), "alerts": alerts_body(status, now, runbook),
+            "queues": list(status["queues"]) if status else [],
+            "exitCode": exit_code(status, now)}
+
+
+def _json_line(status: dict[str, Any] | None, runbook: str) -> str:
+    import orjson
+
+    return orjson.dumps(snapshot(status, time.time(), runbook)).decode()
+
+
+async def _latest(settings: Settings, watch: bool, interval: float, as_json: bool) -> int:
     view = CompactedView(settings, TopicCatalogue.from_settings(settings).ops_status,
                          decode_status)
     await view.start()
     console = Console()
     try:
         if not watch:
-            console.print(render(view.values.get("status")))
-            return
+            status = view.values.get("status")
+            if as_json:
+                print(_json_line(status, settings.runbook), flush=True)
+            else:
+                console.print(render(status))
+            return exit_code(status, time.time())
+        if as_json:
+            while True:
+                print(_json_line(view.values.get("status"), settings.runbook), flush=True)
+                await asyncio.sleep(interval)
         with Live(render(view.values.get("status")), console=console,
                   refresh_per_second=2) as live:
             while True:
@@ -84,5 +120,7 @@ async def _latest(settings: Settings, watch: bool, interval: float) -> None:
         await view.stop()
 
 
-def show_lag(settings: Settings, watch: bool, interval: float = 2.0) -> None:
-    asyncio.run(_latest(settings, watch, interval))
+def show_lag(settings: Settings, watch: bool, interval: float = 2.0,
+             as_json: bool = False) -> int:
+    """Show the monitor's latest round; the exit code of :func:`exit_code`."""
+    return asyncio.run(_latest(settings, watch, interval, as_json))

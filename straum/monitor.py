@@ -22,11 +22,14 @@ from prometheus_client import Gauge, start_http_server
 
 from connectors.compacted import CompactedView
 from connectors.ops.availability import decode_window, encode_sample
+from connectors.ops.history import encode_event
+from connectors.ops.history import encode_sample as encode_history
 from connectors.ops.observer import BrokerObserver
 from connectors.ops.sinks import LogSink, PrometheusSink, WebhookSink
 from domain.alerts import AlertBook, HeartbeatAge, Observed, Thresholds, conditions, listing, update
 from domain.availability import MinuteSample
 from domain.lag import Observation, Status, evaluate_group, evaluate_partition
+from domain.ops_history import Sample
 from domain.replication import PartitionReplicas, ReplicationState, persisting
 from straum.logging import configure_logging, get_logger
 from straum.settings import Settings
@@ -78,7 +81,10 @@ class Monitor:
         self.window = window
         self.observer = BrokerObserver(settings, self.catalogue)
         self.sinks: list[Any] = [LogSink(), PrometheusSink()]
-        self.webhook = WebhookSink(webhook_url) if webhook_url else None
+        host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+        self.webhook = WebhookSink(webhook_url, payload=settings.alert_webhook_format,
+                                   external_url=f"http://{host}:{settings.http_port}/ops"
+                                   ) if webhook_url else None
         if self.webhook:
             self.sinks.append(self.webhook)
         self.book = AlertBook()
@@ -95,6 +101,11 @@ class Monitor:
         self.minute: datetime | None = None
         self.minute_up = True
         self.unsent_samples: deque[bytes] = deque(maxlen=7 * 24 * 60)
+        # History for the /ops page: a sample per interval, and every alert event.
+        self.history_every = settings.history_sample_seconds
+        self.history_at = time.time()
+        self.worst_lag, self.worst_lag_s = 0, None
+        self.unsent_history: deque[tuple[str, bytes]] = deque(maxlen=7 * 24 * 60 * 4)
         self.under_replicated_since: dict[tuple[str, int], float] = {}
         self.offline_since: dict[tuple[str, int], float] = {}
 
@@ -199,6 +210,7 @@ class Monitor:
             under_replicated_for_s=_longest(self.under_replicated_since, now),
             offline_for_s=_longest(self.offline_since, now))
         self.judge(observed)
+        self._history(now, partitions, throughput, eta, forwarding_up, queues)
         await self._flush_samples()
         FORWARDING_UP.set(1 if forwarding_up else 0)
         newest = await self._newest_processed_age(offsets, now)
@@ -242,11 +254,12 @@ class Monitor:
         return any(w.covers(moment) for w in self.maintenance.values.values())
 
     def judge(self, observed: Observed) -> None:
-        found = conditions(observed, self.thresholds)
+        found = conditions(observed, self.thresholds, self.settings.runbook)
         self.book, events = update(self.book, found, observed.now)
         for event in events:
             for sink in self.sinks:
                 sink.send(event)
+            self.unsent_history.append((self.catalogue.alert_events, encode_event(event)))
         if any(c.name in FORWARDING_DOWN for c in found) or (
                 observed.in_maintenance and not observed.forwarding_up):
             self.minute_up = False
@@ -262,7 +275,33 @@ class Monitor:
                                                      in_maintenance))
             self.minute, self.minute_up = minute, True
 
+    def _history(self, now: float, partitions: list[dict[str, Any]],
+                 throughput: list[dict[str, Any]], eta: float | None, forwarding_up: bool,
+                 queues: list[tuple[str, str, int, float | None]]) -> None:
+        """Keep the interval's worst lag; at its end, a sample for the history charts."""
+        self.worst_lag = max(self.worst_lag, sum(p["lag"] for p in partitions))
+        ages = [p["lagSeconds"] for p in partitions if p["lagSeconds"] is not None]
+        if ages:
+            self.worst_lag_s = max(self.worst_lag_s or 0.0, *ages)
+        if now - self.history_at < self.history_every:
+            return
+        rates = throughput[0] if throughput else {"inPerSecond": 0.0,
+                                                  "processedPerSecond": 0.0}
+        sample = Sample(
+            at=datetime.fromtimestamp(now, UTC), lag_messages=self.worst_lag,
+            max_lag_seconds=self.worst_lag_s, in_per_second=rates["inPerSecond"],
+            processed_per_second=rates["processedPerSecond"], catch_up_eta_seconds=eta,
+            dead_letters=self.dead_letter_total,
+            firing_alerts=sum(1 for a in listing(self.book) if a.state == "firing"),
+            forwarding_up=forwarding_up, queue_messages=sum(q[2] for q in queues))
+        self.unsent_history.append((self.catalogue.ops_history, encode_history(sample)))
+        self.history_at, self.worst_lag, self.worst_lag_s = now, 0, None
+
     async def _flush_samples(self) -> None:
+        while self.unsent_history:
+            topic, value = self.unsent_history[0]
+            await self.observer.producer.send_and_wait(topic, value, partition=0)
+            self.unsent_history.popleft()
         while self.unsent_samples:
             await self.observer.producer.send_and_wait(
                 self.catalogue.availability, self.unsent_samples[0], partition=0)

@@ -6,6 +6,7 @@ broker, the data directory and the topic layout without passing flags between th
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -15,12 +16,26 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def straum_home() -> Path:
+    """The folder a relative ``STRAUM_DATA_DIR`` is taken from: the root of the checkout straum
+    runs from (where ``make run`` puts ``var``), or, for an installed straum without a checkout,
+    ``$XDG_DATA_HOME/straum`` (``~/.local/share/straum``). Never the current directory, so that
+    ``straum token`` run from another folder signs with the key the API verifies with."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "straum").is_dir():
+        return checkout
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "straum"
+
+
 class Settings(BaseSettings):
     """straum's configuration; see README "Configuration" for each variable."""
 
     model_config = SettingsConfigDict(env_prefix="STRAUM_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="Broker data, keys and state.")
+    data_dir: Path = Field(
+        default=Path("var"), description="Broker data, keys and state; a relative path is "
+        "taken from straum_home() (the checkout's root), once, when the settings are read.")
     kafka_bootstrap: str | None = Field(
         default=None, description="Existing Kafka cluster; unset starts the embedded broker."
     )
@@ -28,6 +43,9 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, description="Embedded broker's client port; 0 = free.")
     kafka_controller_port: int = Field(default=9093, description="Embedded controller port.")
     kafka_heap: str = "768m"
+    kafka_metrics_port: int = Field(
+        default=9404, ge=0, description="The embedded broker's /metrics, served by the "
+        "Prometheus JMX exporter agent; 0: no agent.")
     kafka_nodes: int = Field(
         default=1, ge=1, le=9, description="Embedded Kafka nodes: 1 is one broker; 3 is a KRaft "
         "cluster on free ports with replication 3 and min.insync.replicas 2 for every topic.")
@@ -103,12 +121,21 @@ class Settings(BaseSettings):
         "may lie; our choice, see docs/ARCHITECTURE.md.")
 
     alert_webhook: str | None = Field(default=None, description="Alert events as JSON here.")
+    alert_webhook_format: Literal["straum", "alertmanager"] = Field(
+        default="straum", description="The webhook's body: straum's own event, or "
+        "Alertmanager's webhook payload (version 4), for receivers built for Alertmanager.")
+    runbook_url: str | None = Field(
+        default=None, description="The runbook's absolute URL (alerts link its sections as "
+        "<url>#<section>); default: the one the API serves, http://<host>:<port>/runbook.")
     clock_offset_seconds: float = Field(
         default=0.0, description="Shifts the processors' clock: for drills and "
         "time-compressed tests only, never in production.")
     contract_timer_seconds: float = Field(
         default=30.0, gt=0, description="How often contract lifecycles are moved on.")
     monitor_interval_seconds: float = Field(default=5.0, gt=0)
+    history_sample_seconds: float = Field(
+        default=60.0, gt=0, description="How often the monitor records its figures for the "
+        "/ops page's history charts.")
     heartbeat_interval_seconds: float = Field(default=10.0, gt=0)
     heartbeat_stale_seconds: float = Field(
         default=40.0, gt=0, description="Forwarding counts as stopped when the newest "
@@ -151,6 +178,14 @@ class Settings(BaseSettings):
     monitor_metrics_port: int = Field(default=9466, ge=0, description="Monitor /metrics; 0: off.")
     log_level: str = "INFO"
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        """Resolved once, here: every process and command of one checkout agrees on it,
+        whatever folder it was started from."""
+        value = value.expanduser()
+        return (value if value.is_absolute() else straum_home() / value).resolve()
+
     @field_validator("consent_required_from", mode="before")
     @classmethod
     def _never(cls, value: object) -> object:
@@ -162,6 +197,14 @@ class Settings(BaseSettings):
     def bootstrap(self) -> str:
         """The bootstrap servers to use: the configured cluster or the embedded broker."""
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def runbook(self) -> str:
+        """The runbook's absolute URL (``STRAUM_RUNBOOK_URL``, or the API's own /runbook)."""
+        if self.runbook_url:
+            return self.runbook_url
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+        return f"http://{host}:{self.http_port}/runbook"
 
     @property
     def accepts_dev_tokens(self) -> bool:

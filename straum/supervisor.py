@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 
 from connectors.broker.cluster import EmbeddedCluster, embedded_kafka, replication_for
-from connectors.broker.embedded import BrokerError, EmbeddedBroker
+from connectors.broker.embedded import BrokerError, EmbeddedBroker, ensure_jars
+from connectors.broker.jmx import agent_option, ensure_agent
 from straum.settings import Settings
 
 
@@ -109,6 +110,25 @@ def say(message: str) -> None:
     print(f"straum: {message}", file=sys.stderr, flush=True)
 
 
+class JarProgress:
+    """Says what Maven fetches on the first run (a few minutes of silence otherwise): a line
+    when fetching starts, then one per jar with a running count."""
+
+    def __init__(self, kafka_version: str, cache_dir: Path) -> None:
+        self.kafka_version, self.cache_dir = kafka_version, cache_dir
+        self.files = 0
+        self.jars = 0
+
+    def __call__(self, fetched: str) -> None:
+        if self.files == 0:
+            say(f"fetching the broker (Apache Kafka {self.kafka_version}, its libraries, the "
+                f"metrics agent) from Maven Central into {self.cache_dir} (first run only) ...")
+        self.files += 1
+        if ".jar " in fetched:
+            self.jars += 1
+            say(f"  fetched {self.files:3d} files: {fetched}")
+
+
 class Supervisor:
     def __init__(self, settings: Settings, host: str, port: int, demo: bool,
                  logs_to_terminal: bool = False) -> None:
@@ -151,9 +171,18 @@ class Supervisor:
         """Start the embedded broker or cluster; its bootstrap servers, None on failure."""
         s = self.settings
         try:
+            progress = JarProgress(s.kafka_version, s.kafka_cache_dir)
+            ensure_jars(s.kafka_cache_dir, s.kafka_version, progress=progress)
             self.broker = embedded_kafka(s.data_dir, s.kafka_cache_dir, s.kafka_version,
                                          s.kafka_nodes, s.kafka_port, s.kafka_controller_port,
                                          s.kafka_heap, s.kafka_node_heap)
+            if s.kafka_metrics_port:  # the JMX exporter: node n on STRAUM_KAFKA_METRICS_PORT+n-1
+                agent = ensure_agent(s.kafka_cache_dir, progress)
+                if isinstance(self.broker, EmbeddedCluster):
+                    self.broker.jvm_options_for = lambda node_id: (
+                        agent_option(agent, s.kafka_metrics_port + node_id - 1),)
+                else:
+                    self.broker.jvm_options = (agent_option(agent, s.kafka_metrics_port),)
             if isinstance(self.broker, EmbeddedCluster):
                 say(f"starting an embedded Kafka cluster of {self.broker.count} nodes (data in "
                     f"{self.broker.home}) ...")
@@ -248,10 +277,43 @@ class Supervisor:
         say("stopped")
 
     def _print_where_to_look(self) -> None:
-        base = f"http://{self.host}:{self.port}"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        base = f"http://{host}:{self.port}"
+        command = straum_command()
         say("ready: worker, API and monitor are up")
         say(f"API        {base}  (OpenAPI: {base}/docs)")
+        if (link := ops_link(self.settings, base)) is not None:
+            say(f"ops page   {link}")
+        else:
+            say(f"ops page   {base}/ops  (with an operator token from your identity provider)")
         say(f"health     {base}/readyz")
         say(f"metrics    {base}/metrics")
-        say("tokens     straum token --party <GLN> --role grid_owner|supplier|third_party|operator")
-        say("Ctrl-C stops everything; data stays in " + str(self.settings.data_dir.resolve()))
+        if self.broker is not None and self.settings.kafka_metrics_port:
+            first, nodes = self.settings.kafka_metrics_port, max(1, self.settings.kafka_nodes)
+            ports = ", ".join(str(first + n) for n in range(nodes))
+            say(f"broker     http://127.0.0.1:{first}/metrics  (the Kafka broker's own metrics"
+                + (f"; nodes on ports {ports})" if nodes > 1 else ")"))
+        say(f"tokens     {command} token --party <GLN> --role "
+            "grid_owner|supplier|third_party|operator")
+        say("Ctrl-C stops everything; data stays in " + str(self.settings.data_dir))
+
+
+#: The development operator whose token the printed /ops link carries.
+DEV_OPERATOR = "7080005051309"
+
+
+def straum_command() -> str:
+    """How to call straum from any folder: this environment's own script."""
+    script = Path(sys.executable).parent / "straum"
+    return str(script) if script.exists() else "straum"
+
+
+def ops_link(settings: Settings, base: str) -> str | None:
+    """/ops with a 12-hour development operator token in the fragment (the page keeps it in
+    the tab and never sends the fragment to the server); None where development tokens are
+    not accepted."""
+    if not settings.accepts_dev_tokens:
+        return None
+    from connectors.http.auth import issue_dev_token
+
+    return f"{base}/ops#token={issue_dev_token(settings, DEV_OPERATOR, ['operator'])}"

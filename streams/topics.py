@@ -201,6 +201,16 @@ class TopicCatalogue:
         return self._n("availability")
 
     @property
+    def ops_history(self) -> str:
+        """The monitor's figures per sample interval, for the /ops page's charts."""
+        return self._n("ops-history")
+
+    @property
+    def alert_events(self) -> str:
+        """Alerts that began or stopped firing, for the /ops page's timeline."""
+        return self._n("alert-events")
+
+    @property
     def maintenance(self) -> str:
         """Planned maintenance windows declared by operators (compacted by id)."""
         return self._n("maintenance")
@@ -312,6 +322,10 @@ class TopicCatalogue:
                       purpose="forwarding up/down per monitor round"),
             TopicSpec(self.maintenance, 1, r, compacted=True,
                       purpose="planned maintenance windows"),
+            TopicSpec(self.ops_history, 1, r, 400 * DAY_MS,
+                      purpose="monitor figures per sample interval (ops page charts)"),
+            TopicSpec(self.alert_events, 1, r, 800 * DAY_MS,
+                      purpose="alerts firing and resolved (ops page timeline)"),
             TopicSpec(self.intake_documents, 1, r, self.duplicate_window_days * DAY_MS,
                       compacted=True, purpose="accepted intake document ids (de-duplication)"),
             TopicSpec(self.dead_letters, 1, r, 30 * DAY_MS, purpose="dead letters"),

@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 
 from connectors.broker.cluster import EmbeddedCluster
-from connectors.broker.embedded import BrokerError, BrokerInfo, EmbeddedBroker
+from connectors.broker.embedded import BrokerError, BrokerInfo, EmbeddedBroker, free_port
+from connectors.broker.jmx import agent_option, ensure_agent
 from straum.settings import Settings
 
 SASL_USER, SASL_PASSWORD = "straum-test", "test-secret"
+BROKER_METRICS_PORT = free_port()
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +37,8 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerInf
     broker = EmbeddedBroker(data_dir, settings.kafka_cache_dir, settings.kafka_version,
                             port=0, controller_port=0, heap="768m", sasl_port=0,
                             sasl_users={SASL_USER: SASL_PASSWORD})
+    broker.jvm_options = (agent_option(ensure_agent(settings.kafka_cache_dir),
+                                       BROKER_METRICS_PORT),)  # the JMX exporter's /metrics
     info = broker.start(timeout=120)
     try:
         yield info

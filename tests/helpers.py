@@ -85,3 +85,18 @@ def national_id(rng: random.Random | None = None) -> str:
     from connectors.simulator import synthetic_national_id
 
     return synthetic_national_id(rng or random.Random())
+
+
+def chromium(tmp_path: Any, *args: str) -> str:
+    """Headless Chromium (Debian's package, which make test installs) with ``args``; what it
+    prints (``--dump-dom``: the page after its scripts ran)."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Chromium is needed: make test installs Debian's chromium package"
+    return subprocess.run(
+        [found, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'chromium'}",
+         *args], capture_output=True, text=True, timeout=120, check=True).stdout

@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,6 +85,8 @@ class EmbeddedCluster:
         self.heap = heap
         self.layout: ClusterLayout | None = None
         self.nodes: dict[int, EmbeddedBroker] = {}
+        #: More JVM options per node id (the metrics agent, see connectors/broker/jmx.py).
+        self.jvm_options_for: Callable[[int], tuple[str, ...]] = lambda node_id: ()
 
     @property
     def replication(self) -> int:
@@ -148,6 +151,8 @@ class EmbeddedCluster:
                 quorum_voters=layout.voters, cluster_id=layout.cluster_id,
                 replication=self.replication)
             for n in layout.nodes}
+        for node_id, node in self.nodes.items():
+            node.jvm_options = self.jvm_options_for(node_id)
 
     def start(self, timeout: float = 120.0, detach: bool = False) -> ClusterLayout:
         """Start every node that is not running and return once all of them answer."""

@@ -68,8 +68,10 @@ def jars_dir(cache_dir: Path, kafka_version: str) -> Path:
     return cache_dir / f"kafka-{kafka_version}" / "libs"
 
 
-def ensure_jars(cache_dir: Path, kafka_version: str, quiet: bool = True) -> Path:
-    """The folder of the broker's jars, fetched with Maven on first use (idempotent)."""
+def ensure_jars(cache_dir: Path, kafka_version: str, quiet: bool = True,
+                progress: Callable[[str], None] | None = None) -> Path:
+    """The folder of the broker's jars, fetched with Maven on first use (idempotent).
+    ``progress`` is told each file Maven downloads (see :func:`fetch_progress`)."""
     libs = jars_dir(cache_dir, kafka_version)
     marker = libs / f"kafka_2.13-{kafka_version}.jar"
     if marker.exists():
@@ -81,18 +83,45 @@ def ensure_jars(cache_dir: Path, kafka_version: str, quiet: bool = True) -> Path
     tmp.mkdir(parents=True)
     cmd = [mvn, "-B", "-f", str(POM), DEPENDENCY_PLUGIN, f"-DoutputDirectory={tmp}",
            "-DincludeScope=runtime", f"-Dkafka.version={kafka_version}"]
-    if quiet:
+    if quiet and progress is None:
         cmd.insert(2, "-q")
-    result = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
-    if result.returncode != 0 or not (tmp / marker.name).exists():
-        tail = (result.stdout or "")[-800:] if quiet else ""
+    if progress is not None:
+        code, output = _run_reporting(cmd, progress)
+    else:
+        result = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
+        code, output = result.returncode, (result.stdout or "") if quiet else ""
+    if code != 0 or not (tmp / marker.name).exists():
         raise BrokerError(
-            f"Maven could not fetch Apache Kafka {kafka_version} (exit {result.returncode}); "
-            f"check network access to Maven Central. {tail.strip()}"
+            f"Maven could not fetch Apache Kafka {kafka_version} (exit {code}); "
+            f"check network access to Maven Central. {output[-800:].strip()}"
         )
     shutil.rmtree(libs, ignore_errors=True)
     tmp.rename(libs)
     return libs
+
+
+_DOWNLOADED = re.compile(r"Downloaded from \S+: (\S+) \(([^)]*?)(?: at [^)]*)?\)")
+
+
+def fetch_progress(line: str) -> str | None:
+    """What one line of Maven's batch output says was fetched ("name (size)"), or None."""
+    match = _DOWNLOADED.search(line)
+    if match is None:
+        return None
+    return f"{match.group(1).rsplit('/', 1)[-1]} ({match.group(2).strip()})"
+
+
+def _run_reporting(cmd: list[str], progress: Callable[[str], None]) -> tuple[int, str]:
+    """Run Maven, telling ``progress`` each file as it arrives; (exit code, last output)."""
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, stdin=subprocess.DEVNULL)
+    assert process.stdout is not None
+    tail: list[str] = []
+    for line in process.stdout:
+        tail = [*tail[-40:], line]
+        if (fetched := fetch_progress(line)) is not None:
+            progress(fetched)
+    return process.wait(), "".join(tail)
 
 
 def port_is_free(port: int) -> bool:
@@ -174,6 +203,9 @@ def replication_properties(replication: int) -> dict[str, str]:
 class EmbeddedBroker:
     """One KRaft node (broker and controller) whose state lives in ``<data_dir>/broker``, or
     in ``home`` when it is one node of a cluster."""
+
+    #: More JVM options (set before start): the metrics agent, see connectors/broker/jmx.py.
+    jvm_options: tuple[str, ...] = ()
 
     def __init__(self, data_dir: Path, cache_dir: Path, kafka_version: str,
                  port: int = 9092, controller_port: int = 9093, heap: str = "768m",
@@ -330,7 +362,8 @@ class EmbeddedBroker:
                                   + (fmt.stderr or fmt.stdout).strip()[-400:])
         cmd = [java, f"-Xms{min_heap(self.heap)}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-               f"-Dkafka.logs.dir={self.logs}", "-cp", classpath, "kafka.Kafka", str(config)]
+               f"-Dkafka.logs.dir={self.logs}", *self.jvm_options, "-cp", classpath,
+               "kafka.Kafka", str(config)]
         log = self.logs / "server.log"
         self._log_from = log.stat().st_size if log.exists() else 0
         stdout = (self.logs / "stdout.log").open("ab")

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -39,6 +39,7 @@ from connectors.http.intake_routes import intake_routes
 from connectors.http.limits import BodyLimit
 from connectors.http.moving_routes import moving_routes
 from connectors.http.norgespris import norgespris_routes
+from connectors.http.openapi import install as install_openapi
 from connectors.http.ops_routes import ops_routes
 from connectors.http.owners import QueueOwners
 from connectors.http.point_reads import PointReads
@@ -46,6 +47,7 @@ from connectors.http.problems import (
     Problem,
     http_problem_handler,
     problem_handler,
+    unexpected_handler,
     validation_handler,
 )
 from connectors.http.queue_routes import queue_routes
@@ -60,6 +62,8 @@ from connectors.http.services import (
 )
 from connectors.http.shared_production_routes import shared_production_routes
 from connectors.http.value_requests import value_request_routes
+from connectors.http.tracing import TracedFastAPI
+from schemas.answers import Health, Readiness
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings
 from streams.topics import TopicCatalogue
@@ -115,14 +119,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.producer.stop()
         await owners.close()
 
-    app = FastAPI(title="straum", version="0.1.0", lifespan=lifespan,
-                  summary="Message backend for an electricity datahub")
+    app = TracedFastAPI(title="straum", version="0.1.0", lifespan=lifespan,
+                        summary="Message backend for an electricity datahub",
+                        docs_url=None, redoc_url=None)  # served offline: connectors/http/openapi
     app.state.services = services
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        jsonapi=lambda path: is_jsonapi_path(path) or is_access_api_path(path))
     app.add_middleware(Timing)
     app.add_exception_handler(Problem, problem_handler)
     app.add_exception_handler(StarletteHTTPException, http_problem_handler)
+    app.add_exception_handler(Exception, unexpected_handler)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -148,11 +154,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"the message broker failed the request ({type(exc).__name__})"))
 
     # -- operations ----------------------------------------------------------------------
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], response_model=Health)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get("/readyz", tags=["operations"], response_model=Readiness, responses={
+        503: {"model": Readiness, "description": "Not ready: the body says what is missing"}})
     async def readyz() -> JSONResponse:
         broker = services.ready.is_set()
         processors = broker and await _processors_assigned(services)
@@ -160,7 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "processors": "ok" if processors else "not assigned"}
         return JSONResponse(body, status_code=200 if broker and processors else 503)
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse, responses={
+        200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_LATEST: {
+            "schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -178,5 +187,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(moving_routes(services, consent_views))
     app.include_router(shared_production_routes(services))
     app.add_exception_handler(AccessApiError, access_api_error_handler)
+    install_openapi(app)
 
     return app

@@ -24,8 +24,10 @@ from connectors.http.contract_index import ContractIndex, IndexedContract, docum
 from connectors.http.deps import Authenticated
 from connectors.http.json_body import StrictJsonRoute, check_depth
 from connectors.http.problems import Problem
+from connectors.http.tracing import current_request_id
 from domain.calendar import calendar_text, day_in_calendar
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
+from schemas.answers import ContractDocument, ContractsDocument
 from schemas.fields import HubDateTime
 from straum.settings import Settings
 from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
@@ -67,7 +69,7 @@ def is_jsonapi_path(path: str) -> bool:
     return path == JSONAPI_PATH or path.startswith(JSONAPI_PATH + "/")
 
 
-async def jsonapi_validation_handler(_: Request, exc: Exception) -> JSONResponse:
+async def jsonapi_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     """A query parameter or path that does not validate, as JSON:API error objects."""
     assert isinstance(exc, RequestValidationError)
     errors = []
@@ -80,12 +82,13 @@ async def jsonapi_validation_handler(_: Request, exc: Exception) -> JSONResponse
         elif where == "body":
             error["source"] = {"pointer": "".join(f"/{p}" for p in rest)}
         errors.append(error)
-    return jsonapi({"errors": errors}, 400)
+    return jsonapi({"errors": errors, "meta": {"requestId": current_request_id(request)}}, 400)
 
 
-async def jsonapi_error_handler(_: Request, exc: Exception) -> JSONResponse:
+async def jsonapi_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JsonApiError)
-    return jsonapi(exc.body(), exc.status)
+    return jsonapi({**exc.body(), "meta": {"requestId": current_request_id(request)}},
+                   exc.status)
 
 
 def jsonapi(body: Any, status: int = 200) -> JSONResponse:
@@ -233,7 +236,7 @@ def contract_routes(services: ContractServices) -> APIRouter:
     async def ping() -> str:
         return "pong"
 
-    @router.get("/v1/contracts")
+    @router.get("/v1/contracts", response_model=ContractsDocument)
     async def list_contracts(
             who: Authenticated,
             contract_type: Annotated[str | None, Query(alias="filter[contractType]")] = None,
@@ -266,7 +269,7 @@ def contract_routes(services: ContractServices) -> APIRouter:
         found.sort(key=lambda c: (c.updated_at, c.id))
         return Response(document(found), media_type=JSONAPI)
 
-    @router.post("/v1/contracts", status_code=201)
+    @router.post("/v1/contracts", status_code=201, response_model=ContractsDocument)
     async def create_contracts(request: Request, who: Authenticated) -> JSONResponse:
         """Create one or more Norgespris contracts (grid owner, on its own points)."""
         require(who, Role.GRID_OWNER)
@@ -292,13 +295,13 @@ def contract_routes(services: ContractServices) -> APIRouter:
                                f"no contract {contract_id} that you may see")
         return contract
 
-    @router.get("/v1/contracts/{contractId}")
+    @router.get("/v1/contracts/{contractId}", response_model=ContractDocument)
     async def get_contract(who: Authenticated, contractId: str = ContractId) -> Response:
         require(who, Role.GRID_OWNER, Role.SUPPLIER, Role.OPERATOR)
         return Response(b'{"data":' + (await one(who, contractId)).json + b"}",
                         media_type=JSONAPI)
 
-    @router.patch("/v1/contracts/{contractId}")
+    @router.patch("/v1/contracts/{contractId}", response_model=ContractDocument)
     async def update_contract(request: Request, who: Authenticated,
                               contractId: str = ContractId) -> JSONResponse:
         """Edit start or end date, or cancel (isCancelled) within the regret period."""

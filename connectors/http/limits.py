@@ -64,7 +64,8 @@ class BodyLimit:
         those (the Contracts API)."""
         path = scope.get("path", "")
         problem = _TooLarge(self.max_bytes)
-        body: dict[str, Any] = problem.body(path)
+        request_id = (scope.get("state") or {}).get("request_id")
+        body: dict[str, Any] = problem.body(path, request_id)
         media_type = b"application/problem+json"
         if self.jsonapi(path):
             body = {"errors": [{"status": "413", "code": problem.code, "title": problem.title,

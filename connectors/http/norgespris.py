@@ -33,6 +33,7 @@ from domain.problem_codes import Code
 from domain.read_access import Period, midnight
 from domain.routing import check_series_against_point
 from domain.series import HUB_TIMEZONE, point_time
+from schemas.answers import NorgesprisComparison, PricesAccepted, camel_case
 from schemas.api import ContractModel
 from straum.settings import Settings
 from streams.serialisation import AREA_PRICE, METERING_POINT_STATE, METERING_VALUE_SERIES, codec
@@ -130,7 +131,7 @@ def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> AP
             await prices_view.start()
         return prices_view
 
-    @router.post("/v1/prices", status_code=202)
+    @router.post("/v1/prices", status_code=202, response_model=PricesAccepted)
     async def post_prices(body: PricesIn, who: Authenticated) -> JSONResponse:
         """Area prices per interval (NOK/MWh, or EUR/MWh with an eurNok rate)."""
         require(who, Role.OPERATOR)
@@ -153,7 +154,8 @@ def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> AP
             view.put(price.key, price)  # read your own write at once
         return JSONResponse({"accepted": len(parsed)}, status_code=202)
 
-    @router.get("/v1/metering-points/{metering_point_id}/norgespris-comparison")
+    @router.get("/v1/metering-points/{metering_point_id}/norgespris-comparison",
+                response_model=NorgesprisComparison)
     async def comparison(
             who: Authenticated,
             metering_point_id: Annotated[str, Path(min_length=18, max_length=18)],
@@ -192,7 +194,7 @@ def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> AP
         except (ValueError, ArithmeticError) as exc:
             raise Problem(422, Code.COMPARISON_UNAVAILABLE, "The comparison cannot be made",
                           str(exc)) from exc
-        body = asdict(result)
+        body = camel_case(asdict(result))
         body.update({"meteringPointId": metering_point_id, "priceArea": area,
                      "computedAt": datetime.now(UTC), "complete": result.complete,
                      "readablePeriods": [{"start": p.start, "end": p.end} for p in periods

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from connectors.compacted import CompactedView
 from connectors.ops.availability import decode_window, encode_window, read_samples, windows
+from domain.alerts import RUNBOOK, runbook_link
 from domain.availability import Availability, MaintenanceWindow, availability
 from domain.series import HUB_TIMEZONE
 from straum.settings import Settings
@@ -65,31 +66,40 @@ class OpsView:
         return self._view.values.get("status")
 
     def lag(self) -> dict[str, Any]:
-        status = self.latest()
-        if status is None:
-            return {"monitor": "no report yet", "stale": True}
-        age = time.time() - status["takenAt"].timestamp()
-        body = {k: v for k, v in status.items() if k not in ("alerts", "queues")}
-        replication = body.get("replication")
-        if isinstance(replication, tuple):  # a union's record decodes as (name, record)
-            body["replication"] = replication[1]
-        body["stale"] = age > STALE_AFTER_S
-        body["reportAgeSeconds"] = round(age, 1)
-        if body["stale"]:
-            body["monitor"] = f"not reporting for {age:.0f} s: figures are from then"
-        return body
+        return lag_body(self.latest(), time.time())
 
     def alerts(self) -> list[dict[str, Any]]:
-        status = self.latest()
-        alerts: list[dict[str, Any]] = list(status["alerts"]) if status else []
-        if status is None or time.time() - status["takenAt"].timestamp() > STALE_AFTER_S:
-            alerts.insert(0, {
-                "id": "MonitorSilent", "name": "MonitorSilent", "severity": "critical",
-                "state": "firing", "since": status["takenAt"] if status else None,
-                "summary": "the monitor has not reported; forwarding is not being watched",
-                "runbook": "docs/OPERATIONS.md#monitor-silent"})
-        return alerts
+        return alerts_body(self.latest(), time.time(), self.settings.runbook)
 
     def queues(self) -> list[dict[str, Any]]:
         status = self.latest()
         return list(status["queues"]) if status else []
+
+
+def lag_body(status: dict[str, Any] | None, now: float) -> dict[str, Any]:
+    """The monitor's round without its alerts and queues, with its age; stale when old."""
+    if status is None:
+        return {"monitor": "no report yet", "stale": True}
+    age = now - status["takenAt"].timestamp()
+    body = {k: v for k, v in status.items() if k not in ("alerts", "queues")}
+    replication = body.get("replication")
+    if isinstance(replication, tuple):  # a union's record decodes as (name, record)
+        body["replication"] = replication[1]
+    body["stale"] = age > STALE_AFTER_S
+    body["reportAgeSeconds"] = round(age, 1)
+    if body["stale"]:
+        body["monitor"] = f"not reporting for {age:.0f} s: figures are from then"
+    return body
+
+
+def alerts_body(status: dict[str, Any] | None, now: float, runbook: str = RUNBOOK
+                ) -> list[dict[str, Any]]:
+    """The round's alerts, with MonitorSilent first when there is no current round."""
+    alerts: list[dict[str, Any]] = list(status["alerts"]) if status else []
+    if status is None or now - status["takenAt"].timestamp() > STALE_AFTER_S:
+        alerts.insert(0, {
+            "id": "MonitorSilent", "name": "MonitorSilent", "severity": "critical",
+            "state": "firing", "since": status["takenAt"] if status else None,
+            "summary": "the monitor has not reported; forwarding is not being watched",
+            "runbook": runbook_link(runbook, "monitor-silent")})
+    return alerts

@@ -17,7 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from connectors.http.tracing import current_request_id
 from domain.problem_codes import Code
+from straum.logging import get_logger
+
+log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -32,10 +36,12 @@ class Problem(HTTPException):
         self.status, self.code, self.title, self.detail = status, code, title, detail
         self.problems = list(problems)
 
-    def body(self, instance: str) -> dict[str, Any]:
+    def body(self, instance: str, request_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"type": f"https://straum.dev/problems/{self.code}",
                                 "title": self.title, "status": self.status,
                                 "code": self.code, "instance": instance}
+        if request_id is not None:
+            body["requestId"] = request_id
         if self.detail:
             body["detail"] = self.detail
         if self.problems:
@@ -53,8 +59,18 @@ def pointer(location: Sequence[str | int]) -> str:
 
 async def problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return JSONResponse(exc.body(request.url.path), status_code=exc.status,
-                        media_type=PROBLEM_JSON, headers=exc.headers)
+    return JSONResponse(exc.body(request.url.path, current_request_id(request)),
+                        status_code=exc.status, media_type=PROBLEM_JSON, headers=exc.headers)
+
+
+async def unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+    """An error no rule foresaw: a 500 in problem details with the request id to quote (the
+    traceback is in the log line of the same id), never a bare text page."""
+    log.error("unhandled error", exc_info=exc, route=getattr(request.scope.get("route"),
+                                                             "path", "unmatched"))
+    return await problem_handler(request, Problem(
+        500, Code.INTERNAL_ERROR, "Internal error",
+        "the hub could not answer this request; quote the requestId when you report it"))
 
 
 HTTP_CODES = {404: Code.ROUTE_NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}

@@ -14,9 +14,9 @@ from connectors.http.owners import QueueOwners
 from connectors.http.problems import Problem
 from connectors.http.queues import poll_answer
 from connectors.http.services import Services
-from schemas.api import (
-    AckRequest,
-)
+from schemas.answers import Acknowledged
+from schemas.api import AckRequest, QueuesOverview
+from schemas.queue_payloads import PollAnswer
 from straum.logging import get_logger
 from streams.topics import Queue
 
@@ -26,8 +26,8 @@ log = get_logger(__name__)
 def queue_routes(services: Services, owners: QueueOwners) -> APIRouter:
     router = APIRouter(route_class=StrictJsonRoute)
 
-    @router.post("/v1/queues/{queue}/poll", tags=["queues"],
-              responses={204: {"description": "The queue is empty"}})
+    @router.post("/v1/queues/{queue}/poll", tags=["queues"], response_model=PollAnswer,
+                 responses={204: {"description": "The queue is empty"}})
     async def poll(queue: Queue, who: Authenticated, request: Request,
                    max: Annotated[int, Query(ge=1, le=2000)] = 100) -> Response:
         if not owners.mine(who.party):
@@ -39,7 +39,7 @@ def queue_routes(services: Services, owners: QueueOwners) -> APIRouter:
         poll_id, messages = result
         return Response(poll_answer(poll_id, messages), media_type="application/json")
 
-    @router.post("/v1/queues/{queue}/ack", tags=["queues"])
+    @router.post("/v1/queues/{queue}/ack", tags=["queues"], response_model=Acknowledged)
     async def ack(queue: Queue, body: AckRequest, who: Authenticated, request: Request
                   ) -> Response:
         if not owners.mine(who.party):
@@ -51,7 +51,7 @@ def queue_routes(services: Services, owners: QueueOwners) -> APIRouter:
                           "this queue has no open poll with that id")
         return JSONResponse({"pollId": body.poll_id, "status": result})
 
-    @router.get("/v1/queues", tags=["queues"])
+    @router.get("/v1/queues", tags=["queues"], response_model=QueuesOverview)
     async def queues_overview(who: Authenticated, request: Request) -> Response:
         if not owners.mine(who.party):
             return await owners.forward(who.party, request)

@@ -21,6 +21,7 @@ from connectors.http.json_body import StrictJsonRoute
 from connectors.http.problems import Problem
 from connectors.replay import Job, Replayer, ReplayError, State
 from domain.replay import ReplayPlan, ReplayScope
+from schemas.answers import ReplayJobOut, ReplayJobs, ReplayStarted
 from schemas.api import ContractModel
 from schemas.fields import GridAreaId, HubDateTime, PartyId, PointId
 from straum.logging import get_logger
@@ -95,7 +96,8 @@ def replay_routes(services: HasSettings) -> APIRouter:
 
         running[job.id] = (asyncio.create_task(run()), stop)
 
-    @router.post("/replays")
+    @router.post("/replays", response_model=ReplayStarted, responses={
+        202: {"model": ReplayStarted, "description": "The replay runs in the background"}})
     async def create_replay(body: ReplayIn, who: Authenticated) -> JSONResponse:
         r = await engine(who)
         scope = ReplayScope(body.from_, body.to, body.by, frozenset(body.metering_points),
@@ -113,7 +115,7 @@ def replay_routes(services: HasSettings) -> APIRouter:
         return JSONResponse(jsonable_encoder({"replay": job_json(job), "plan": plan_json(plan)}),
                             status_code=202)
 
-    @router.get("/replays")
+    @router.get("/replays", response_model=ReplayJobs)
     async def list_replays(who: Authenticated) -> JSONResponse:
         r = await engine(who)
         jobs = sorted(r.jobs.values.values(), key=lambda j: j.created_at, reverse=True)
@@ -128,13 +130,13 @@ def replay_routes(services: HasSettings) -> APIRouter:
 
     JobId = Path(max_length=64)
 
-    @router.get("/replays/{job_id}")
+    @router.get("/replays/{job_id}", response_model=ReplayJobOut)
     async def get_replay(who: Authenticated, job_id: str = JobId
                          ) -> JSONResponse:
         _, job = await job_of(who, job_id)
         return JSONResponse(jsonable_encoder(job_json(job)))
 
-    @router.post("/replays/{job_id}/stop")
+    @router.post("/replays/{job_id}/stop", response_model=ReplayJobOut)
     async def stop_replay(who: Authenticated, job_id: str = JobId
                           ) -> JSONResponse:
         _, job = await job_of(who, job_id)
@@ -144,7 +146,7 @@ def replay_routes(services: HasSettings) -> APIRouter:
             job = await task
         return JSONResponse(jsonable_encoder(job_json(job)))
 
-    @router.post("/replays/{job_id}/resume", status_code=202)
+    @router.post("/replays/{job_id}/resume", status_code=202, response_model=ReplayJobOut)
     async def resume_replay(who: Authenticated, job_id: str = JobId
                             ) -> JSONResponse:
         r, job = await job_of(who, job_id)
@@ -154,7 +156,7 @@ def replay_routes(services: HasSettings) -> APIRouter:
         start(r, job, await r.load_state(job.scope))
         return JSONResponse(jsonable_encoder(job_json(job)), status_code=202)
 
-    @router.post("/redeliveries", status_code=201)
+    @router.post("/redeliveries", status_code=201, response_model=ReplayJobOut)
     async def redeliver(body: RedeliveryIn, who: Authenticated) -> JSONResponse:
         r = await engine(who)
         try:

@@ -114,8 +114,20 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
+@cache
+def broker_metric_patterns() -> tuple[re.Pattern[str], ...]:
+    """The series the brokers' JMX exporter makes (connectors/broker/jmx-exporter.yml's rule
+    names, lower case, ``$n`` standing for a captured name), and the agent's JVM series."""
+    config = (ROOT / "connectors" / "broker" / "jmx-exporter.yml").read_text(encoding="utf-8")
+    names = re.findall(r"^\s+name: (\S+)$", config, re.M)
+    patterns = [re.compile(re.sub(r"\\\$\d", "[a-z]+", re.escape(n.lower())) + "$")
+                for n in names]
+    return (*patterns, re.compile(r"jvm_[a-z_]+$"))
+
+
 def unknown_metrics(expr: str) -> set[str]:
-    return metric_names(expr) - exported_metrics() - BUILTIN_METRICS
+    return {name for name in metric_names(expr) - exported_metrics() - BUILTIN_METRICS
+            if not any(p.match(name) for p in broker_metric_patterns())}
 
 
 def test_metric_name_extraction() -> None:
@@ -154,7 +166,8 @@ def env_of(service: dict[str, Any]) -> dict[str, str]:
 
 def test_compose_has_the_topology(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) >= {*BROKERS, *STRAUM_SERVICES, "lb", "prometheus", "grafana"}
+    assert set(services) >= {*BROKERS, *STRAUM_SERVICES, "lb", "prometheus", "alertmanager",
+                             "grafana"}
     kafka = [name for name, s in services.items() if s["image"].startswith("apache/kafka:")]
     assert sorted(kafka) == list(BROKERS)
     for name, service in services.items():
@@ -193,9 +206,30 @@ def test_three_brokers_in_one_kraft_quorum(compose: dict[str, Any]) -> None:
         assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
         assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
         assert "healthcheck" in services[name]
-        volumes |= {v.split(":")[0] for v in services[name]["volumes"]}
+        volumes |= {v.split(":")[0] for v in services[name]["volumes"]
+                    if v.split(":")[1] == "/var/lib/kafka/data"}
     assert len({env["CLUSTER_ID"] for env in envs.values()}) == 1
     assert len(volumes) == 3, "each broker needs a volume of its own"
+
+
+def test_every_broker_runs_the_jmx_exporter_and_prometheus_scrapes_it(
+        compose: dict[str, Any], prometheus: dict[str, Any]) -> None:
+    from connectors.broker import jmx
+
+    services = compose["services"]
+    fetch = services["jmx-exporter"]
+    assert f"-Dartifact={jmx.AGENT}" in fetch["command"]
+    agent = f"/opt/jmx-exporter/jmx_prometheus_javaagent-{jmx.AGENT_VERSION}.jar"
+    for name in BROKERS:
+        env = env_of(services[name])
+        assert env["KAFKA_OPTS"] == f"-javaagent:{agent}=9404:/etc/jmx-exporter/kafka.yml"
+        mounts = {v.split(":")[1]: v.split(":")[0] for v in services[name]["volumes"]}
+        assert mounts["/opt/jmx-exporter"] == "jmx-exporter"
+        assert (COMPOSE.parent / mounts["/etc/jmx-exporter/kafka.yml"]).resolve() == jmx.CONFIG
+        assert services[name]["depends_on"]["jmx-exporter"]["condition"] == \
+            "service_completed_successfully"
+    targets = jobs(prometheus)["kafka"]["static_configs"][0]["targets"]
+    assert targets == [f"{name}:9404" for name in BROKERS]
 
 
 def test_straum_services_scale_and_agree(compose: dict[str, Any]) -> None:
@@ -232,7 +266,7 @@ def test_the_load_balancer_is_the_only_public_straum_port(compose: dict[str, Any
     assert [p.split(":")[-1] for p in lb["ports"]] == ["8080"]
     mounts = {v.split(":")[1]: v.split(":")[0] for v in lb["volumes"]}
     assert (COMPOSE.parent / mounts["/etc/nginx/nginx.conf"]).resolve() == NGINX
-    for name in ("prometheus", "grafana"):
+    for name in ("prometheus", "alertmanager", "grafana"):
         assert all(p.startswith("127.0.0.1:") for p in services[name]["ports"])
 
 
@@ -487,15 +521,26 @@ def operations_anchors() -> set[str]:
     return anchors
 
 
-def test_every_runbook_link_has_its_section(rules: dict[str, Any]) -> None:
+RUNBOOK_LABEL = "{{ $externalLabels.runbook_url }}#"
+
+
+def test_every_runbook_link_has_its_section(rules: dict[str, Any],
+                                            prometheus: dict[str, Any],
+                                            compose: dict[str, Any]) -> None:
+    """Links are absolute: the runbook's URL (an external label from STRAUM_RUNBOOK_URL, the
+    monitor's setting) and a section that exists."""
     anchors = operations_anchors()
     for rule in all_rules(rules):
-        url = rule["annotations"]["runbook_url"]
-        assert url.startswith("docs/OPERATIONS.md#")
-        if "{{" not in url:
+        url = rule["annotations"]["runbook_url"].strip()
+        assert url.startswith(RUNBOOK_LABEL), url
+        if "{{" not in url.removeprefix(RUNBOOK_LABEL):
             assert url.split("#", 1)[1] in anchors, url
+    assert prometheus["global"]["external_labels"]["runbook_url"] == "${STRAUM_RUNBOOK_URL}"
+    runbook = env_of(compose["services"]["prometheus"])["STRAUM_RUNBOOK_URL"]
+    assert runbook == env_of(compose["services"]["monitor"])["STRAUM_RUNBOOK_URL"]
+    assert runbook.startswith("${STRAUM_RUNBOOK_URL:-http") and runbook.endswith("/runbook}")
     source = (ROOT / "domain" / "alerts.py").read_text(encoding="utf-8")
-    monitor_runbooks = re.findall(r'RUNBOOK \+ "([\w-]+)"', source)
+    monitor_runbooks = re.findall(r'link\("([\w-]+)"\)', source)
     assert len(monitor_runbooks) >= 6
     assert set(monitor_runbooks) <= anchors
     # StraumAlertFiring's link: the monitor's alert name in kebab case, QueueNearExpiry apart
@@ -507,6 +552,50 @@ def test_every_runbook_link_has_its_section(rules: dict[str, Any]) -> None:
         kebab = ("queue-expiry" if name == "QueueNearExpiry"
                  else re.sub(r"([a-z])([A-Z])", r"\1-\2", name).lower())
         assert kebab in anchors, name
+
+
+ALERTMANAGER = DOCKER / "alertmanager" / "alertmanager.yml"
+
+
+def test_alertmanager_receives_prometheus_alerts_and_inhibits_the_duplicates(
+        yaml: ModuleType, prometheus: dict[str, Any], compose: dict[str, Any],
+        rules: dict[str, Any]) -> None:
+    """The inhibit rules docs/OPERATIONS.md describes are in the configuration compose mounts,
+    and name alerts that exist."""
+    targets = [t for a in prometheus["alerting"]["alertmanagers"]
+               for c in a["static_configs"] for t in c["targets"]]
+    assert targets == ["alertmanager:9093"]
+    service = compose["services"]["alertmanager"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in service["volumes"]}
+    assert (COMPOSE.parent / mounts["/etc/alertmanager"]).resolve() == ALERTMANAGER.parent
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in service["command"]
+    config = load_yaml(yaml, ALERTMANAGER)
+    receivers = {r["name"] for r in config["receivers"]}
+    assert config["route"]["receiver"] in receivers
+    assert all(r["receiver"] in receivers for r in config["route"].get("routes", []))
+    inhibit = [(r["source_matchers"], r["target_matchers"]) for r in config["inhibit_rules"]]
+    assert (['alertname="ForwardingStopped"'],
+            ['alertname="StraumAlertFiring"', 'straum_alert="ForwardingStopped"']) in inhibit
+    assert (['alertname="BrokerUnreadable"'],
+            ['alertname="StraumAlertFiring"', 'straum_alert="BrokerUnreachable"']) in inhibit
+    alerts = {rule["alert"] for rule in all_rules(rules)}
+    for matchers in [m for pair in inhibit for m in pair]:
+        for matcher in matchers:
+            name, op, value = re.fullmatch(r'(\w+)(=~|=)"(.*)"', matcher).groups()  # type: ignore[union-attr]
+            if name == "alertname":
+                names = value.split("|") if op == "=~" else [value]
+                assert set(names) <= alerts, names
+    operations = OPERATIONS.read_text(encoding="utf-8")
+    assert "docker/alertmanager/alertmanager.yml" in operations
+
+
+def test_amtool_checks_the_alertmanager_config() -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool is not installed (Debian: the prometheus-alertmanager package)")
+    result = subprocess.run([amtool, "check-config", str(ALERTMANAGER)], text=True,
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def promtool() -> str:
@@ -531,8 +620,14 @@ def test_promtool_unit_tests_of_the_alerts() -> None:
     run_promtool("test", "rules", str(ALERT_TESTS))
 
 
+def as_prometheus_sees_it(expr: str) -> str:
+    """A dashboard query with Grafana's variables filled in as Grafana does."""
+    return expr.replace("$__rate_interval", "1m").replace("$instance", ".*")
+
+
 def test_promtool_parses_every_dashboard_query(tmp_path: Path, yaml: ModuleType) -> None:
-    exprs = [t["expr"] for panel in dashboard_panels() for t in panel["targets"]]
+    exprs = [as_prometheus_sees_it(t["expr"]) for panel in dashboard_panels()
+             for t in panel["targets"]]
     records = [{"record": f"straum:dashboard_query_{i}", "expr": e} for i, e in enumerate(exprs)]
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": records}]}))
@@ -554,16 +649,27 @@ def test_grafana_dashboard_is_valid(yaml: ModuleType, compose: dict[str, Any]) -
     datasource = load_yaml(yaml, GRAFANA_DATASOURCES)["datasources"][0]
     assert datasource["type"] == "prometheus"
     assert datasource["url"] == "http://prometheus:9090" and "prometheus" in compose["services"]
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    assert variables["datasource"]["current"]["value"] == datasource["uid"]
+    instance = variables["instance"]
+    assert instance["type"] == "query" and instance["includeAll"] and instance["multi"]
+    assert "label_values(up{" in instance["query"]["query"]
     panels = dashboard_panels()
     assert len({p["id"] for p in panels}) == len(panels)
     used: set[str] = set()
     for panel in panels:
-        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
+        assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
+        for target in panel["targets"]:
+            assert "[1m]" not in target["expr"], (panel["title"], target["expr"])
+            for window in re.findall(r"\b(?:rate|irate)\([^\[]*\[([^\]]+)\]", target["expr"]):
+                assert window == "$__rate_interval", (panel["title"], target["expr"])
         grid = panel["gridPos"]
         assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
-            assert target["datasource"]["uid"] == datasource["uid"]
+            assert target["datasource"]["uid"] == "${datasource}"
             assert not unknown_metrics(target["expr"]), (panel["title"], target["expr"])
             used |= metric_names(target["expr"])
     assert used >= {"straum_consumergroup_lag", "straum_consumergroup_lag_seconds",
@@ -571,7 +677,14 @@ def test_grafana_dashboard_is_valid(yaml: ModuleType, compose: dict[str, Any]) -
                     "straum_forwarder_series_total", "straum_intake_series_total",
                     "straum_dead_letter_topic_records", "straum_queue_depth",
                     "straum_queue_oldest_unacknowledged_age_seconds",
-                    "straum_http_request_duration_seconds_bucket", "straum_alert_firing"}
+                    "straum_http_request_duration_seconds_bucket", "straum_alert_firing",
+                    "kafka_server_brokertopicmetrics_messagesin_total",
+                    "kafka_server_replicamanager_underreplicatedpartitions",
+                    "kafka_controller_kafkacontroller_activecontrollercount",
+                    "kafka_network_requestmetrics_totaltimems"}
+    broker_row = next(p for p in dashboard["panels"] if p.get("type") == "row"
+                      and "Kafka brokers" in p["title"])
+    assert broker_row["gridPos"]["w"] == 24
 
 
 def test_grafana_provisioning_finds_the_dashboard(yaml: ModuleType,

@@ -114,7 +114,7 @@ def test_2_each_supplier_compares_only_its_own_days(straum: Straum) -> None:
         response = client.get(f"/v1/metering-points/{point}/norgespris-comparison",
                               params={"from": days[0].isoformat(), "to": days[-1].isoformat()})
         assert response.status_code == 200, response.text
-        return Decimal(str(response.json()["totals"]["energy_kwh"]))
+        return Decimal(str(response.json()["totals"]["energyKwh"]))
 
     assert energy(old) == sum(hours_of[d] for d in days if d < switch)
     assert energy(new) == 2 * sum(hours_of[d] for d in days if d >= switch)

@@ -12,6 +12,7 @@ import json
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import day_series, gln, gsrn, register_point, start_of_supply, values_document
+from tests.helpers import (
+    chromium,
+    day_series,
+    gln,
+    gsrn,
+    register_point,
+    start_of_supply,
+    values_document,
+)
 from tests.integration.conftest import Straum, start_straum
 
 COMPRESSED = {
@@ -29,6 +38,7 @@ COMPRESSED = {
     "STRAUM_HEARTBEAT_INTERVAL_SECONDS": "2",
     "STRAUM_HEARTBEAT_STALE_SECONDS": "8",
     "STRAUM_MONITOR_STARTUP_GRACE_SECONDS": "5",
+    "STRAUM_HISTORY_SAMPLE_SECONDS": "2",
 }
 
 
@@ -138,6 +148,16 @@ class Load:
         self.thread.join()
 
 
+def lag_json(straum: Straum) -> tuple[int, dict[str, Any]]:
+    """``straum lag --json``: its exit code and what it printed."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "straum", "lag", "--json"], env=straum.env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    return done.returncode, json.loads(done.stdout)
+
+
 def test_quiet_period_raises_nothing(watched: tuple[Straum, Webhook]) -> None:
     straum, webhook = watched
     wait_until(lambda: heartbeats_flow(straum), 60, "heartbeats to come through")
@@ -145,6 +165,9 @@ def test_quiet_period_raises_nothing(watched: tuple[Straum, Webhook]) -> None:
     assert webhook.events == []
     assert [a for a in ops(straum, "/v1/ops/alerts")["alerts"] if a["state"] == "firing"] == []
     assert ops(straum, "/v1/ops/lag")["groupStatus"] == "OK"
+    code, shown = lag_json(straum)
+    assert code == shown["exitCode"] == 0
+    assert shown["lag"]["groupStatus"] == "OK" and shown["lag"]["stale"] is False
 
 
 def test_frozen_worker_fires_and_recovery_resolves(watched: tuple[Straum, Webhook]) -> None:
@@ -158,9 +181,13 @@ def test_frozen_worker_fires_and_recovery_resolves(watched: tuple[Straum, Webhoo
             fired = webhook.wait_for("firing", "ForwardingStopped", 60)
             assert fired["severity"] == "critical"
             assert "forwarding has stopped" in fired["summary"]
-            assert fired["runbook"].startswith("docs/OPERATIONS.md#")
+            assert fired["runbook"] == "http://127.0.0.1:8080/runbook#forwarding-stopped"
             open_alerts = ops(straum, "/v1/ops/alerts")["alerts"]
             assert open_alerts[0]["state"] == "firing"
+            code, shown = lag_json(straum)
+            assert code == shown["exitCode"] == 2  # a critical alert fires
+            assert "ForwardingStopped" in [a["name"] for a in shown["alerts"]
+                                           if a["state"] == "firing"]
         finally:
             worker.send_signal(signal.SIGCONT)
         webhook.wait_for("resolved", "ForwardingStopped", 90)
@@ -186,20 +213,12 @@ def test_ops_page_shows_the_monitors_numbers_in_a_real_browser(
     """Headless Chromium loads /ops with an operator token in the fragment; the numbers it
     renders are the ones the operator API reports."""
     import re
-    import shutil
-    import subprocess
 
     straum, _ = watched
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is needed: make test installs Debian's chromium package"
     wait_until(lambda: heartbeats_flow(straum), 60, "heartbeats to come through")
     token = straum.token("7080005051286", "operator")
-    page = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}",
-         "--virtual-time-budget=6000", "--dump-dom", f"{straum.base_url}/ops#token={token}"],
-        capture_output=True, text=True, timeout=90, check=True).stdout
+    page = chromium(tmp_path, "--virtual-time-budget=8000", "--dump-dom",
+                    f"{straum.base_url}/ops#token={token}")
     lag = ops(straum, "/v1/ops/lag")
 
     def shown(element_id: str) -> str:
@@ -214,7 +233,97 @@ def test_ops_page_shows_the_monitors_numbers_in_a_real_browser(
     rows = re.findall(r"<tr><td>[^<]+</td><td class=\"num\">\d+</td><td class=\"num\">",
                       page.split('id="partitions"')[1].split("</tbody>")[0])
     assert len(rows) == len(lag["partitions"]) > 0
-    assert "Cannot read" not in shown("error")
+    assert shown("error") == ""
+
+
+def png_size_and_rows(path: Path) -> tuple[int, int, int]:
+    """A PNG's width and height, and how many distinct rows of pixels it has (a blank page
+    has a handful; a page of charts and tables, hundreds)."""
+    import struct
+    import zlib
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    channels = {2: 3, 6: 4}[data[25]]
+    chunks, at = [], 8
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IDAT":
+            chunks.append(data[at + 8:at + 8 + length])
+        at += 12 + length
+    raw = zlib.decompress(b"".join(chunks))
+    stride = 1 + width * channels
+    return width, height, len({raw[i:i + stride] for i in range(0, len(raw), stride)})
+
+
+def test_ops_page_charts_history_and_records_in_a_real_browser(
+        watched: tuple[Straum, Webhook], tmp_path: Path) -> None:
+    """The page people look at: history charts (lag, throughput, catch-up time), the alert
+    timeline, availability per day and month, maintenance windows, replays and the queue
+    table, drawn by plotly.js in headless Chromium; a screenshot of it is kept
+    (``ops-page.png`` in the test's folder) and must show a page, not a blank."""
+    import re
+    from datetime import UTC, datetime
+
+    straum, _ = watched
+    operator = straum.client("7080005051286", "operator")
+    grid_owner = straum.client(gln(), "grid_owner")  # an actor queue for the table
+    assert grid_owner.post("/v1/metering-points",
+                           json=register_point(gsrn())).status_code == 202
+    wait_until(lambda: len(operator.get("/v1/ops/history").json()["samples"]) >= 3
+               and operator.get("/v1/ops/queues").json()["queues"], 90,
+               "three history samples and a queue")
+    now = datetime.now(UTC)
+    reason = f"screenshot window {uuid.uuid4().hex[:6]}"
+    assert operator.post("/v1/ops/maintenance", json={
+        "start": (now + timedelta(days=3)).isoformat(),
+        "end": (now + timedelta(days=3, hours=2)).isoformat(), "reason": reason}
+    ).status_code == 201
+    assert operator.post("/v1/ops/replays", json={
+        "from": (now - timedelta(hours=1)).isoformat(), "to": now.isoformat(),
+        "dryRun": True}).status_code == 200
+    history = operator.get("/v1/ops/history").json()["samples"]
+    token = straum.token("7080005051286", "operator")
+    url = f"{straum.base_url}/ops#token={token}"
+    page = chromium(tmp_path, "--virtual-time-budget=15000", "--dump-dom", url)
+
+    def points(chart: str) -> int:
+        match = re.search(rf'id="{chart}"[^>]*data-points="(\d+)"', page)
+        assert match, f"#{chart} was not drawn"
+        return int(match.group(1))
+
+    assert points("chart-lag") >= 2 * min(len(history), 3)
+    assert points("chart-throughput") >= 2 * min(len(history), 3)
+    assert points("chart-catchup") >= min(len(history), 3)
+    assert points("chart-availability") >= 2
+    points("chart-alerts")  # drawn, with periods or with "no alert fired"
+    assert page.count('class="main-svg"') >= 5  # plotly's own drawing
+    assert reason in page
+    body = page.split('id="queues"')[1].split("</tbody>")[0]
+    assert body.count("<tr>") >= 1
+    assert re.search(r'id="queues-page"[^>]*>\d+–\d+ of \d+<', page)
+    alerts = page.split('<tbody id="alerts">')[1].split("</tbody>")[0]
+    runbooks = re.findall(r'class="runbook" href="([^"]+)"', alerts)
+    assert [link for link in runbooks
+            if not link.startswith("http://127.0.0.1:8080/runbook#")] == []
+    assert re.search(r'id="error"[^>]*></p>', page), "the page reported an error"
+
+    shot = tmp_path / "ops-page.png"
+    chromium(tmp_path, "--virtual-time-budget=15000", "--window-size=1440,2400",
+             f"--screenshot={shot}", url)
+    width, height, distinct = png_size_and_rows(shot)
+    assert (width, height) == (1440, 2400)
+    assert distinct > 300, "the screenshot is (almost) blank"
+
+
+def test_the_runbook_links_open_their_section(watched: tuple[Straum, Webhook]) -> None:
+    straum, _ = watched
+    page = httpx.get(f"{straum.base_url}/runbook")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for section in ("forwarding-stopped", "consumer-lag", "dead-letters", "broker-unreachable",
+                    "monitor-silent", "queue-expiry", "forwarding-failing"):
+        assert f'id="{section}"' in page.text, section
 
 
 def test_maintenance_windows_and_availability(watched: tuple[Straum, Webhook]) -> None:

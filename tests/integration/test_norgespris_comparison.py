@@ -58,11 +58,11 @@ def test_a_household_day_compared_by_hand(straum: Straum, tmp_path: Path) -> Non
     spot = kwh * Decimal("1.50") * Decimal("1.25")                      # 90.00 NOK
     support = kwh * Decimal("0.90") * Decimal("0.75") * Decimal("1.25")  # 40.50 NOK
     with_norgespris = kwh * Decimal("0.40") * Decimal("1.25")           # 24.00 NOK
-    assert Decimal(str(totals["energy_kwh"])) == kwh
-    assert Decimal(str(totals["spot_cost"])) == spot
+    assert Decimal(str(totals["energyKwh"])) == kwh
+    assert Decimal(str(totals["spotCost"])) == spot
     assert Decimal(str(totals["support"])) == support
-    assert Decimal(str(totals["cost_without"])) == spot - support
-    assert Decimal(str(totals["cost_with"])) == with_norgespris
+    assert Decimal(str(totals["costWithout"])) == spot - support
+    assert Decimal(str(totals["costWith"])) == with_norgespris
     assert Decimal(str(totals["difference"])) == with_norgespris - (spot - support)
 
     stranger = straum.client(gln(), "supplier")
@@ -77,7 +77,7 @@ def test_a_household_day_compared_by_hand(straum: Straum, tmp_path: Path) -> Non
     empty = go.get(f"/v1/metering-points/{point}/norgespris-comparison",
                          params={"from": (day - timedelta(days=40)).isoformat(),
                                  "to": (day - timedelta(days=35)).isoformat()}).json()
-    assert empty["complete"] is False and empty["totals"]["energy_kwh"] == 0
+    assert empty["complete"] is False and empty["totals"]["energyKwh"] == 0
     assert empty["flags"], "missing values are flagged, not guessed"
 
 

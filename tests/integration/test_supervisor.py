@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 import httpx
 
 from connectors.broker.embedded import free_port, pid_alive
+from connectors.http.auth import Role, TokenVerifier
+from straum.settings import Settings
 
 
 def wait_for(predicate: object, timeout: float, what: str) -> None:
@@ -61,6 +64,11 @@ def test_killed_worker_is_restarted_and_ctrl_c_stops_all(kafka_bootstrap: str,
         run.send_signal(signal.SIGINT)
         output, _ = run.communicate(timeout=60)
     assert run.returncode == 0, output
+    # The operator page's link, with a token this data directory's key verifies.
+    link = re.search(rf"ops page   (http://127\.0\.0\.1:{port}/ops#token=(\S+))", output)
+    assert link, output
+    caller = TokenVerifier(Settings(data_dir=tmp_path)).verify(f"Bearer {link.group(2)}", None)
+    assert caller.roles == {Role.OPERATOR}
     assert "worker exited with code -9; restarting" in output
     assert "straum: stopped" in output
     assert not any(pid_alive(pid) for pid in children.values())

@@ -67,7 +67,7 @@ def test_under_replication_is_a_warning_after_the_threshold() -> None:
     found = conditions(observed(parts, under_for=10.0))
     assert [(c.name, c.severity) for c in found] == [("UnderReplicatedPartitions", "warning")]
     assert "1 of 1 partitions" in found[0].summary and "2 broker(s) alive" in found[0].summary
-    assert found[0].runbook == "docs/OPERATIONS.md#under-replicated-partitions"
+    assert found[0].runbook == "http://127.0.0.1:8080/runbook#under-replicated-partitions"
 
 
 def test_below_min_insync_is_critical() -> None:
