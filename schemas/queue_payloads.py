@@ -37,7 +37,8 @@ class MeteringValuesPayload(Payload):
     """NotifyValidatedDataForBillingEnergy: one recipient's part of a series (the supplier's
     days of supply, the grid owner's, a third party's within its access). A shared-production
     result (BRS-NO-701) is one such series per channel, with ``channel``, ``productCode``,
-    ``direction``, ``settled`` and ``calculation`` besides."""
+    ``direction``, ``settled`` and ``calculation`` besides; an answer to a request for values
+    (BRS-NO-315), with ``requestId``."""
 
     transaction_id: str
     original_message_id: str
@@ -59,6 +60,8 @@ class MeteringValuesPayload(Payload):
     settled: bool | None = Field(default=None, description="shared production: settled in "
                                  "the hub")
     calculation: CalculationRef | None = None
+    request_id: str | None = Field(default=None, description="an answer to a request for "
+                                   "historical values (BRS-NO-315): the request's messageId")
 
 
 class Reason(Payload):

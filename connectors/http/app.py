@@ -61,8 +61,8 @@ from connectors.http.services import (
     not_durable,
 )
 from connectors.http.shared_production_routes import shared_production_routes
-from connectors.http.value_requests import value_request_routes
 from connectors.http.tracing import TracedFastAPI
+from connectors.http.value_requests import value_request_routes
 from schemas.answers import Health, Readiness
 from straum.logging import get_logger
 from straum.settings import Settings, get_settings

@@ -63,16 +63,19 @@ async def test_simulator_registers_and_sends_a_day(straum: Straum) -> None:
 
 
 async def test_simulator_reports_the_documents_the_hub_rejected(straum: Straum) -> None:
-    """The API accepts a start of supply or move-in backdated too far (202) and the hub
-    rejects it; the simulator says so, with the reason, instead of counting the rejection as
-    processed."""
+    """A start of supply backdated too far is refused by the API at once (400) and a move-in
+    backdated too far is accepted (202) and rejected by the hub; the simulator says which,
+    with the reason, instead of counting either as processed."""
     population = plan_population(random.randrange(10**9), 3, 1, 1, third_parties=0)
+    persons = sum(point.national_id is not None for point in population.points)
     async with DevClients(straum.base_url, straum.settings) as clients:
         registered = await register(population, clients,
                                     supply_start=oslo_today() - timedelta(days=40),
                                     settle_timeout=90, quiet=True)
-    assert (registered.accepted, registered.errors, registered.settled) == (6, 0, True)
-    assert registered.rejected == 3
-    assert all(sample.startswith(("/v1/start-of-supply ", "/v1/move-in "))
-               and ("supply.backdated" in sample or "move_in.backdated" in sample)
+    assert (registered.accepted, registered.errors, registered.settled) == \
+        (3 + persons, 3 - persons, True), registered.error_samples
+    assert registered.rejected == persons
+    assert all(sample.startswith("/v1/start-of-supply ") and "supply.backdated" in sample
+               for sample in registered.error_samples), registered.error_samples
+    assert all(sample.startswith("/v1/move-in ") and "move_in.backdated" in sample
                for sample in registered.rejection_samples), registered.rejection_samples
