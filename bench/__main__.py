@@ -29,7 +29,7 @@ from bench.procs import LoadMeter
 from bench.profiling import summarise
 from bench.report import load_note, other_sections, render
 from connectors.broker.embedded import EmbeddedBroker
-from straum.settings import Settings
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "bench" / "results" / "forwarder.prof"

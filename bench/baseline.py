@@ -30,7 +30,7 @@ from bench.fixtures import Market, make_market, series_value
 from domain.forwarding import NOTIFY_VALUES
 from domain.messages import METERING_VALUES, Outbound, acknowledgement, outbound_message_id
 from schemas.records import queue_message
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import (
     admin_client,
     durable_producer,

@@ -71,7 +71,7 @@ from connectors.simulator import (
 )
 from domain.forwarding import NOTIFY_VALUES
 from domain.messages import outbound_message_id
-from straum.settings import Settings
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "RELIABILITY.md"

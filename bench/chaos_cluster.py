@@ -69,7 +69,7 @@ from bench.chaos import (
 )
 from connectors.broker.cluster import EmbeddedCluster, quorum_leader
 from connectors.simulator import DevClients, oslo_today, plan_population, register
-from straum.settings import Settings
+from schemas.settings import Settings
 
 BEGIN = ("<!-- chaos-cluster:begin (written by python -m bench.chaos --nodes 3; "
          "do not edit by hand) -->")

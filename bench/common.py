@@ -16,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from straum.settings import Settings
+from schemas.settings import Settings
 
 console = Console(stderr=True)
 PARTITIONS = 6

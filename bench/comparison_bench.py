@@ -49,7 +49,7 @@ from connectors.http.auth import issue_dev_token
 from connectors.http.norgespris import point_state, point_values
 from domain.comparison import compare, tariffs_for
 from domain.series import expected_point_count
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.serialisation import CONTRACT, METERING_VALUE_SERIES, codec
 from streams.topics import TopicCatalogue
 from tests.helpers import gln, gsrn, oslo_midnight, register_point

@@ -58,7 +58,7 @@ from bench.standalone import log_lines, log_size, log_summary, main, until_membe
 from bench.wait import caught_up
 from connectors.compacted import CompactedView
 from connectors.http.ops import decode_status
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import durable_producer
 from streams.topics import TopicCatalogue
 from tests.integration.test_monitoring import Webhook

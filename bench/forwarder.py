@@ -32,7 +32,7 @@ from bench.procs import Processes, cpu_snapshot
 from bench.standalone import log_size, log_summary, until_members
 from bench.tally import Tally, count_committed, queue_ends, tally
 from bench.wait import caught_up
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import admin_client, ensure_topics
 from streams.topics import TopicCatalogue
 

@@ -14,7 +14,7 @@ from bench.procs import Processes
 from bench.wait import caught_up
 from connectors.broker.embedded import free_port
 from connectors.http.auth import issue_dev_token
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.topics import TopicCatalogue
 from tests.helpers import register_point, start_of_supply
 

@@ -37,7 +37,7 @@ from connectors.broker.embedded import free_port
 from connectors.http.auth import issue_dev_token
 from connectors.http.intake import series_records
 from connectors.http.values_body import fast_document, taken
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import admin_client, durable_producer, ensure_topics
 from streams.topics import TopicSpec
 from tests.helpers import day_series, gln, gsrn

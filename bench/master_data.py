@@ -47,7 +47,7 @@ from bench.tally import Tally, queue_ends, tally
 from bench.wait import caught_up, until_logged
 from connectors.http.auth import issue_dev_token
 from domain.series import HUB_TIMEZONE
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import reader
 from streams.topics import TopicCatalogue
 from tests.helpers import register_point

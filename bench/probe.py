@@ -10,7 +10,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import admin_client, durable_producer
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from straum.settings import Settings
+from schemas.settings import Settings
 
 
 def straum_env(settings: Settings) -> dict[str, str]:

@@ -52,7 +52,7 @@ from connectors.http.auth import issue_dev_token
 from domain.forwarding import NOTIFY_VALUES
 from domain.messages import Outbound, acknowledgement
 from schemas.records import queue_message
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import admin_client, ensure_topics, transactional_producer
 from streams.serialisation import QUEUE_MESSAGE, codec
 from streams.topics import Queue, TopicCatalogue

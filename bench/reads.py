@@ -63,7 +63,7 @@ from domain.comparison_decimal import compare_decimal
 from domain.prices import AreaPrice
 from domain.series import HUB_TIMEZONE
 from schemas.api import MeteringPointRegistrationIn, StartOfSupplyIn
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import admin_client, durable_producer, ensure_topics, reader
 from streams.serialisation import ACTOR, codec
 from streams.topics import TopicCatalogue, TopicSpec

@@ -66,7 +66,7 @@ from connectors.simulator import (
     series_for,
 )
 from schemas.api import MeteringValuesDocument
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.topics import TopicCatalogue
 
 SEED = 7

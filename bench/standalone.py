@@ -30,7 +30,7 @@ from bench.probe import Probe
 from bench.procs import LoadMeter, Processes
 from bench.report import cpu_model, load_note, memory_gib
 from connectors.broker.embedded import EmbeddedBroker
-from straum.settings import Settings
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

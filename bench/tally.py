@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import TopicPartition
 
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import reader
 from streams.topics import TopicCatalogue
 

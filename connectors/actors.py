@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 
 from connectors.compacted import CompactedView
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
+from streams.logging import get_logger
 from streams.serialisation import ACTOR, codec
 from streams.topics import TopicCatalogue
 

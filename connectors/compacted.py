@@ -13,9 +13,9 @@ from typing import Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import resolve_bootstrap, security_kwargs
+from streams.logging import get_logger
 
 log = get_logger(__name__)
 V = TypeVar("V")

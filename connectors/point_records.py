@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import admin_client, partitions_of, resolve_bootstrap, security_kwargs
 
 

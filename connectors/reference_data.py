@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 
 from connectors.compacted import CompactedView
 from domain.industry_codes import CodeLists, IndustryCode
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.serialisation import INDUSTRY_CODE_LISTS, codec
 from streams.topics import TopicCatalogue
 

@@ -26,7 +26,7 @@ from domain.queue_positions import QueuePosition
 from domain.replay import ReplayPlan, ReplayScope, first_delivery_version, replay_messages
 from domain.versions import SeriesVersion
 from schemas.records import queue_message
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import (
     admin_client,
     count_records,

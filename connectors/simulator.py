@@ -84,8 +84,8 @@ from rich.progress import (
 from connectors.http.auth import issue_dev_token
 from domain.identifiers import NORWEGIAN_GSRN_PREFIX, gs1_check_digit
 from domain.series import HUB_TIMEZONE, RESOLUTIONS, expected_point_count
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
+from streams.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from domain.metering_point import MeteringPoint, from_record
 from domain.versions import SeriesVersion
 from domain.versions import from_record as history_from_record
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import admin_client, partitions_of, resolve_bootstrap, security_kwargs
 from streams.serialisation import METERING_POINT_STATE, SERIES_HISTORY, codec
 from streams.topics import TopicCatalogue

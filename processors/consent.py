@@ -28,9 +28,9 @@ from domain.consent import (
 from domain.series import HUB_TIMEZONE
 from processors.consent_records import encode_authorization, record_of
 from processors.tables import Tables
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.engine import Context, Incoming, Output
+from streams.logging import get_logger
 from streams.serialisation import AUTHORIZATION_COMMAND, AUTHORIZATION_REPLY, codec
 from streams.topics import TopicCatalogue
 

@@ -22,8 +22,8 @@ from domain.series import HUB_TIMEZONE
 from processors.contract_records import contract_record
 from processors.outputs import queue_outputs
 from processors.tables import ContractSet, Tables
-from straum.logging import get_logger
 from streams.engine import Context, Incoming, Output
+from streams.logging import get_logger
 from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
 from streams.topics import TopicCatalogue
 

@@ -19,8 +19,8 @@ from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
 from processors.point_values import remember_values
 from processors.shared_production import Emit, participant_outputs
 from processors.tables import Tables
-from straum.logging import get_logger
 from streams.engine import Context, Incoming, Output
+from streams.logging import get_logger
 from streams.serialisation import METERING_VALUE_SERIES, codec
 from streams.topics import TopicCatalogue
 

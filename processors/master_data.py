@@ -32,9 +32,9 @@ from domain.versions import latest_versions
 from processors.consent import view_outputs
 from processors.outputs import heartbeat_through, is_heartbeat, queue_outputs
 from processors.tables import Tables
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.engine import Context, Incoming, Output
+from streams.logging import get_logger
 from streams.serialisation import MASTER_DATA_EVENT, METERING_VALUE_SERIES, codec
 from streams.topics import TopicCatalogue
 

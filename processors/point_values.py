@@ -32,9 +32,9 @@ from domain.read_access import SUPPLIER, Period, readable_periods, supplied_peri
 from processors.outputs import queue_outputs
 from processors.tables import Tables
 from schemas.records import point_day
-from straum.logging import get_logger
 from streams.engine import Context, Incoming, Output
 from streams.engine.store import DiskTable
+from streams.logging import get_logger
 from streams.serialisation import POINT_REPLY, POINT_REQUEST, codec
 from streams.topics import TopicCatalogue
 

@@ -70,8 +70,8 @@ from domain.versions import epoch_ms, latest_versions
 from processors.outputs import queue_outputs
 from processors.shared_production_records import Answer, Calculation, Day, Pending
 from processors.tables import Tables
-from straum.logging import get_logger
 from streams.engine import Context, Incoming, Output
+from streams.logging import get_logger
 from streams.serialisation import (
     METERING_VALUE_SERIES,
     SHARED_PRODUCTION_EVENT,

@@ -9,7 +9,7 @@ from processors.master_data import CodeListsLookup, MasterData, ProcessRules
 from processors.point_values import PointRequests
 from processors.shared_production import SharedProduction, SharedProductionPoints
 from processors.tables import Tables
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.engine import Topology
 from streams.topics import TopicCatalogue
 

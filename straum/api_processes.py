@@ -13,7 +13,7 @@ import signal
 import socket
 import time
 
-from straum.settings import Settings
+from schemas.settings import Settings
 from straum.supervisor import Child, say
 
 

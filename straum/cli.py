@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from straum.settings import Settings, get_settings
+from schemas.settings import Settings, get_settings
 
 app = typer.Typer(help="straum: a message backend for an electricity datahub, on Kafka.",
                   no_args_is_help=True, add_completion=False,
@@ -90,7 +90,7 @@ def api(host: Host = None, port: Port = None, processes: Processes = None) -> No
     from connectors.broker.embedded import port_is_free
     from connectors.http.app import create_app
     from straum.api_processes import run_api_processes, shared_socket
-    from straum.logging import configure_logging
+    from streams.logging import configure_logging
 
     s = settings_or_fail()
     host, port = host or s.http_host, port or s.http_port
@@ -437,7 +437,7 @@ def simulate(
 ) -> None:
     """Traffic against the API: register points, start supply, send a day of metering values."""
     from connectors.simulator import main as simulate_main
-    from straum.logging import configure_logging
+    from streams.logging import configure_logging
 
     s = settings_or_fail()
     configure_logging("simulator", s.log_level)

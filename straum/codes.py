@@ -15,7 +15,7 @@ from connectors.reference_data import ReferenceData, publish_code_lists
 from connectors.state_reader import read_points
 from domain.industry_codes import CodeLists
 from domain.metering_point import points_to_migrate
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import durable_producer, wait_for_broker
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from connectors.compacted import CompactedView
 from connectors.http.ops import STALE_AFTER_S, alerts_body, decode_status, lag_body
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.topics import TopicCatalogue
 
 STYLE = {"OK": "green", "WARN": "yellow", "ERR": "bold red", "STOP": "bold red",

@@ -16,7 +16,7 @@ from rich.table import Table
 from connectors.http.intake import master_data_record
 from connectors.state_reader import read_points
 from domain.type_migration import Migration, parse_mapping, plan
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import durable_producer, wait_for_broker
 from streams.topics import TopicCatalogue
 

@@ -31,8 +31,8 @@ from domain.availability import MinuteSample
 from domain.lag import Observation, Status, evaluate_group, evaluate_partition
 from domain.ops_history import Sample
 from domain.replication import PartitionReplicas, ReplicationState, persisting
-from straum.logging import configure_logging, get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
+from streams.logging import configure_logging, get_logger
 from streams.serialisation import OPS_STATUS, codec
 from streams.topics import TopicCatalogue
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from connectors.replay import Job, Replayer, ReplayError
 from domain.replay import ReplayPlan, ReplayScope
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.topics import Queue
 
 console = Console(stderr=True)

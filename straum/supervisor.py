@@ -22,7 +22,7 @@ import httpx
 from connectors.broker.cluster import EmbeddedCluster, embedded_kafka, replication_for
 from connectors.broker.embedded import BrokerError, EmbeddedBroker, ensure_jars
 from connectors.broker.jmx import agent_option, ensure_agent
-from straum.settings import Settings
+from schemas.settings import Settings
 
 
 @dataclass

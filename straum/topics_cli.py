@@ -20,7 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.decoding import Decoded, decode_any, encode_readable, key_text, stem_of
 from streams.kafka import admin_client, reader, resolve_bootstrap, security_kwargs, wait_for_broker
 from streams.serialisation import DEAD_LETTER, codec

@@ -12,10 +12,10 @@ from prometheus_client import start_http_server
 from connectors.actors import ActorRegistry
 from connectors.reference_data import ReferenceData
 from processors.topology import topology
-from straum.logging import configure_logging, get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.engine.runner import Engine
 from streams.kafka import admin_client, ensure_topics, wait_for_broker
+from streams.logging import configure_logging, get_logger
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)

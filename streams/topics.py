@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from straum.settings import Settings
+from schemas.settings import Settings
 
 DAY_MS = 24 * 60 * 60 * 1000
 

@@ -20,7 +20,7 @@ import pytest
 from connectors.broker.cluster import EmbeddedCluster
 from connectors.broker.embedded import BrokerError, BrokerInfo, EmbeddedBroker, free_port
 from connectors.broker.jmx import agent_option, ensure_agent
-from straum.settings import Settings
+from schemas.settings import Settings
 
 SASL_USER, SASL_PASSWORD = "straum-test", "test-secret"
 BROKER_METRICS_PORT = free_port()

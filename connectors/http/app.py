@@ -64,8 +64,8 @@ from connectors.http.shared_production_routes import shared_production_routes
 from connectors.http.tracing import TracedFastAPI
 from connectors.http.value_requests import value_request_routes
 from schemas.answers import Health, Readiness
-from straum.logging import get_logger
-from straum.settings import Settings, get_settings
+from schemas.settings import Settings, get_settings
+from streams.logging import get_logger
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)

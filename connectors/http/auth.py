@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from domain.identifiers import IdentifierError, validate_gln, validate_national_id
 from domain.problem_codes import Code
-from straum.settings import Settings
+from schemas.settings import Settings
 
 ALGORITHMS = ["ES256", "RS256"]
 DEV_KEY_ID = "straum-dev"

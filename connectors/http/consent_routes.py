@@ -38,7 +38,7 @@ from domain.consent import (
 )
 from domain.series import HUB_TIMEZONE
 from processors.consent_records import grant_from, request_from
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.serialisation import AUTHORIZATION, AUTHORIZATION_COMMAND, AUTHORIZATION_REPLY, codec
 from streams.topics import TopicCatalogue
 

@@ -29,7 +29,7 @@ from domain.calendar import calendar_text, day_in_calendar
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from schemas.answers import ContractDocument, ContractsDocument
 from schemas.fields import HubDateTime
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
 from streams.topics import TopicCatalogue
 

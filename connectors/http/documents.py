@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 
 from connectors.compacted import CompactedView
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.serialisation import INTAKE_DOCUMENT, codec
 from streams.topics import TopicCatalogue
 

@@ -25,7 +25,7 @@ from schemas.api import (
     StartOfSupplyIn,
     ThirdPartyAccessIn,
 )
-from schemas.records import intake_series
+from streams import intake_series
 from streams.serialisation import MASTER_DATA_EVENT, codec
 
 
@@ -63,7 +63,7 @@ async def send_all(producer: AIOKafkaProducer, topic: str,
 
 def series_records(document: ValuesIn | MeteringValuesDocument, sender: str
                    ) -> list[tuple[bytes, bytes]]:
-    """One intake record per series, keyed by metering point (schemas/records/intake_series:
+    """One intake record per series, keyed by metering point (streams/intake_series:
     the Avro record's bytes without walking its schema)."""
     if isinstance(document, MeteringValuesDocument):
         document = from_model(document)

@@ -50,7 +50,7 @@ from schemas.api import (
     StartOfSupplyIn,
     ThirdPartyAccessIn,
 )
-from straum.logging import get_logger
+from streams.logging import get_logger
 
 log = get_logger(__name__)
 

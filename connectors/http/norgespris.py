@@ -35,7 +35,7 @@ from domain.routing import check_series_against_point
 from domain.series import HUB_TIMEZONE, point_time
 from schemas.answers import NorgesprisComparison, PricesAccepted, camel_case
 from schemas.api import ContractModel
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.serialisation import AREA_PRICE, METERING_POINT_STATE, METERING_VALUE_SERIES, codec
 from streams.topics import TopicCatalogue
 

@@ -18,7 +18,7 @@ from connectors.ops.availability import decode_window, encode_window, read_sampl
 from domain.alerts import RUNBOOK, runbook_link
 from domain.availability import Availability, MaintenanceWindow, availability
 from domain.series import HUB_TIMEZONE
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.serialisation import OPS_STATUS, codec
 from streams.topics import TopicCatalogue
 

@@ -44,7 +44,7 @@ from schemas.api import (
     MaintenanceIn,
 )
 from schemas.fields import HubDateTime
-from straum.logging import get_logger
+from streams.logging import get_logger
 
 log = get_logger(__name__)
 

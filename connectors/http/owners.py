@@ -18,8 +18,8 @@ import httpx
 from fastapi import Request, Response
 
 from connectors.http.problems import Problem
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
+from streams.logging import get_logger
 
 log = get_logger(__name__)
 

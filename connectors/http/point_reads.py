@@ -24,7 +24,7 @@ from domain.point_values import STEP_SECONDS, midnight_s
 from domain.problem_codes import Code
 from domain.read_access import Period
 from schemas.records import point_day
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.serialisation import POINT_REPLY, POINT_REQUEST, codec
 from streams.topics import TopicCatalogue
 

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.http.tracing import current_request_id
 from domain.problem_codes import Code
-from straum.logging import get_logger
+from streams.logging import get_logger
 
 log = get_logger(__name__)
 

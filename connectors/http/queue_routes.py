@@ -17,7 +17,7 @@ from connectors.http.services import Services
 from schemas.answers import Acknowledged
 from schemas.api import AckRequest, QueuesOverview
 from schemas.queue_payloads import PollAnswer
-from straum.logging import get_logger
+from streams.logging import get_logger
 from streams.topics import Queue
 
 log = get_logger(__name__)

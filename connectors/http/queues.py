@@ -32,9 +32,9 @@ from domain.queue_positions import (
     depth,
     open_poll,
 )
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import count_records, reader
+from streams.logging import get_logger
 from streams.serialisation import QUEUE_MESSAGE, QUEUE_POSITION, codec
 from streams.topics import Queue, TopicCatalogue
 

@@ -24,8 +24,8 @@ from domain.replay import ReplayPlan, ReplayScope
 from schemas.answers import ReplayJobOut, ReplayJobs, ReplayStarted
 from schemas.api import ContractModel
 from schemas.fields import GridAreaId, HubDateTime, PartyId, PointId
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
+from streams.logging import get_logger
 from streams.topics import Queue
 
 log = get_logger(__name__)

@@ -27,9 +27,9 @@ from domain.problem_codes import Code
 from schemas.api import (
     Accepted,
 )
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
+from streams.logging import get_logger
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)

@@ -28,7 +28,7 @@ import structlog
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from straum.logging import get_logger
+from streams.logging import get_logger
 
 HEADER = "x-request-id"
 _USABLE = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")

@@ -26,7 +26,7 @@ from connectors.http.services import INTAKE_RESPONSES, Services
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from domain.problem_codes import Code
 from schemas.api import MeteringValuesRequestAccepted, MeteringValuesRequestIn
-from straum.logging import get_logger
+from streams.logging import get_logger
 
 log = get_logger(__name__)
 DOCUMENT = "metering-values-request"

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connectors.compacted import CompactedView
 from domain.availability import MaintenanceWindow, MinuteSample
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import resolve_bootstrap, security_kwargs
 from streams.serialisation import AVAILABILITY_SAMPLE, MAINTENANCE_WINDOW, codec
 from streams.topics import TopicCatalogue

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from domain.alerts import AlertEvent
 from domain.ops_history import Sample
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import resolve_bootstrap, security_kwargs
 from streams.serialisation import ALERT_EVENT, OPS_SAMPLE, codec
 

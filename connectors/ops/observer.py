@@ -27,9 +27,9 @@ from connectors.compacted import CompactedView
 from connectors.http.queues import decode_position
 from domain.queue_positions import QueuePosition, depth
 from domain.replication import NO_LEADER, PartitionReplicas, ReplicationState, judge
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import resolve_bootstrap, security_kwargs
+from streams.logging import get_logger
 from streams.serialisation import HEARTBEAT, codec
 from streams.topics import TopicCatalogue
 

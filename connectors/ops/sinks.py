@@ -17,7 +17,7 @@ import httpx
 from prometheus_client import Counter, Gauge
 
 from domain.alerts import AlertEvent
-from straum.logging import get_logger
+from streams.logging import get_logger
 
 log = get_logger("straum.alerts")
 

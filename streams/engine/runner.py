@@ -25,13 +25,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from prometheus_client import Counter, Gauge
 
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.engine.model import Incoming, Output, Topology
 from streams.engine.offsets import Verdict, admit
 from streams.engine.state import Table
 from streams.engine.task import Clock, PartitionTask, TaskFenced, UnknownRecipients
 from streams.kafka import admin_client, ensure_topics, reader, transactional_producer
+from streams.logging import get_logger
 
 log = get_logger(__name__)
 

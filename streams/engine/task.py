@@ -35,12 +35,12 @@ from aiokafka.errors import (
 )
 from prometheus_client import Counter, Histogram
 
-from straum.logging import get_logger
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.engine.model import Context, Incoming, Output, Topology
 from streams.engine.state import Table, TableSpec
 from streams.engine.store import DiskTable
 from streams.kafka import track_topics
+from streams.logging import get_logger
 from streams.serialisation import DEAD_LETTER, codec
 
 log = get_logger(__name__)

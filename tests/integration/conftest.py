@@ -16,7 +16,7 @@ import pytest
 
 from connectors.broker.embedded import free_port
 from connectors.http.auth import issue_dev_token
-from straum.settings import Settings
+from schemas.settings import Settings
 
 
 @dataclass

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from straum.settings import Settings
+from schemas.settings import Settings
 
 
 def straum(*args: str, env: dict[str, str],

@@ -47,7 +47,7 @@ from connectors.simulator import (
     series_for,
 )
 from domain.replication import ReplicationState
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import durable_producer
 from streams.topics import Queue, TopicCatalogue
 from tests.helpers import gln

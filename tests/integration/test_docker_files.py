@@ -29,7 +29,7 @@ import pytest
 
 from connectors.broker.embedded import free_port
 from domain.alerts import Thresholds
-from straum.settings import Settings
+from schemas.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"

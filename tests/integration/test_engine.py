@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import REGISTRY
 
 from connectors.broker.embedded import EmbeddedBroker, free_port
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.engine import Context, Incoming, Output, TableSpec, Topology
 from streams.engine.runner import Engine
 from streams.kafka import admin_client, ensure_topics

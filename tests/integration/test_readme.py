@@ -96,7 +96,7 @@ def test_a_relative_data_dir_means_the_same_folder_from_anywhere(tmp_path: Path)
     """Two tokens made from two folders with ``STRAUM_DATA_DIR`` relative verify with one key:
     the one under the checkout's root."""
     from connectors.http.auth import TokenVerifier
-    from straum.settings import Settings
+    from schemas.settings import Settings
 
     relative = f"var/test-{os.getpid()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("STRAUM_")}

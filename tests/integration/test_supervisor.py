@@ -17,7 +17,7 @@ import httpx
 
 from connectors.broker.embedded import free_port, pid_alive
 from connectors.http.auth import Role, TokenVerifier
-from straum.settings import Settings
+from schemas.settings import Settings
 
 
 def wait_for(predicate: object, timeout: float, what: str) -> None:

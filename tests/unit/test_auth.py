@@ -17,7 +17,7 @@ from connectors.http.auth import (
     issue_dev_token,
     load_or_create_dev_key,
 )
-from straum.settings import Settings
+from schemas.settings import Settings
 
 PARTY = "7080005051286"
 OTHER = "7080005051293"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from connectors.broker.cluster import ClusterLayout, NodePorts, read_layout, replication_for
 from connectors.broker.embedded import replication_properties
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.kafka import resolve_bootstrap
 
 

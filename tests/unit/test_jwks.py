@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from connectors.http.auth import AuthError, Caller, Role, TokenVerifier, issue_dev_token
-from straum.settings import Settings
+from schemas.settings import Settings
 
 PARTY = "7080005051286"
 

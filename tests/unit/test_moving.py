@@ -22,7 +22,7 @@ from processors.consent import Consent as ConsentProcessor
 from processors.consent import grant_id_of
 from processors.master_data import MasterData, ProcessRules
 from processors.tables import Tables
-from straum.settings import Settings
+from schemas.settings import Settings
 from streams.engine import Context, Incoming, Table
 from streams.serialisation import (
     AUTHORIZATION,

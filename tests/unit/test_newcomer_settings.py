@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.broker.embedded import ensure_jars, fetch_progress
-from straum.settings import Settings, straum_home
+from schemas.settings import Settings, straum_home
 from straum.supervisor import JarProgress
 
 ROOT = Path(__file__).resolve().parents[2]

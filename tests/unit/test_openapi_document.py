@@ -16,7 +16,7 @@ from connectors.http.norgespris import PricesIn
 from connectors.http.openapi import EXAMPLES, JSONAPI, PROBLEM_JSON, is_jsonapi
 from connectors.http.replays import RedeliveryIn, ReplayIn
 from schemas import answers, api
-from straum.settings import Settings
+from schemas.settings import Settings
 
 NO_BODY = {"204"}
 TEXT = {("get", "/metrics"), ("get", "/v1/ping")}

@@ -9,7 +9,7 @@ import pytest
 import structlog
 
 from domain.privacy import mask_personal_data
-from straum.logging import configure_logging, get_logger
+from streams.logging import configure_logging, get_logger
 
 FNR = "15058810042"  # a valid fødselsnummer (checked below), so the masking test means something
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connectors.http.auth import AuthError, Role, TokenVerifier, issue_dev_token
-from straum.settings import Settings
+from schemas.settings import Settings
 
 PARTY = "7080005051286"
 
