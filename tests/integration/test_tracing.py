@@ -74,21 +74,26 @@ def test_every_answer_and_problem_body_carries_the_id(straum: Straum) -> None:
 
 
 def test_every_log_line_of_a_request_has_its_id_and_one_access_line(straum: Straum) -> None:
+    """The same registration twice: the second is a duplicate, which the route logs at info
+    (an accepted document is logged at debug), so both requests' lines can be followed."""
     grid_owner_id = gln()
-    request_id = f"walk-{uuid.uuid4()}"
-    answer = straum.client(grid_owner_id, "grid_owner").post(
-        "/v1/metering-points", json=register_point(gsrn()),
-        headers={"X-Request-Id": request_id})
-    assert answer.status_code == 202
-    lines = lines_of(straum, request_id)
-    events = [line["event"] for line in lines]
-    assert "intake document" in events  # the route's own line, bound to the request
-    assert all(line["request_id"] == request_id for line in lines)
-    [access] = [line for line in lines if line["event"] == "request"]
-    assert access["logger"] == "straum.access"
-    assert (access["method"], access["route"], access["status"], access["actor"]) == (
-        "POST", "/v1/metering-points", 202, grid_owner_id)
-    assert access["latency_ms"] >= 0
+    client = straum.client(grid_owner_id, "grid_owner")
+    document = register_point(gsrn())
+    first, again = f"walk-{uuid.uuid4()}", f"walk-{uuid.uuid4()}"
+    assert client.post("/v1/metering-points", json=document,
+                       headers={"X-Request-Id": first}).status_code == 202
+    assert client.post("/v1/metering-points", json=document,
+                       headers={"X-Request-Id": again}).status_code == 200
+    for request_id, status in ((first, 202), (again, 200)):
+        lines = lines_of(straum, request_id)
+        assert all(line["request_id"] == request_id for line in lines)
+        [access] = [line for line in lines if line["event"] == "request"]
+        assert access["logger"] == "straum.access"
+        assert (access["method"], access["route"], access["status"], access["actor"]) == (
+            "POST", "/v1/metering-points", status, grid_owner_id)
+        assert access["latency_ms"] >= 0
+    # the route's own line, bound to the request
+    assert "intake document" in [line["event"] for line in lines_of(straum, again)]
 
 
 def test_the_access_log_never_holds_a_personal_id(straum: Straum) -> None:
