@@ -212,9 +212,9 @@ async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
     grid owner's market-processes queue), or not at all?"""
     from aiokafka import TopicPartition
 
-    from schemas.records import queue_message
     from streams.kafka import reader
-    from streams.serialisation import METERING_VALUE_SERIES, codec
+    from streams.records import queue_message
+    from streams.records import series as intake_series
 
     status = view.values.get("status") or {}
     stuck = [(p["topic"], p["partition"], p["committed"] or 0, p["logEnd"])
@@ -224,7 +224,7 @@ async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
         return ""
     consumer = reader(settings, "bench-diagnosis")
     await consumer.start()
-    decode_series = codec(METERING_VALUE_SERIES).decode
+    decode_series = intake_series.decode
 
     async def read(tp: TopicPartition, start: int, end: int) -> list[Any]:
         consumer.assign([tp])

@@ -12,7 +12,7 @@ replace the whole day (the point's resolution changed).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
@@ -111,7 +111,7 @@ def day_parts(start: datetime, end: datetime, resolution: str) -> list[DayPart]:
     return parts
 
 
-def merge(existing: PointDay | None, part: DayPart, series: dict[str, Any],
+def merge(existing: PointDay | None, part: DayPart, series: Mapping[str, Any],
           version: int) -> PointDay:
     """The day with ``series``' values of ``part`` written over it, as version ``version``."""
     resolution = series["resolution"]
