@@ -48,8 +48,9 @@ The parts:
   at a low rate (now and then an identical resend, which the hub drops), and the next morning
   batch when the Oslo date moves on; stops cleanly on SIGTERM/SIGINT.
 
-**Third parties** are planned (GLNs and the points they would have access to) but nothing is
-sent for them: third-party access (BRS-NO-622) is not implemented in the API yet.
+**Third parties** are planned (GLNs and the points they would have access to) but the simulator
+sends nothing for them: the API takes third-party access (BRS-NO-622,
+``POST /v1/third-party-access`` and its approval), the simulator does not play it yet.
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ class MeteringPointPlan:
 
 @dataclass(frozen=True)
 class ThirdPartyPlan:
-    """A third party and the points whose end users would grant it access (not sent yet)."""
+    """A third party and the points whose end users would grant it access (the simulator
+    does not send third-party access yet)."""
 
     gln: str
     points: tuple[str, ...]
@@ -1087,8 +1089,8 @@ async def _simulate(population: Population, day: date, follow_on: bool, rate: fl
     _say(console, f"{population.describe()}")
     if population.third_parties:
         _say(console, f"{len(population.third_parties)} third parties "
-                      "planned; nothing is sent for them (third-party access is not in the "
-                      "API yet)")
+                      "planned; the simulator sends nothing for them (it does not play "
+                      "third-party access yet)")
     supply_start = day - timedelta(days=2)
     if (oslo_today() - supply_start).days > 14:
         _say(console, f"warning: a start of supply on {supply_start} is "

@@ -79,11 +79,6 @@ def day_key(point_id: str, day: date) -> bytes:
     return f"{point_id}|{day.isoformat()}".encode()
 
 
-def day_range(point_id: str, first: date, last: date) -> tuple[bytes, bytes]:
-    """The first and last keys of a point's days ``first..last``."""
-    return day_key(point_id, first), day_key(point_id, last)
-
-
 @dataclass(frozen=True)
 class DayPart:
     """The part of a series that falls on one day: series points ``[first, end)`` go to the
