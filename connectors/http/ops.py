@@ -26,14 +26,11 @@ from streams.topics import TopicCatalogue
 STALE_AFTER_S = 30.0
 
 
-decode_status = ops_status.decode
-
-
 class OpsView:
     def __init__(self, settings: Settings, catalogue: TopicCatalogue) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self._view = CompactedView(settings, catalogue.ops_status, decode_status)
+        self._view = CompactedView(settings, catalogue.ops_status, ops_status.decode)
         self.maintenance = CompactedView(settings, catalogue.maintenance,
                                         availability_records.decode_window)
 
