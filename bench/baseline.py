@@ -29,7 +29,6 @@ from bench.common import PARTITIONS, Run, Table, console, num, percentile, progr
 from bench.fixtures import Market, make_market, series_value
 from domain.forwarding import NOTIFY_VALUES
 from domain.messages import METERING_VALUES, Outbound, acknowledgement, outbound_message_id
-from schemas.records import queue_message
 from schemas.settings import Settings
 from streams.kafka import (
     admin_client,
@@ -38,7 +37,8 @@ from streams.kafka import (
     reader,
     transactional_producer,
 )
-from streams.serialisation import METERING_VALUE_SERIES, codec
+from streams.records import queue_message
+from streams.records import series as intake_series
 from streams.topics import Queue, TopicCatalogue, TopicSpec
 
 #: Records per input series the worker writes: the sender's acknowledgement, the supplier's
@@ -63,7 +63,7 @@ def series_outputs(value: bytes) -> list[bytes]:
     """The three queue records straum writes for one intake series, rendered by the same
     functions (acknowledgement, notification payload, queue JSON): their sizes are the
     baseline's record sizes."""
-    series = codec(METERING_VALUE_SERIES).decode(value)
+    series = intake_series.decode(value)
     now = datetime.now(UTC)
     ack = acknowledgement(original_message_id=series["messageId"],
                           original_document_type=NOTIFY_VALUES, sender=series["sender"],

@@ -814,13 +814,13 @@ async def locate(cluster: Cluster, lost: list[Pair]) -> dict[str, list[str]]:
     """Where each lost (transaction, recipient) stopped: never in the intake topic, in intake
     but never committed to the recipient's queue topic, or in the queue topic (then the
     poll/ack path lost it)."""
-    from schemas.records import queue_message
-    from streams.serialisation import METERING_VALUE_SERIES, codec
+    from streams.records import queue_message
+    from streams.records import series as intake_series
 
     wanted = set(lost)
     txs = {tx for tx, _ in wanted}
     intake: dict[str, str] = {}
-    decode = codec(METERING_VALUE_SERIES).decode
+    decode = intake_series.decode
     for r in await read_topic(cluster.bootstrap, "chaos.metering-values.intake"):
         if any(k == "straum-kind" for k, _ in r.headers or ()):
             continue

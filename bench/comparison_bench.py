@@ -48,9 +48,11 @@ from bench.wait import caught_up
 from connectors.http.auth import issue_dev_token
 from connectors.http.norgespris import point_state, point_values
 from domain.comparison import compare, tariffs_for
+from domain.norgespris import Change, Contract, ContractStatus
 from domain.series import expected_point_count
 from schemas.settings import Settings
-from streams.serialisation import CONTRACT, METERING_VALUE_SERIES, codec
+from streams.records.contracts import encode_contract
+from streams.records.series import Series, encode_series
 from streams.topics import TopicCatalogue
 from tests.helpers import gln, gsrn, oslo_midnight, register_point
 
@@ -64,7 +66,7 @@ IDENTITIES = 5  # operator identities per read client
 def year_series(point: str, owner: str) -> tuple[list[tuple[bytes, bytes]],
                                                  list[tuple[datetime, float, str]]]:
     """The point's daily PT15M series FIRST..LAST as intake records, and its values."""
-    encode = codec(METERING_VALUE_SERIES).encode
+    encode = encode_series
     records, values = [], []
     day = FIRST
     rng = random.Random(1)
@@ -98,10 +100,10 @@ def year_prices() -> list[dict[str, Any]]:
 
 def background(count: int, owner: str) -> list[tuple[bytes, bytes]]:
     """Other points' daily series (96 values), spread over every partition by key."""
-    encode = codec(METERING_VALUE_SERIES).encode
+    encode = encode_series
     rng = random.Random(3)
     start = oslo_midnight(date(2026, 6, 1))
-    value = {"messageId": "", "transactionId": "", "sender": owner,
+    value: Series = {"messageId": "", "transactionId": "", "sender": owner,
              "receivedAt": datetime.now(UTC), "meteringPointId": "", "start": start,
              "end": start + timedelta(days=1), "resolution": "PT15M", "unit": "kWh",
              "quantities": [0.5] * 96, "qualities": ["measured"] * 96}
@@ -175,7 +177,6 @@ def pure_compare(values: list[tuple[datetime, float, str]], prices: list[dict[st
 
 
 def contract_records(count: int) -> tuple[list[tuple[bytes, bytes]], list[str], list[str]]:
-    encode = codec(CONTRACT).encode
     rng = random.Random(4)
     owners = [gln(rng) for _ in range(10)]
     suppliers = [gln(rng) for _ in range(20)]
@@ -193,13 +194,11 @@ def contract_records(count: int) -> tuple[list[tuple[bytes, bytes]], list[str], 
             seen.add(point)
             contract_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             owner = owners[len(records) % len(owners)]
-            records.append((contract_id.encode(), encode({
-                "id": contract_id, "meteringPointId": point, "gridOwner": owner,
-                "supplier": suppliers[len(records) % len(suppliers)],
-                "contractType": "Norgespris", "status": "Active",
-                "startDate": date(2025, 10, 1), "endDate": None, "createdAt": now,
-                "updatedAt": now, "createdBy": owner, "updatedBy": owner,
-                "changes": [{"at": now, "by": owner, "what": "created"}]})))
+            contract = Contract(contract_id, point, owner, ContractStatus.ACTIVATED,
+                                date(2025, 10, 1), None, now, now, owner, owner,
+                                (Change(now, owner, "created"),), "Norgespris")
+            records.append((contract_id.encode(), encode_contract(
+                contract, suppliers[len(records) % len(suppliers)])))
             points.append(point)
             ids.append(contract_id)
             if len(records) % 5000 == 0:

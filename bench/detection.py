@@ -57,9 +57,9 @@ from bench.procs import Processes
 from bench.standalone import log_lines, log_size, log_summary, main, until_members
 from bench.wait import caught_up
 from connectors.compacted import CompactedView
-from connectors.http.ops import decode_status
 from schemas.settings import Settings
 from streams.kafka import durable_producer
+from streams.records import ops_status
 from streams.topics import TopicCatalogue
 from tests.integration.test_monitoring import Webhook
 
@@ -212,9 +212,9 @@ async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
     grid owner's market-processes queue), or not at all?"""
     from aiokafka import TopicPartition
 
-    from schemas.records import queue_message
     from streams.kafka import reader
-    from streams.serialisation import METERING_VALUE_SERIES, codec
+    from streams.records import queue_message
+    from streams.records import series as intake_series
 
     status = view.values.get("status") or {}
     stuck = [(p["topic"], p["partition"], p["committed"] or 0, p["logEnd"])
@@ -224,7 +224,7 @@ async def stuck_diagnosis(settings: Settings, catalogue: TopicCatalogue,
         return ""
     consumer = reader(settings, "bench-diagnosis")
     await consumer.start()
-    decode_series = codec(METERING_VALUE_SERIES).decode
+    decode_series = intake_series.decode
 
     async def read(tp: TopicPartition, start: int, end: int) -> list[Any]:
         consumer.assign([tp])
@@ -359,7 +359,7 @@ class QuietInstance:
         async with Probe(self.settings) as probe:
             await until_members(probe, self.procs, self.settings.topic_prefix)
         self.procs.start("monitor", "monitor", "--metrics-port", "0")
-        self.view = CompactedView(self.settings, catalogue.ops_status, decode_status)
+        self.view = CompactedView(self.settings, catalogue.ops_status, ops_status.decode)
         await self.view.start()
         # Counting starts once the grace is over and heartbeats come through.
         view = self.view
@@ -397,7 +397,7 @@ async def instance_a(run: Run, quick: bool, quiet: QuietInstance | None
     market = make_market(4_000, grid_owners=10, suppliers=20, seed=3)
     facts: dict[str, Any] = {"points": len(market.all_points)}
     load = Load(settings, catalogue, market)
-    view = CompactedView(settings, catalogue.ops_status, decode_status)
+    view = CompactedView(settings, catalogue.ops_status, ops_status.decode)
     try:
         with Processes(settings) as procs:
             procs.env.update({**env, "STRAUM_ALERT_WEBHOOK": webhook.url,

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from domain.series import HUB_TIMEZONE, expected_point_count
-from streams.serialisation import METERING_VALUE_SERIES, codec
+from streams.records.series import encode_series
 from tests.helpers import gln, gsrn, oslo_midnight
 
 RESOLUTION = "PT15M"
@@ -91,7 +91,7 @@ def new_points(count: int, grid_owners: int, seed: int) -> list[tuple[str, str]]
 def series_value(point: Point, day: date, seq: int = 0) -> bytes:
     """A 96-point PT15M MeteringValueSeries for ``day``, as the API writes it to intake."""
     start = oslo_midnight(day)
-    return codec(METERING_VALUE_SERIES).encode({
+    return encode_series({
         "messageId": str(uuid.uuid4()), "transactionId": str(uuid.uuid4()),
         "sender": point.grid_owner, "receivedAt": datetime.now(UTC),
         "meteringPointId": point.point_id, "start": start,

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import httpx
 
-from bench.baseline import FAN_OUT
 from bench.common import Run, console, progress
 from bench.fixtures import Market, make_market, series_records, warmup_records
 from bench.intake import load_master_data, start_api
@@ -158,10 +157,6 @@ async def load_and_warm_up(settings: Settings, probe: Probe, procs: Processes,
     await produce(settings, catalogue.metering_values, warmup_records(market))
     await caught_up(probe, procs, catalogue.metering_values, "worker: warm-up series")
     return master_s
-
-
-def expected_outputs(series: int) -> int:
-    return FAN_OUT * series
 
 
 async def until_stable(probe: Probe, procs: Processes, group: str) -> float:

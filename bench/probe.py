@@ -62,40 +62,9 @@ class Probe:
         done = sum(max(committed[tp].offset, 0) for tp in tps if tp in committed)
         return done, sum(ends.values())
 
-    async def group_stable(self, group: str) -> bool:
-        """True when the group is Stable with at least one member."""
-        for response in await self.admin.describe_consumer_groups([group]):
-            for described in response.groups:
-                if described[2] == "Stable" and described[5]:
-                    return True
-        return False
-
     async def topics(self, prefix: str) -> list[str]:
         return sorted(t for t in await self.admin.list_topics() if t.startswith(prefix))
 
-    async def last_records(self, topics: Iterable[str]) -> tuple[float | None, int]:
-        """Latest CreateTime (epoch seconds, the producer's clock on this machine) and largest
-        value size (bytes) among the last records of every partition of ``topics``."""
-        tps = [tp for t in topics for tp in await self.partitions(t)]
-        ends = await self.consumer.end_offsets(tps)
-        tps = [tp for tp in tps if ends[tp] > 0]
-        if not tps:
-            return None, 0
-        self.consumer.assign(tps)
-        for tp in tps:
-            self.consumer.seek(tp, ends[tp] - 1)
-        latest: dict[TopicPartition, int] = {}
-        size = 0
-        for _ in range(40):
-            batch = await self.consumer.getmany(*tps, timeout_ms=250)
-            for tp, records in batch.items():
-                for record in records:
-                    latest[tp] = max(latest.get(tp, 0), record.timestamp)
-                    size = max(size, len(record.value or b""))
-            if len(latest) == len(tps):
-                break
-        self.consumer.unsubscribe()
-        return (max(latest.values()) / 1000 if latest else None), size
 
 
 async def produce(settings: Settings, topic: str, records: list[tuple[bytes, bytes]],

@@ -19,7 +19,7 @@ PARTS = (  # (marker in the file's path, label); the first that matches wins
     ("/fastavro/", "Avro (fastavro)"),
     ("/processors/", "straum processors (processors/)"),
     ("/domain/", "domain rules (domain/)"),
-    ("/schemas/", "queue JSON rendering (schemas/records)"),
+    ("/streams/records/", "record encoding and queue JSON rendering (streams/records)"),
     ("/aiokafka/", "aiokafka (Kafka client)"),
     ("/kafka/", "aiokafka (Kafka client)"),
     ("/asyncio/", "asyncio event loop"),

@@ -14,7 +14,7 @@ For each kind of message (``--kinds``):
 
 the actors' queue topics (``<prefix>.queue.<GLN>.<queue>``, one partition each, as
 ``catalogue.queue_spec`` lays them out) are filled straight from a transactional producer with
-the message JSON the worker stores (``schemas.records.queue_message.render``), ``TXN_RECORDS``
+the message JSON the worker stores (``streams.records.queue_message.render``), ``TXN_RECORDS``
 records per transaction, so that only the API is measured (no worker runs) and the offsets hold
 commit markers as the worker's do. Then:
 
@@ -51,10 +51,9 @@ from bench.standalone import RssSampler, log_size, log_summary, main, rss_kib
 from connectors.http.auth import issue_dev_token
 from domain.forwarding import NOTIFY_VALUES
 from domain.messages import Outbound, acknowledgement
-from schemas.records import queue_message
 from schemas.settings import Settings
 from streams.kafka import admin_client, ensure_topics, transactional_producer
-from streams.serialisation import QUEUE_MESSAGE, codec
+from streams.records import queue_message
 from streams.topics import Queue, TopicCatalogue
 from tests.helpers import gln, gsrn
 
@@ -403,7 +402,6 @@ def cost_table() -> tuple[Table, dict[str, float]]:
     current path per kind (µs)."""
     from connectors.http.queues import message_json, poll_answer, stored_message
 
-    avro = codec(QUEUE_MESSAGE)
     table = Table("Where a poll's time goes: per-message CPU in one Python process",
                   ["Message", "Stored JSON joined µs", "500-message poll ms",
                    "Older Avro record: decode + message_json + JSON µs", "500-message poll ms"])
@@ -413,11 +411,11 @@ def cost_table() -> tuple[Table, dict[str, float]]:
         messages = [record(kind, "7080005051286", n, "707057500000000018", now)
                     for n in range(1000)]
         stored = [queue_message.render(m) for m in messages]
-        older = [avro.encode(m.to_record()) for m in messages]
+        older = [queue_message.encode_avro(m) for m in messages]
         t0 = time.perf_counter()
         poll_answer("x", [stored_message(v) for v in stored])
         t1 = time.perf_counter()
-        poll_answer("x", [orjson.dumps(message_json(avro.decode(v))) for v in older])
+        poll_answer("x", [orjson.dumps(message_json(queue_message.decode_avro(v))) for v in older])
         t2 = time.perf_counter()
         now_us, then_us = ((t1 - t0) / len(stored) * 1e6, (t2 - t1) / len(older) * 1e6)
         costs[kind] = now_us

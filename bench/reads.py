@@ -65,7 +65,7 @@ from domain.series import HUB_TIMEZONE
 from schemas.api import MeteringPointRegistrationIn, StartOfSupplyIn
 from schemas.settings import Settings
 from streams.kafka import admin_client, durable_producer, ensure_topics, reader
-from streams.serialisation import ACTOR, codec
+from streams.records import actor as actor_record
 from streams.topics import TopicCatalogue, TopicSpec
 from tests.helpers import gln, gsrn, register_point, start_of_supply
 
@@ -110,7 +110,7 @@ def master_data(point: str, owner: str, supplier: str) -> list[tuple[bytes, byte
 
 
 def actor(roles: list[str]) -> bytes:
-    return codec(ACTOR).encode({"roles": roles, "registeredAt": datetime.now(UTC)})
+    return actor_record.encode(roles, datetime.now(UTC))
 
 
 async def round_trips(settings: Settings, count: int) -> list[float]:

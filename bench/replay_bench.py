@@ -53,7 +53,6 @@ from bench.tally import queue_ends, tally
 from bench.wait import caught_up, until_logged
 from connectors.compacted import CompactedView
 from connectors.http.intake import series_records
-from connectors.http.ops import decode_status
 from connectors.simulator import (
     DevClients,
     MeteringPointPlan,
@@ -67,6 +66,7 @@ from connectors.simulator import (
 )
 from schemas.api import MeteringValuesDocument
 from schemas.settings import Settings
+from streams.records import ops_status
 from streams.topics import TopicCatalogue
 
 SEED = 7
@@ -280,7 +280,7 @@ async def run_all(run: Run, points: int) -> Result:
     replay_day, live_day = today - timedelta(days=11), today - timedelta(days=10)
     weekend_days = [today - timedelta(days=9), today - timedelta(days=8)]
     population = plan_population(SEED, points, grid_owners=10, suppliers=20, third_parties=0)
-    status = CompactedView(settings, catalogue.ops_status, decode_status)
+    status = CompactedView(settings, catalogue.ops_status, ops_status.decode)
     with Processes(settings) as procs:
         procs.env.update({"STRAUM_WORKER_METRICS_PORT": "0", "STRAUM_MONITOR_METRICS_PORT": "0"})
         procs.start_worker("worker")

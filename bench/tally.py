@@ -17,7 +17,7 @@ from schemas.settings import Settings
 from streams.kafka import reader
 from streams.topics import TopicCatalogue
 
-#: A queue record's value starts with the message id (schemas/records/queue_message.py).
+#: A queue record's value starts with the message id (streams/records/queue_message.py).
 ID_PREFIX = b'{"messageId":"'
 REPLAYED = b'"replayed":true'
 

@@ -16,20 +16,16 @@ from aiokafka import AIOKafkaProducer
 from connectors.compacted import CompactedView
 from schemas.settings import Settings
 from streams.logging import get_logger
-from streams.serialisation import ACTOR, codec
+from streams.records import actor
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
 
 
-def decode_roles(value: bytes) -> frozenset[str]:
-    return frozenset(codec(ACTOR).decode(value)["roles"])
-
-
 class ActorRegistry:
     def __init__(self, settings: Settings, catalogue: TopicCatalogue) -> None:
         self.topic = catalogue.actors
-        self._view = CompactedView(settings, self.topic, decode_roles)
+        self._view = CompactedView(settings, self.topic, actor.decode_roles)
 
     async def start(self) -> None:
         await self._view.start()
@@ -46,7 +42,7 @@ class ActorRegistry:
         if role in known:
             return
         roles = sorted(known | {role})
-        value = codec(ACTOR).encode({"roles": roles, "registeredAt": datetime.now(UTC)})
+        value = actor.encode(roles, datetime.now(UTC))
         await (await producer.send(self.topic, value, key=gln.encode(), partition=0))
         self._view.values[gln] = frozenset(roles)
 

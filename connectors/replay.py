@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,6 @@ from domain.metering_point import MeteringPoint
 from domain.queue_positions import QueuePosition
 from domain.replay import ReplayPlan, ReplayScope, first_delivery_version, replay_messages
 from domain.versions import SeriesVersion
-from schemas.records import queue_message
 from schemas.settings import Settings
 from streams.kafka import (
     admin_client,
@@ -36,12 +35,9 @@ from streams.kafka import (
     resolve_bootstrap,
     security_kwargs,
 )
-from streams.serialisation import (
-    METERING_VALUE_SERIES,
-    QUEUE_POSITION,
-    REPLAY_JOB,
-    codec,
-)
+from streams.records import queue_message, queue_position, replay_job
+from streams.records import series as intake_series
+from streams.records.replay_job import Job
 from streams.topics import Queue, TopicCatalogue
 
 HEARTBEAT_HEADER = ("straum-kind", b"heartbeat")
@@ -49,52 +45,6 @@ HEARTBEAT_HEADER = ("straum-kind", b"heartbeat")
 
 class ReplayError(ValueError):
     """A replay that cannot run as asked, with a sentence saying exactly why."""
-
-
-@dataclass
-class Job:
-    """A replay's checkpoint and audit record (Avro ``ReplayJob``)."""
-
-    id: str
-    kind: str
-    operator: str
-    scope: ReplayScope
-    status: str = "running"
-    rate: float = 0.0
-    positions: dict[int, tuple[int, int]] = field(default_factory=dict)  # partition: next, end
-    planned_series: int = 0
-    planned_messages: int = 0
-    sent_series: int = 0
-    sent_messages: int = 0
-    note: str = ""
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def to_record(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "operator": self.operator,
-                "status": self.status, "createdAt": self.created_at,
-                "updatedAt": datetime.now(UTC), "start": self.scope.start,
-                "end": self.scope.end, "by": self.scope.by,
-                "meteringPoints": sorted(self.scope.points),
-                "gridAreas": sorted(self.scope.grid_areas),
-                "recipients": sorted(self.scope.recipients), "rate": self.rate,
-                "positions": [{"partition": p, "next": n, "end": e}
-                              for p, (n, e) in sorted(self.positions.items())],
-                "plannedSeries": self.planned_series, "plannedMessages": self.planned_messages,
-                "sentSeries": self.sent_series, "sentMessages": self.sent_messages,
-                "note": self.note}
-
-    @classmethod
-    def from_record(cls, r: dict[str, Any]) -> Job:
-        scope = ReplayScope(r["start"], r["end"], r["by"], frozenset(r["meteringPoints"]),
-                            frozenset(r["gridAreas"]), frozenset(r["recipients"]))
-        return cls(r["id"], r["kind"], r["operator"], scope, r["status"], r["rate"],
-                   {p["partition"]: (p["next"], p["end"]) for p in r["positions"]},
-                   r["plannedSeries"], r["plannedMessages"], r["sentSeries"],
-                   r["sentMessages"], r["note"], r["createdAt"])
-
-
-def decode_job(value: bytes) -> Job:
-    return Job.from_record(codec(REPLAY_JOB).decode(value))
 
 
 class RateLimiter:
@@ -130,7 +80,7 @@ class Replayer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.catalogue = TopicCatalogue.from_settings(settings)
-        self.jobs = CompactedView(settings, self.catalogue.replays, decode_job)
+        self.jobs = CompactedView(settings, self.catalogue.replays, replay_job.decode)
         self.producer: AIOKafkaProducer | None = None
         self._queues: set[str] = set()
 
@@ -154,7 +104,7 @@ class Replayer:
     async def save(self, job: Job) -> None:
         assert self.producer is not None
         await self.producer.send_and_wait(self.catalogue.replays,
-                                          codec(REPLAY_JOB).encode(job.to_record()),
+                                          replay_job.encode(job),
                                           key=job.id.encode(), partition=0)
         self.jobs.values[job.id] = job
 
@@ -224,7 +174,7 @@ class Replayer:
             await consumer.stop()
 
     async def stored_series(self, positions: dict[int, tuple[int, int]]
-                            ) -> AsyncIterator[tuple[int, int, dict[str, Any]]]:
+                            ) -> AsyncIterator[tuple[int, int, intake_series.Series]]:
         """(partition, offset, series) of the stored intake from each position to its end."""
         work = [(p, start, end) for p, (start, end) in sorted(positions.items()) if start < end]
         if not work:
@@ -233,7 +183,7 @@ class Replayer:
             return
         consumer = self._consumer()
         await consumer.start()
-        decode = codec(METERING_VALUE_SERIES).decode
+        decode = intake_series.decode
         try:
             for partition, start, end in work:
                 tp = TopicPartition(self.catalogue.metering_values, partition)
@@ -254,7 +204,7 @@ class Replayer:
         finally:
             await consumer.stop()
 
-    def messages_for(self, state: State, scope: ReplayScope, series: dict[str, Any],
+    def messages_for(self, state: State, scope: ReplayScope, series: Mapping[str, Any],
                      now: datetime) -> list[Outbound] | None:
         """What one stored series is sent again as; None when it is outside the scope or was
         never forwarded (rejected, or a duplicate)."""
@@ -376,10 +326,7 @@ class Replayer:
         assert self.producer is not None
         position = QueuePosition(acked_offset=offset)
         await self.producer.send_and_wait(
-            self.catalogue.queue_positions, codec(QUEUE_POSITION).encode({
-                "ackedOffset": position.acked_offset, "pollId": None, "pollFrom": 0,
-                "pollTo": 0, "lastAckedPollId": None, "recentlyAckedPollIds": [],
-                "updatedAt": datetime.now(UTC)}),
+            self.catalogue.queue_positions, queue_position.encode(position, datetime.now(UTC)),
             key=f"{actor}|{queue.value}".encode(), partition=0)
         scope = ReplayScope(since, datetime.now(UTC), "intake-time", recipients=frozenset({actor}))
         job = Job(str(uuid.uuid4()), "queue", operator, scope, "done",

@@ -8,12 +8,11 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from domain.metering_point import MeteringPoint, from_record
+from domain.metering_point import MeteringPoint
 from domain.versions import SeriesVersion
-from domain.versions import from_record as history_from_record
 from schemas.settings import Settings
 from streams.kafka import admin_client, partitions_of, resolve_bootstrap, security_kwargs
-from streams.serialisation import METERING_POINT_STATE, SERIES_HISTORY, codec
+from streams.records import metering_point, series_history
 from streams.topics import TopicCatalogue
 
 T = TypeVar("T")
@@ -68,16 +67,14 @@ async def read_changelog(settings: Settings, topic: str, decode: Callable[[bytes
 async def read_points(settings: Settings, progress: Progress | None = None
                       ) -> dict[str, MeteringPoint]:
     """Every metering point's latest state, by id."""
-    decode = codec(METERING_POINT_STATE).decode
     return await read_changelog(
         settings, TopicCatalogue.from_settings(settings).metering_point_changelog,
-        lambda value: from_record(decode(value)), progress)
+        metering_point.decode, progress)
 
 
 async def read_series_histories(settings: Settings, progress: Progress | None = None
                                 ) -> dict[str, list[SeriesVersion]]:
     """What the forwarder remembers having forwarded, per metering point."""
-    decode = codec(SERIES_HISTORY).decode
     return await read_changelog(
         settings, TopicCatalogue.from_settings(settings).series_versions_changelog,
-        lambda value: history_from_record(decode(value)), progress)
+        series_history.decode, progress)

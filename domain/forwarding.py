@@ -3,6 +3,7 @@ and a ``NotifyValidatedDataForBillingEnergy`` per recipient and part."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -31,7 +32,7 @@ Outcome = Literal["forwarded", "correction", "duplicate", "rejected"]
 NOTIFY_VALUES = "NotifyValidatedDataForBillingEnergy"
 
 
-def forward_series(point: MeteringPoint | None, series: dict[str, Any], now: datetime,
+def forward_series(point: MeteringPoint | None, series: Mapping[str, Any], now: datetime,
                    verdict: Verdict = FIRST_VERSION) -> list[Outbound]:
     """Messages for one intake series record (Avro ``MeteringValueSeries``).
 
@@ -51,7 +52,7 @@ def forward_series(point: MeteringPoint | None, series: dict[str, Any], now: dat
                                                 series["resolution"]))]
 
 
-def value_message(series: dict[str, Any], delivery: Delivery, verdict: Verdict,
+def value_message(series: Mapping[str, Any], delivery: Delivery, verdict: Verdict,
                   now: datetime) -> Outbound:
     """The notification of one delivery of a series, with its stable message id."""
     return Outbound(
@@ -80,7 +81,7 @@ def value_message(series: dict[str, Any], delivery: Delivery, verdict: Verdict,
     )
 
 
-def reroute_series(before: MeteringPoint | None, after: MeteringPoint, series: dict[str, Any],
+def reroute_series(before: MeteringPoint | None, after: MeteringPoint, series: Mapping[str, Any],
                    version: int, now: datetime) -> list[Outbound]:
     """The notifications a change of supply or access adds for a series already forwarded.
 
@@ -104,7 +105,7 @@ class ForwardResult:
     history: list[SeriesVersion] | None
 
 
-def forward(point: MeteringPoint | None, series: dict[str, Any], now: datetime,
+def forward(point: MeteringPoint | None, series: Mapping[str, Any], now: datetime,
             history: list[SeriesVersion], window_days: int, offset: int = -1
             ) -> ForwardResult:
     """Judge a series against what was forwarded for its point, then route it.

@@ -6,6 +6,7 @@ Pure: the API reads the samples and events from Kafka and hands them here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,7 +77,7 @@ class Firing:
     runbook: str
 
 
-def timeline(events: list[dict[str, Any]], start: datetime, end: datetime) -> list[Firing]:
+def timeline(events: Sequence[Mapping[str, Any]], start: datetime, end: datetime) -> list[Firing]:
     """The periods alerts fired that overlap [start, end), from firing/resolved events in
     time order (an event's ``firedAt`` says when its period began, so a period that began
     before ``start`` is still whole)."""

@@ -12,7 +12,7 @@ replace the whole day (the point's resolution changed).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
@@ -79,11 +79,6 @@ def day_key(point_id: str, day: date) -> bytes:
     return f"{point_id}|{day.isoformat()}".encode()
 
 
-def day_range(point_id: str, first: date, last: date) -> tuple[bytes, bytes]:
-    """The first and last keys of a point's days ``first..last``."""
-    return day_key(point_id, first), day_key(point_id, last)
-
-
 @dataclass(frozen=True)
 class DayPart:
     """The part of a series that falls on one day: series points ``[first, end)`` go to the
@@ -111,7 +106,7 @@ def day_parts(start: datetime, end: datetime, resolution: str) -> list[DayPart]:
     return parts
 
 
-def merge(existing: PointDay | None, part: DayPart, series: dict[str, Any],
+def merge(existing: PointDay | None, part: DayPart, series: Mapping[str, Any],
           version: int) -> PointDay:
     """The day with ``series``' values of ``part`` written over it, as version ``version``."""
     resolution = series["resolution"]

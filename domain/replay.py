@@ -8,7 +8,7 @@ de-duplicate, marked as replayed. Nothing here reads Kafka: the shell hands in s
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -38,7 +38,7 @@ class ReplayScope:
             found.append("the window must lie between the years 2000 and 2100")
         return found
 
-    def covers(self, series: dict[str, Any], point: MeteringPoint | None) -> bool:
+    def covers(self, series: Mapping[str, Any], point: MeteringPoint | None) -> bool:
         """Whether a stored intake series falls in this scope."""
         if self.by == "intake-time":
             inside = self.start <= series["receivedAt"] < self.end
@@ -66,7 +66,7 @@ def first_delivery_version(history: Sequence[SeriesVersion], transaction_id: str
     return next((v.version for v in history if v.transaction_id == transaction_id), None)
 
 
-def replay_messages(point: MeteringPoint | None, series: dict[str, Any], version: int,
+def replay_messages(point: MeteringPoint | None, series: Mapping[str, Any], version: int,
                     scope: ReplayScope, now: datetime) -> list[Outbound]:
     """The notifications a series gets again: same ids as the first time, marked replayed."""
     verdict = Verdict(duplicate=False, version=version)

@@ -13,7 +13,6 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -74,18 +73,6 @@ def remember(history: Sequence[SeriesVersion], entry: SeriesVersion, now: dateti
     kept = [v for v in history if v.end >= horizon]
     kept.append(entry)
     return kept
-
-
-def to_record(history: Sequence[SeriesVersion]) -> dict[str, Any]:
-    return {"versions": [{"start": v.start, "end": v.end, "transactionId": v.transaction_id,
-                          "contentHash": v.content_hash, "version": v.version,
-                          "offset": v.offset}
-                         for v in history]}
-
-
-def from_record(record: dict[str, Any]) -> list[SeriesVersion]:
-    return [SeriesVersion(v["start"], v["end"], v["transactionId"], v["contentHash"],
-                          v["version"], v.get("offset", -1)) for v in record["versions"]]
 
 
 def latest_versions(history: Sequence[SeriesVersion]) -> list[SeriesVersion]:

@@ -26,12 +26,12 @@ from domain.consent import (
     create_request,
 )
 from domain.series import HUB_TIMEZONE
-from processors.consent_records import encode_authorization, record_of
 from processors.tables import Tables
 from schemas.settings import Settings
 from streams.engine import Context, Incoming, Output
 from streams.logging import get_logger
-from streams.serialisation import AUTHORIZATION_COMMAND, AUTHORIZATION_REPLY, codec
+from streams.records import consent as records
+from streams.records.consent import AuthorizationCommand, record_of
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
@@ -47,10 +47,18 @@ def grant_id_of(request_id: str) -> str:
     return str(uuid.uuid5(GRANT_NAMESPACE, request_id))
 
 
+def _given(value: str | None, name: str) -> str:
+    """A create command's field, which the API always fills (a command without it is a bug:
+    the processor's reject path answers it)."""
+    if value is None:
+        raise ValueError(f"an authorization create command without {name}")
+    return value
+
+
 def view_outputs(catalogue: TopicCatalogue, items: list[Item]) -> list[Output]:
     """The read view's records (by id) of changed requests and grants."""
-    return [Output(catalogue.authorizations, item.id.encode(), encode_authorization(item), 0)
-            for item in items]
+    return [Output(catalogue.authorizations, item.id.encode(),
+                   records.encode_authorization(item), 0) for item in items]
 
 
 class Consent:
@@ -63,7 +71,7 @@ class Consent:
         self.tables = tables
         self.request_days = settings.authorization_request_days
         self.grant_months = settings.authorization_grant_months
-        self._decode = codec(AUTHORIZATION_COMMAND).decode
+        self._decode = records.decode_command
 
     def handle(self, record: Incoming, ctx: Context) -> list[Output]:
         command = self._decode(record.value)
@@ -91,20 +99,23 @@ class Consent:
         return [*view_outputs(self.catalogue, changed),
                 self.reply(command["correlationId"], changed, None)]
 
-    def _create(self, command: dict[str, Any], current: AuthorizationSet, point: Any,
+    def _create(self, command: AuthorizationCommand, current: AuthorizationSet, point: Any,
                 now: datetime) -> AuthorizationRequest:
         existing = current.request(command["requestId"])
         if existing is not None:  # the same command again: the same request
             return existing
         new = NewRequest(
-            request_type=RequestType(command["requestType"]),
-            requested_by=command["requestedBy"], requested_from=command["requestedFrom"],
-            requested_to=command["requestedTo"],
-            requested_from_name=command["requestedFromName"],
+            request_type=RequestType(_given(command["requestType"], "requestType")),
+            requested_by=_given(command["requestedBy"], "requestedBy"),
+            requested_from=_given(command["requestedFrom"], "requestedFrom"),
+            requested_to=_given(command["requestedTo"], "requestedTo"),
+            requested_from_name=_given(command["requestedFromName"], "requestedFromName"),
             metering_point_id=command["meteringPointId"],
-            metering_point_address=command["meteringPointAddress"],
-            balance_supplier_name=command["balanceSupplierName"],
-            balance_supplier_contract_name=command["balanceSupplierContractName"],
+            metering_point_address=_given(command["meteringPointAddress"],
+                                          "meteringPointAddress"),
+            balance_supplier_name=_given(command["balanceSupplierName"], "balanceSupplierName"),
+            balance_supplier_contract_name=_given(command["balanceSupplierContractName"],
+                                                  "balanceSupplierContractName"),
             move_in_date=command["moveInDate"])
         if new.requested_by != command["caller"]:
             raise ConsentError(403, "requested_by_not_caller",
@@ -114,7 +125,7 @@ class Consent:
             raise error
         return create_request(command["requestId"], new, now, self.request_days)
 
-    def _answer(self, command: dict[str, Any], current: AuthorizationSet,
+    def _answer(self, command: AuthorizationCommand, current: AuthorizationSet,
                 now: datetime) -> list[Item]:
         request = current.request(command["requestId"])
         if request is None:
@@ -133,7 +144,7 @@ class Consent:
 
     def reply(self, correlation_id: str, items: list[Item], error: ConsentError | None
               ) -> Output:
-        value = codec(AUTHORIZATION_REPLY).encode({
+        value = records.encode_reply({
             "errorStatus": error.status if error else None,
             "errorCode": error.code if error else None,
             "errorTitle": error.title if error else None,

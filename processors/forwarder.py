@@ -9,7 +9,6 @@ engine commits the queue records and the new history in one transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import Counter
 
@@ -21,7 +20,8 @@ from processors.shared_production import Emit, participant_outputs
 from processors.tables import Tables
 from streams.engine import Context, Incoming, Output
 from streams.logging import get_logger
-from streams.serialisation import METERING_VALUE_SERIES, codec
+from streams.records import series as intake_series
+from streams.records.series import Series
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
@@ -41,7 +41,7 @@ class Forwarder:
         self.tables = tables
         self.history_days = history_days
         self.emit = Emit(catalogue)
-        self._decode = codec(METERING_VALUE_SERIES).decode
+        self._decode = intake_series.decode
 
     def handle(self, record: Incoming, ctx: Context) -> list[Output]:
         if is_heartbeat(record):
@@ -74,7 +74,7 @@ class Forwarder:
         return queue_outputs(self.catalogue, [rejection(series, reason, ctx.now)])
 
 
-def rejection(series: dict[str, Any], reason: str, now: datetime) -> Outbound:
+def rejection(series: Series, reason: str, now: datetime) -> Outbound:
     """An acknowledgement that rejects ``series`` because it could not be processed."""
     return not_processed(original_message_id=series["messageId"],
                          original_document_type=NOTIFY_VALUES, sender=series["sender"],

@@ -35,7 +35,9 @@ from processors.tables import Tables
 from schemas.settings import Settings
 from streams.engine import Context, Incoming, Output
 from streams.logging import get_logger
-from streams.serialisation import MASTER_DATA_EVENT, METERING_VALUE_SERIES, codec
+from streams.records import master_data
+from streams.records import series as intake_series
+from streams.records.master_data import MasterDataEvent, document_kind
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
@@ -81,7 +83,7 @@ def _end_user(document: dict[str, Any]) -> EndUser:
                    document.get("endUserOrganisationNumber"))
 
 
-def apply_with_consent(record: dict[str, Any], current: MeteringPoint | None,
+def apply_with_consent(record: MasterDataEvent, current: MeteringPoint | None,
                        consents: AuthorizationSet, moment: datetime,
                        rules: ProcessRules) -> Processed:
     """A switch (BRS-NO-101) or a move-in (BRS-NO-102/103), with the consent it names."""
@@ -90,7 +92,7 @@ def apply_with_consent(record: dict[str, Any], current: MeteringPoint | None,
     grant_id = document.get("authorizationGrantId")
     consent = Consent(grant_id, consents.grant(grant_id) if grant_id else None,
                       document.get("grantMeteringPointId"), rules.consent_required_from)
-    common = {"message_id": record["messageId"], "sender": record["sender"],
+    common: dict[str, Any] = {"message_id": record["messageId"], "sender": record["sender"],
               "metering_point_id": record["meteringPointId"], "now": moment,
               "today": moment.astimezone(HUB_TIMEZONE).date(), "end_user": _end_user(document),
               "consent": consent, "start_date": document["startDate"]}
@@ -100,11 +102,11 @@ def apply_with_consent(record: dict[str, Any], current: MeteringPoint | None,
                           max_days_ahead=rules.move_in_max_days_ahead, **common)
 
 
-def apply(record: dict[str, Any], current: MeteringPoint | None, moment: datetime,
+def apply(record: MasterDataEvent, current: MeteringPoint | None, moment: datetime,
           code_lists: CodeLists | None, rules: ProcessRules | None = None) -> Outcome:
     """The outcome of one master-data document against the point's current state."""
     kind, document = record["document"]
-    common = {"message_id": record["messageId"], "sender": record["sender"],
+    common: dict[str, Any] = {"message_id": record["messageId"], "sender": record["sender"],
               "metering_point_id": record["meteringPointId"], "now": moment}
     today = moment.astimezone(HUB_TIMEZONE).date()
     name = kind.rsplit(".", 1)[-1]
@@ -151,7 +153,7 @@ class MasterData:
         self.tables = tables
         self.code_lists = code_lists
         self.rules = rules or ProcessRules()
-        self._decode = codec(MASTER_DATA_EVENT).decode
+        self._decode = master_data.decode
 
     def handle(self, record: Incoming, ctx: Context) -> list[Output]:
         if is_heartbeat(record):
@@ -161,7 +163,7 @@ class MasterData:
         points = ctx.table(self.tables.metering_points)
         before = points.get(key)
         extra: list[Output] = []
-        if document["document"][0].rsplit(".", 1)[-1] in CONSENTED:
+        if document_kind(document) in CONSENTED:
             consents = ctx.table(self.tables.authorizations)
             held: AuthorizationSet = consents.get(key) or AuthorizationSet()
             processed = apply_with_consent(document, before, held, ctx.now, self.rules)
@@ -197,7 +199,7 @@ class MasterData:
             log.warning("a forwarded series is no longer stored; not sent to new recipients",
                         metering_point=after.metering_point_id)
             return []
-        series = codec(METERING_VALUE_SERIES).decode(record.value)
+        series = intake_series.decode(record.value)
         messages = reroute_series(before, after, series, version, ctx.now)
         if messages:
             log.info("forwarded series sent to the recipients a change adds",
@@ -222,7 +224,7 @@ def changes_routing(before: MeteringPoint, after: MeteringPoint) -> bool:
             or before.third_party_access != after.third_party_access)
 
 
-def rejection(document: dict[str, Any], document_type: str, reason: str,
+def rejection(document: MasterDataEvent, document_type: str, reason: str,
               now: datetime) -> Outbound:
     return not_processed(original_message_id=document["messageId"],
                          original_document_type=document_type, sender=document["sender"],

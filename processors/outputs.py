@@ -7,9 +7,8 @@ from datetime import datetime
 from functools import lru_cache
 
 from domain.messages import Outbound
-from schemas.records import queue_message
 from streams.engine import Incoming, Output
-from streams.serialisation import HEARTBEAT, codec
+from streams.records import heartbeat, queue_message
 from streams.topics import Queue, TopicCatalogue, TopicSpec
 
 KIND_HEADER = "straum-kind"
@@ -45,8 +44,8 @@ def is_heartbeat(record: Incoming) -> bool:
 def heartbeat_through(catalogue: TopicCatalogue, record: Incoming, moment: datetime) -> Output:
     """The heartbeat, stamped, for the monitor: it came through this partition's processor
     and its transaction, as the partition's data does."""
-    beat = codec(HEARTBEAT).decode(record.value)
+    beat = heartbeat.decode(record.value)
     beat["processedAt"] = moment
     beat["queuedAt"] = moment
     key = HEARTBEAT_KEY_PREFIX + f"{beat['sourceTopic']}|{beat['partition']}".encode()
-    return Output(catalogue.heartbeats, key, codec(HEARTBEAT).encode(beat), 0)
+    return Output(catalogue.heartbeats, key, heartbeat.encode(beat), 0)

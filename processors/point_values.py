@@ -31,18 +31,19 @@ from domain.point_values import (
 from domain.read_access import SUPPLIER, Period, readable_periods, supplied_periods
 from processors.outputs import queue_outputs
 from processors.tables import Tables
-from schemas.records import point_day
 from streams.engine import Context, Incoming, Output
 from streams.engine.store import DiskTable
 from streams.logging import get_logger
-from streams.serialisation import POINT_REPLY, POINT_REQUEST, codec
+from streams.records import point_day, point_requests
+from streams.records.point_requests import PointRequest
+from streams.records.series import Series
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def remember_values(days: Any, series: dict[str, Any], version: int) -> None:
+def remember_values(days: Any, series: Series, version: int) -> None:
     """Write an accepted series into its point's days (``days``: the point-values table)."""
     point = series["meteringPointId"]
     for part in day_parts(series["start"], series["end"], series["resolution"]):
@@ -66,7 +67,7 @@ class PointRequests:
     def __init__(self, catalogue: TopicCatalogue, tables: Tables) -> None:
         self.catalogue = catalogue
         self.tables = tables
-        self._decode = codec(POINT_REQUEST).decode
+        self._decode = point_requests.decode_request
 
     def handle(self, record: Incoming, ctx: Context) -> list[Output]:
         request = self._decode(record.value)
@@ -97,7 +98,7 @@ class PointRequests:
         return [*queue_outputs(self.catalogue, messages),
                 self.reply(request, periods=periods, messages=len(messages))]
 
-    def history(self, request: dict[str, Any], point: MeteringPoint,
+    def history(self, request: PointRequest, point: MeteringPoint,
                 periods: tuple[Period, ...], stored: list[bytes], now: datetime
                 ) -> list[Outbound]:
         """The values the caller may read, one message per run of one series version."""
@@ -113,7 +114,7 @@ class PointRequests:
                 messages.append(self.message(request, cause, run, supplied, now))
         return messages
 
-    def message(self, request: dict[str, Any], cause: str, run: Run,
+    def message(self, request: PointRequest, cause: str, run: Run,
                 supplied: list[tuple[int, int]], now: datetime) -> Outbound:
         start_s = int(run.start.timestamp())
         role = ("supplier" if any(a <= start_s < b for a, b in supplied) else "third_party")
@@ -142,11 +143,11 @@ class PointRequests:
         return [self.reply(request, error=(500, "processing.failed",
                                            f"the hub could not read the values: {reason}"))]
 
-    def reply(self, request: dict[str, Any], *, error: tuple[int, str, str] | None = None,
+    def reply(self, request: PointRequest, *, error: tuple[int, str, str] | None = None,
               periods: tuple[Period, ...] = (), days: list[bytes] | None = None,
               messages: int = 0, consumption_code: str | None = None,
               price_area: str | None = None, resolution: str | None = None) -> Output:
-        value = codec(POINT_REPLY).encode({
+        value = point_requests.encode_reply({
             "correlationId": request["correlationId"],
             "errorStatus": error[0] if error else None,
             "errorCode": error[1] if error else None,

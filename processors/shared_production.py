@@ -68,16 +68,13 @@ from domain.shared_production import (
 )
 from domain.versions import epoch_ms, latest_versions
 from processors.outputs import queue_outputs
-from processors.shared_production_records import Answer, Calculation, Day, Pending
 from processors.tables import Tables
 from streams.engine import Context, Incoming, Output
 from streams.logging import get_logger
-from streams.serialisation import (
-    METERING_VALUE_SERIES,
-    SHARED_PRODUCTION_EVENT,
-    SHARED_PRODUCTION_POINT_EVENT,
-    codec,
-)
+from streams.records import series as intake_series
+from streams.records import shared_production as records
+from streams.records.series import Series
+from streams.records.shared_production import Answer, Calculation, Day, Pending
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
@@ -86,7 +83,6 @@ NAMESPACE = uuid.UUID("2f1c7a9e-8d4b-5e3f-a6c2-1b9d0e7f4a83")
 DOCUMENT = "SharedProductionCalculation"
 NOTIFY_CALCULATION = "NotifySharedProductionCalculation"
 NOTIFY_CHARACTERISTICS = "NotifyMeteringPointCharacteristics"
-EVENT_NS = "no.straum.sharedproduction."
 
 #: The receiver's channels a result fills (flytdiagram delt produksjon): name, product code,
 #: direction, settled in Elhub, and which of (allocated, net consumption, net production).
@@ -117,18 +113,16 @@ class Emit:
 
     def __init__(self, catalogue: TopicCatalogue) -> None:
         self.catalogue = catalogue
-        self._calculation = codec(SHARED_PRODUCTION_EVENT).encode
-        self._point = codec(SHARED_PRODUCTION_POINT_EVENT).encode
 
     def to_calculation(self, key: str, kind: str, fields: dict[str, Any]) -> Output:
-        return Output(self.catalogue.shared_production, key.encode(), self._calculation(
-            {"calculationKey": key, "event": (EVENT_NS + kind, fields)}), None)
+        return Output(self.catalogue.shared_production, key.encode(),
+                      records.encode_calculation_event(key, kind, fields), None)
 
     def to_point(self, point: str, kind: str, fields: dict[str, Any]) -> Output:
-        return Output(self.catalogue.shared_production_points, point.encode(), self._point(
-            {"meteringPointId": point, "event": (EVENT_NS + kind, fields)}), None)
+        return Output(self.catalogue.shared_production_points, point.encode(),
+                      records.encode_point_event(point, kind, fields), None)
 
-    def values(self, key: str, series: dict[str, Any]) -> Output:
+    def values(self, key: str, series: Series) -> Output:
         return self.to_calculation(key, "ParticipantValues", {
             "meteringPointId": series["meteringPointId"],
             "transactionId": series["transactionId"], "start": series["start"],
@@ -137,7 +131,7 @@ class Emit:
 
 
 def participant_outputs(emit: Emit, memberships: tuple[Membership, ...] | None,
-                        series: dict[str, Any]) -> list[Output]:
+                        series: Series) -> list[Output]:
     """The forwarder's part: a member's accepted values go to each calculation it is active
     in on any day the series covers."""
     if not memberships:
@@ -184,13 +178,10 @@ class SharedProduction:
         self.tables = tables
         self.dynamic_fallback = dynamic_fallback
         self.emit = Emit(catalogue)
-        self._decode = codec(SHARED_PRODUCTION_EVENT).decode
+        self._decode = records.decode_calculation_event
 
     def handle(self, record: Incoming, ctx: Context) -> list[Output]:
-        event = self._decode(record.value)
-        key = event["calculationKey"]
-        kind, fields = event["event"]
-        kind = kind.rsplit(".", 1)[-1]
+        key, kind, fields = self._decode(record.value)
         if kind == "SharedProductionSetup":
             return self._setup(key, fields, ctx)
         if kind == "JoinAnswer":
@@ -198,9 +189,8 @@ class SharedProduction:
         return self._values(key, fields, ctx)
 
     def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
-        event = self._decode(record.value)
-        kind, fields = event["event"]
-        if not kind.endswith("SharedProductionSetup"):
+        _, kind, fields = self._decode(record.value)
+        if kind != "SharedProductionSetup":
             return []
         return queue_outputs(self.catalogue, [not_processed(
             original_message_id=fields["messageId"], original_document_type=DOCUMENT,
@@ -414,13 +404,10 @@ class SharedProductionPoints:
         self.catalogue = catalogue
         self.tables = tables
         self.emit = Emit(catalogue)
-        self._decode = codec(SHARED_PRODUCTION_POINT_EVENT).decode
+        self._decode = records.decode_point_event
 
     def handle(self, record: Incoming, ctx: Context) -> list[Output]:
-        event = self._decode(record.value)
-        point_id = event["meteringPointId"]
-        kind, fields = event["event"]
-        kind = kind.rsplit(".", 1)[-1]
+        point_id, kind, fields = self._decode(record.value)
         key = point_id.encode()
         table = ctx.table(self.tables.memberships)
         held: tuple[Membership, ...] = table.get(key) or ()
@@ -535,7 +522,7 @@ class SharedProductionPoints:
                    ) -> list[Output]:
         if record is None:
             return []
-        return [self.emit.values(calculation, codec(METERING_VALUE_SERIES).decode(record.value))]
+        return [self.emit.values(calculation, intake_series.decode(record.value))]
 
     def _result(self, point_id: str, point: MeteringPoint | None, fields: dict[str, Any],
                 ctx: Context) -> list[Output]:

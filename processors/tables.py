@@ -10,17 +10,13 @@ from dataclasses import dataclass
 
 from domain.consent import AuthorizationSet
 from domain.metering_point import MeteringPoint
-from domain.metering_point import from_record as point_from_record
-from domain.metering_point import to_record as point_to_record
-from domain.norgespris import Contract
 from domain.point_values import PointDay
 from domain.shared_production import Membership
 from domain.versions import SeriesVersion
-from domain.versions import from_record as history_from_record
-from domain.versions import to_record as history_to_record
-from processors.consent_records import decode_set, encode_set
-from processors.contract_records import contract_from, contract_record
-from processors.shared_production_records import (
+from streams.engine import TableSpec
+from streams.records import consent, contracts, metering_point, point_day, series_history
+from streams.records.contracts import ContractSet
+from streams.records.shared_production import (
     Calculation,
     Day,
     decode_calculation,
@@ -30,45 +26,7 @@ from processors.shared_production_records import (
     encode_day,
     encode_memberships,
 )
-from schemas.records import point_day
-from streams.engine import TableSpec
-from streams.serialisation import CONTRACT_SET, METERING_POINT_STATE, SERIES_HISTORY, codec
 from streams.topics import TopicCatalogue
-
-
-@dataclass(frozen=True)
-class ContractSet:
-    """A point's Norgespris contracts, and the partition they live in."""
-
-    partition: int
-    contracts: tuple[Contract, ...]
-
-
-def _encode_point(point: MeteringPoint) -> bytes:
-    return codec(METERING_POINT_STATE).encode(point_to_record(point))
-
-
-def _decode_point(raw: bytes) -> MeteringPoint:
-    return point_from_record(codec(METERING_POINT_STATE).decode(raw))
-
-
-def _encode_history(history: list[SeriesVersion]) -> bytes:
-    return codec(SERIES_HISTORY).encode(history_to_record(history))
-
-
-def _decode_history(raw: bytes) -> list[SeriesVersion]:
-    return history_from_record(codec(SERIES_HISTORY).decode(raw))
-
-
-def _encode_contracts(value: ContractSet) -> bytes:
-    return codec(CONTRACT_SET).encode({
-        "partition": value.partition,
-        "contracts": [contract_record(c, None) for c in value.contracts]})
-
-
-def _decode_contracts(raw: bytes) -> ContractSet:
-    record = codec(CONTRACT_SET).decode(raw)
-    return ContractSet(record["partition"], tuple(contract_from(c) for c in record["contracts"]))
 
 
 @dataclass(frozen=True)
@@ -88,13 +46,13 @@ class Tables:
     def of(cls, catalogue: TopicCatalogue) -> Tables:
         return cls(
             TableSpec("metering-points", catalogue.metering_point_changelog,
-                      _encode_point, _decode_point),
+                      metering_point.encode, metering_point.decode),
             TableSpec("series-versions", catalogue.series_versions_changelog,
-                      _encode_history, _decode_history),
+                      series_history.encode, series_history.decode),
             TableSpec("contracts", catalogue.contracts_changelog,
-                      _encode_contracts, _decode_contracts),
+                      contracts.encode_set, contracts.decode_set),
             TableSpec("authorizations", catalogue.authorizations_changelog,
-                      encode_set, decode_set),
+                      consent.encode_set, consent.decode_set),
             TableSpec("shared-production", catalogue.shared_production_changelog,
                       encode_calculation, decode_calculation),
             TableSpec("shared-production-days", catalogue.shared_production_days_changelog,

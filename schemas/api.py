@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -112,23 +112,6 @@ class Accepted(BaseModel):
 
     message_id: str = Field(serialization_alias="messageId")
     status: Literal["accepted", "duplicate"] = "accepted"
-
-
-class QueueMessageOut(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-    message_id: str
-    document_type: str
-    created_at: datetime
-    replayed: bool = False
-    payload: dict[str, Any]
-
-
-class PollResult(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-    poll_id: str
-    messages: list[QueueMessageOut]
 
 
 class AckRequest(ContractModel):

@@ -1,6 +1,6 @@
 """The messages a poll hands out: one schema per ``documentType``, with its payload.
 
-A queue record is the message's JSON as :mod:`schemas.records.queue_message` renders it from
+A queue record is the message's JSON as :mod:`streams.records.queue_message` renders it from
 an :class:`domain.messages.Outbound`; the payloads are what the domain rules put there
 (domain/messages.py, domain/forwarding.py, domain/supply.py, domain/characteristics.py,
 domain/customer_information.py, domain/third_party.py, processors/contracts.py).

@@ -151,7 +151,7 @@ def _topics_call(call: Any) -> Any:
     import asyncio
 
     from straum.topics_cli import TopicError
-    from streams.decoding import NotAValue
+    from streams.records.readable import NotAValue
 
     try:
         return asyncio.run(call)

@@ -12,8 +12,9 @@ from rich.live import Live
 from rich.table import Table
 
 from connectors.compacted import CompactedView
-from connectors.http.ops import STALE_AFTER_S, alerts_body, decode_status, lag_body
+from connectors.http.ops import STALE_AFTER_S, alerts_body, lag_body
 from schemas.settings import Settings
+from streams.records import ops_status
 from streams.topics import TopicCatalogue
 
 STYLE = {"OK": "green", "WARN": "yellow", "ERR": "bold red", "STOP": "bold red",
@@ -96,7 +97,7 @@ def _json_line(status: dict[str, Any] | None, runbook: str) -> str:
 
 async def _latest(settings: Settings, watch: bool, interval: float, as_json: bool) -> int:
     view = CompactedView(settings, TopicCatalogue.from_settings(settings).ops_status,
-                         decode_status)
+                         ops_status.decode)
     await view.start()
     console = Console()
     try:

@@ -21,9 +21,6 @@ from aiokafka import TopicPartition
 from prometheus_client import Gauge, start_http_server
 
 from connectors.compacted import CompactedView
-from connectors.ops.availability import decode_window, encode_sample
-from connectors.ops.history import encode_event
-from connectors.ops.history import encode_sample as encode_history
 from connectors.ops.observer import BrokerObserver
 from connectors.ops.sinks import LogSink, PrometheusSink, WebhookSink
 from domain.alerts import AlertBook, HeartbeatAge, Observed, Thresholds, conditions, listing, update
@@ -33,7 +30,7 @@ from domain.ops_history import Sample
 from domain.replication import PartitionReplicas, ReplicationState, persisting
 from schemas.settings import Settings
 from streams.logging import configure_logging, get_logger
-from streams.serialisation import OPS_STATUS, codec
+from streams.records import availability, ops_history, ops_status
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
@@ -97,7 +94,8 @@ class Monitor:
         self.last_dead_letter_at: float | None = None
         self.input_ends: deque[tuple[float, int, int, int]] = deque(maxlen=64)
         self.connected = False
-        self.maintenance = CompactedView(settings, self.catalogue.maintenance, decode_window)
+        self.maintenance = CompactedView(settings, self.catalogue.maintenance,
+                                        availability.decode_window)
         self.minute: datetime | None = None
         self.minute_up = True
         self.unsent_samples: deque[bytes] = deque(maxlen=7 * 24 * 60)
@@ -259,7 +257,8 @@ class Monitor:
         for event in events:
             for sink in self.sinks:
                 sink.send(event)
-            self.unsent_history.append((self.catalogue.alert_events, encode_event(event)))
+            self.unsent_history.append((self.catalogue.alert_events,
+                                        ops_history.encode_event(event)))
         if any(c.name in FORWARDING_DOWN for c in found) or (
                 observed.in_maintenance and not observed.forwarding_up):
             self.minute_up = False
@@ -271,8 +270,8 @@ class Monitor:
         if self.minute is None:
             self.minute = minute
         elif minute > self.minute:
-            self.unsent_samples.append(encode_sample(MinuteSample(self.minute, self.minute_up),
-                                                     in_maintenance))
+            self.unsent_samples.append(availability.encode_sample(
+                MinuteSample(self.minute, self.minute_up), in_maintenance))
             self.minute, self.minute_up = minute, True
 
     def _history(self, now: float, partitions: list[dict[str, Any]],
@@ -294,7 +293,7 @@ class Monitor:
             dead_letters=self.dead_letter_total,
             firing_alerts=sum(1 for a in listing(self.book) if a.state == "firing"),
             forwarding_up=forwarding_up, queue_messages=sum(q[2] for q in queues))
-        self.unsent_history.append((self.catalogue.ops_history, encode_history(sample)))
+        self.unsent_history.append((self.catalogue.ops_history, ops_history.encode_sample(sample)))
         self.history_at, self.worst_lag, self.worst_lag_s = now, 0, None
 
     async def _flush_samples(self) -> None:
@@ -359,7 +358,7 @@ class Monitor:
         return None if newest is None else max(0.0, now - newest)
 
     async def _publish(self, status: dict[str, Any]) -> None:
-        value = codec(OPS_STATUS).encode(status)
+        value = ops_status.encode(status)
         await self.observer.producer.send_and_wait(self.catalogue.ops_status, value,
                                                    key=b"status", partition=0)
 

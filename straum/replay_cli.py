@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from connectors.replay import Job, Replayer, ReplayError
+from connectors.replay import Replayer, ReplayError
 from domain.replay import ReplayPlan, ReplayScope
 from schemas.settings import Settings
+from streams.records.replay_job import Job
 from streams.topics import Queue
 
 console = Console(stderr=True)

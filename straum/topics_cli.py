@@ -1,8 +1,9 @@
 """``straum topics`` and ``straum dead-letters``: read any straum topic without writing code.
 
 Records are read as the processors read them: committed only (``read_committed``), values
-decoded by :mod:`streams.decoding`. ``tail`` prints the last records of a topic, or those from
-a time on, optionally only one key's, as lines for people or JSON Lines (``--json``) for jq.
+decoded by :mod:`streams.records.readable`. ``tail`` prints the last records of a topic, or
+those from a time on, optionally only one key's, as lines for people or JSON Lines
+(``--json``) for jq.
 A dead letter is shown with its original record decoded; ``retry`` sends that record, or a
 fixed version of it, back to the topic it came from, where the processors take it again.
 """
@@ -21,9 +22,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from schemas.settings import Settings
-from streams.decoding import Decoded, decode_any, encode_readable, key_text, stem_of
 from streams.kafka import admin_client, reader, resolve_bootstrap, security_kwargs, wait_for_broker
-from streams.serialisation import DEAD_LETTER, codec
+from streams.records import dead_letter
+from streams.records.readable import Decoded, decode_any, encode_readable, key_text, stem_of
 from streams.topics import TopicCatalogue
 
 #: The record type of each input topic, for a dead letter whose value cannot be read at all.
@@ -192,7 +193,7 @@ async def read_topic(settings: Settings, name: str, since: datetime | None = Non
 
 def dead_letter_view(offset: int, value: bytes) -> dict[str, Any]:
     """A dead letter with its original record's value decoded (``original``)."""
-    raw = codec(DEAD_LETTER).decode(value)
+    raw = dead_letter.decode(value)
     original = decode_any(raw["value"]) if raw["value"] is not None else None
     letter = {k: v for k, v in decode_any(value).value.items() if k != "value"}
     return {"deadLetterOffset": offset, **letter,
@@ -248,7 +249,7 @@ async def retry_dead_letter(settings: Settings, offset: int, fixed: Any = None,
     original's type, or the input topic's). (topic, partition, offset) sent."""
     [(_, stored)] = await _read_dead_letters(settings, None, offset)
     letter = dead_letter_view(offset, stored)
-    raw = codec(DEAD_LETTER).decode(stored)
+    raw = dead_letter.decode(stored)
     topic, partition = raw["topic"], raw["partition"]
     if raw["offset"] < 0 or partition < 0:
         raise TopicError("this dead letter has no input record to retry (it was an output "

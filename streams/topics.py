@@ -24,15 +24,6 @@ class Queue(StrEnum):
     METERING_VALUES = "metering-values"
     MARKET_PROCESSES = "market-processes"
 
-    @property
-    def avro_symbol(self) -> str:
-        """The enum symbol used inside Avro records (Avro symbols cannot hold '-')."""
-        return self.value.replace("-", "_")
-
-    @classmethod
-    def from_avro(cls, symbol: str) -> Queue:
-        return cls(symbol.replace("_", "-"))
-
 
 @dataclass(frozen=True)
 class TopicSpec:

@@ -18,7 +18,7 @@ import pathlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Request
@@ -37,9 +37,14 @@ from domain.consent import (
     check_new_request,
 )
 from domain.series import HUB_TIMEZONE
-from processors.consent_records import grant_from, request_from
 from schemas.settings import Settings
-from streams.serialisation import AUTHORIZATION, AUTHORIZATION_COMMAND, AUTHORIZATION_REPLY, codec
+from streams.records import consent as consent_records
+from streams.records.consent import (
+    AuthorizationCommand,
+    AuthorizationReply,
+    grant_from,
+    request_from,
+)
 from streams.topics import TopicCatalogue
 
 JSONAPI = "application/vnd.api+json"
@@ -174,7 +179,7 @@ class ConsentViews:
     def __init__(self, services: ConsentServices) -> None:
         self.services = services
         self._items: CompactedView[dict[str, Any]] | None = None
-        self._replies: CompactedView[dict[str, Any]] | None = None
+        self._replies: CompactedView[AuthorizationReply] | None = None
         self._lock = asyncio.Lock()
 
     async def items(self) -> CompactedView[dict[str, Any]]:
@@ -182,17 +187,17 @@ class ConsentViews:
             if self._items is None:
                 view = CompactedView(self.services.settings,
                                      self.services.catalogue.authorizations,
-                                     codec(AUTHORIZATION).decode)
+                                     consent_records.decode_authorization_record)
                 await view.start()
                 self._items = view
             return self._items
 
-    async def replies(self) -> CompactedView[dict[str, Any]]:
+    async def replies(self) -> CompactedView[AuthorizationReply]:
         async with self._lock:
             if self._replies is None:
                 view = CompactedView(self.services.settings,
                                      self.services.catalogue.authorization_replies,
-                                     codec(AUTHORIZATION_REPLY).decode)
+                                     consent_records.decode_reply)
                 await view.start()
                 self._replies = view
             return self._replies
@@ -302,9 +307,9 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         replies = await views.replies()
         items = await views.items()
         correlation = str(uuid.uuid4())
-        value = codec(AUTHORIZATION_COMMAND).encode({
+        value = consent_records.encode_command(cast(AuthorizationCommand, {
             "correlationId": correlation, "meteringPointId": point_id,
-            "receivedAt": datetime.now(UTC), **fields})
+            "receivedAt": datetime.now(UTC), **fields}))
         await producer.send_and_wait(services.catalogue.authorization_commands, value,
                                      key=point_id.encode())
         loop = asyncio.get_running_loop()
@@ -316,7 +321,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
                                      "read it again shortly")
             await asyncio.sleep(0.02)
         if answer["errorCode"] is not None:
-            raise AccessApiError(answer["errorStatus"], answer["errorCode"],
+            raise AccessApiError(answer["errorStatus"] or 500, answer["errorCode"],
                                  answer["errorTitle"] or answer["errorCode"],
                                  answer["errorDetail"] or "", answer["errorPointer"])
         changed = []

@@ -30,7 +30,7 @@ from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from schemas.answers import ContractDocument, ContractsDocument
 from schemas.fields import HubDateTime
 from schemas.settings import Settings
-from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, codec
+from streams.records import contracts as contract_records
 from streams.topics import TopicCatalogue
 
 JSONAPI = "application/vnd.api+json"
@@ -157,23 +157,26 @@ def parse_create(item: Any, index: int) -> dict[str, Any]:
 
 def contract_routes(services: ContractServices) -> APIRouter:
     router = APIRouter(tags=["contracts (Norgespris)"], route_class=StrictJsonRoute)
-    views: dict[str, CompactedView[dict[str, Any]]] = {}
+    # the contracts (records, for the index) and the replies (ContractReply) by name
+    views: dict[str, CompactedView[Any]] = {}
     index = ContractIndex()
-    loading: dict[str, asyncio.Task[CompactedView[dict[str, Any]]]] = {}
+    loading: dict[str, asyncio.Task[CompactedView[Any]]] = {}
 
-    async def start_view(name: str) -> CompactedView[dict[str, Any]]:
+    async def start_view(name: str) -> CompactedView[Any]:
+        created: CompactedView[Any]
         if name == "contracts":  # only the index keeps the contracts (views hold nothing)
             created = CompactedView(services.settings, services.catalogue.contracts,
-                                    codec(CONTRACT).decode, on_change=index.change,
+                                    contract_records.decode_contract_record,
+                                    on_change=index.change,
                                     keep=False)
         else:
             created = CompactedView(services.settings, services.catalogue.contract_replies,
-                                    codec(CONTRACT_REPLY).decode)
+                                    contract_records.decode_reply)
         await created.start()
         views[name] = created
         return created
 
-    async def view(name: str) -> CompactedView[dict[str, Any]]:
+    async def view(name: str) -> CompactedView[Any]:
         if name in views:
             return views[name]
         if name not in loading:  # concurrent first requests wait for one load
@@ -190,7 +193,7 @@ def contract_routes(services: ContractServices) -> APIRouter:
         producer, _, _ = services.kafka()
         replies = await view("replies")
         correlation = str(uuid.uuid4())
-        value = codec(CONTRACT_COMMAND).encode({
+        value = contract_records.encode_command({
             "correlationId": correlation, "action": action, "sender": sender,
             "meteringPointId": point_id, "contractId": contract_id, "startDate": start,
             "endDate": end, "clearEndDate": clear_end, "receivedAt": datetime.now(UTC)})

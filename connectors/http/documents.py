@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from connectors.compacted import CompactedView
 from schemas.settings import Settings
-from streams.serialisation import INTAKE_DOCUMENT, codec
+from streams.records import intake_document
 from streams.topics import TopicCatalogue
 
 LOCK_STRIPES = 256
@@ -46,7 +46,7 @@ class DocumentLedger:
                  producer: AIOKafkaProducer) -> None:
         self.topic = catalogue.intake_documents
         self.producer = producer
-        self._view = CompactedView(settings, self.topic, codec(INTAKE_DOCUMENT).decode)
+        self._view = CompactedView(settings, self.topic, intake_document.decode)
         # Striped locks: the same id never runs twice at once, memory stays bounded.
         self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
 
@@ -64,11 +64,11 @@ class DocumentLedger:
             if key in self._view.values:
                 return False
             await write()
-            value = codec(INTAKE_DOCUMENT).encode({
+            value = intake_document.encode({
                 "documentType": document_type, "digest": digest(body),
                 "receivedAt": datetime.now(UTC)})
             await (await self.producer.send(self.topic, value, key=key.encode(), partition=0))
-            self._view.values[key] = codec(INTAKE_DOCUMENT).decode(value)
+            self._view.values[key] = intake_document.decode(value)
             return True
 
     async def accept_all_once(self, sender: str, topic: str, documents: Sequence[Document]
@@ -91,7 +91,7 @@ class DocumentLedger:
                        for r in d.records]
             futures = [await self.producer.send(topic, value, key=key) for key, value in records]
             await asyncio.gather(*futures)
-            encode = codec(INTAKE_DOCUMENT).encode
+            encode = intake_document.encode
             now = datetime.now(UTC)
             marks = [(key, encode({"documentType": d.document_type, "digest": digest(d.body),
                                    "receivedAt": now}))
@@ -99,7 +99,7 @@ class DocumentLedger:
             futures = [await self.producer.send(self.topic, value, key=key.encode(), partition=0)
                        for key, value in marks]
             await asyncio.gather(*futures)
-            decode = codec(INTAKE_DOCUMENT).decode
+            decode = intake_document.decode
             for key, value in marks:
                 self._view.values[key] = decode(value)
         return fresh

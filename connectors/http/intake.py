@@ -25,8 +25,8 @@ from schemas.api import (
     StartOfSupplyIn,
     ThirdPartyAccessIn,
 )
-from streams import intake_series
-from streams.serialisation import MASTER_DATA_EVENT, codec
+from streams.records import master_data
+from streams.records import series as intake_series
 
 
 def series_problems(document: ValuesIn | MeteringValuesDocument) -> list[dict[str, str]]:
@@ -63,7 +63,7 @@ async def send_all(producer: AIOKafkaProducer, topic: str,
 
 def series_records(document: ValuesIn | MeteringValuesDocument, sender: str
                    ) -> list[tuple[bytes, bytes]]:
-    """One intake record per series, keyed by metering point (streams/intake_series:
+    """One intake record per series, keyed by metering point (streams/records/series.py:
     the Avro record's bytes without walking its schema)."""
     if isinstance(document, MeteringValuesDocument):
         document = from_model(document)
@@ -85,10 +85,10 @@ def master_data_record(*, message_id: str, sender: str, sender_role: str,
                        metering_point_id: str, document_type: str,
                        document: dict[str, Any]) -> tuple[bytes, bytes]:
     """The intake record of one master-data document, keyed by metering point."""
-    value = codec(MASTER_DATA_EVENT).encode({
-        "messageId": message_id, "sender": sender, "senderRole": sender_role,
-        "receivedAt": datetime.now(UTC), "meteringPointId": metering_point_id,
-        "document": (f"no.straum.masterdata.{document_type}", document)})
+    value = master_data.encode(
+        message_id=message_id, sender=sender, sender_role=sender_role,
+        received_at=datetime.now(UTC), metering_point_id=metering_point_id,
+        document_type=document_type, document=document)
     return metering_point_id.encode(), value
 
 

@@ -27,7 +27,7 @@ from connectors.http.price_book import PriceBook
 from connectors.http.problems import Problem
 from connectors.point_records import records_for_key
 from domain.comparison import compare_exact, tariffs_for
-from domain.metering_point import MeteringPoint, from_record
+from domain.metering_point import MeteringPoint
 from domain.prices import AreaPrice, parse_price
 from domain.problem_codes import Code
 from domain.read_access import Period, midnight
@@ -36,7 +36,8 @@ from domain.series import HUB_TIMEZONE, point_time
 from schemas.answers import NorgesprisComparison, PricesAccepted, camel_case
 from schemas.api import ContractModel
 from schemas.settings import Settings
-from streams.serialisation import AREA_PRICE, METERING_POINT_STATE, METERING_VALUE_SERIES, codec
+from streams.records import area_price, metering_point
+from streams.records import series as intake_series
 from streams.topics import TopicCatalogue
 
 MAX_PRICES = 50_000
@@ -54,21 +55,9 @@ class HasKafka(Protocol):
     def kafka(self) -> tuple[AIOKafkaProducer, Any, Any]: ...
 
 
-def encode_price(price: AreaPrice, source: str) -> bytes:
-    return codec(AREA_PRICE).encode({"area": price.area, "start": price.start,
-                                     "resolution": price.resolution,
-                                     "nokPerMwh": price.nok_per_mwh, "eurNok": price.eur_nok,
-                                     "source": source})
-
-
-def decode_price(value: bytes) -> AreaPrice:
-    r = codec(AREA_PRICE).decode(value)
-    return AreaPrice(r["area"], r["start"], r["resolution"], r["nokPerMwh"], r["eurNok"])
-
-
 async def publish_prices(producer: AIOKafkaProducer, catalogue: TopicCatalogue,
                          prices: list[AreaPrice], source: str) -> None:
-    futures = [await producer.send(catalogue.prices, encode_price(p, source),
+    futures = [await producer.send(catalogue.prices, area_price.encode(p, source),
                                    key=p.key.encode(), partition=0) for p in prices]
     for future in futures:
         await future
@@ -84,7 +73,7 @@ async def point_state(settings: Settings, catalogue: TopicCatalogue,
                                     point_id.encode())
     if not records:
         return None
-    return from_record(codec(METERING_POINT_STATE).decode(records[-1][1]))
+    return metering_point.decode(records[-1][1])
 
 
 async def point_values(settings: Settings, catalogue: TopicCatalogue, point: MeteringPoint,
@@ -93,8 +82,8 @@ async def point_values(settings: Settings, catalogue: TopicCatalogue, point: Met
     start = datetime.combine(first, datetime.min.time(), HUB_TIMEZONE)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), HUB_TIMEZONE)
     since = int((start - timedelta(days=1)).timestamp() * 1000)
-    latest: dict[tuple[datetime, datetime], dict[str, Any]] = {}
-    decode = codec(METERING_VALUE_SERIES).decode
+    latest: dict[tuple[datetime, datetime], intake_series.Series] = {}
+    decode = intake_series.decode
     for _, value in await records_for_key(settings, catalogue.metering_values,
                                           point.metering_point_id.encode(), since):
         try:
@@ -127,7 +116,7 @@ def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> AP
         nonlocal prices_view
         if prices_view is None:
             prices_view = CompactedView(services.settings, services.catalogue.prices,
-                                        decode_price, on_change=book.change, keep=False)
+                                        area_price.decode, on_change=book.change, keep=False)
             await prices_view.start()
         return prices_view
 
@@ -182,6 +171,9 @@ def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> AP
             raise Problem(422, "comparison.not_eligible", "Norgespris does not apply",
                           "only households (35) and holiday homes (36) can have Norgespris")
         area, resolution = reply["priceArea"], reply["resolution"]
+        if area is None or resolution is None:
+            raise Problem(422, Code.COMPARISON_UNAVAILABLE, "The comparison cannot be made",
+                          "the metering point has no price area or resolution")
         await prices()
         readable = None if periods == (asked,) else periods
         years = {d.year for d in (from_, to)} | {from_.replace(day=1).year}

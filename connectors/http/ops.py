@@ -14,27 +14,25 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from connectors.compacted import CompactedView
-from connectors.ops.availability import decode_window, encode_window, read_samples, windows
+from connectors.ops.availability import encode_window, read_samples, windows
 from domain.alerts import RUNBOOK, runbook_link
 from domain.availability import Availability, MaintenanceWindow, availability
 from domain.series import HUB_TIMEZONE
 from schemas.settings import Settings
-from streams.serialisation import OPS_STATUS, codec
+from streams.records import availability as availability_records
+from streams.records import ops_status
 from streams.topics import TopicCatalogue
 
 STALE_AFTER_S = 30.0
-
-
-def decode_status(value: bytes) -> dict[str, Any]:
-    return codec(OPS_STATUS).decode(value)
 
 
 class OpsView:
     def __init__(self, settings: Settings, catalogue: TopicCatalogue) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self._view = CompactedView(settings, catalogue.ops_status, decode_status)
-        self.maintenance = CompactedView(settings, catalogue.maintenance, decode_window)
+        self._view = CompactedView(settings, catalogue.ops_status, ops_status.decode)
+        self.maintenance = CompactedView(settings, catalogue.maintenance,
+                                        availability_records.decode_window)
 
     async def start(self) -> None:
         await self._view.start()

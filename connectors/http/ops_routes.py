@@ -22,7 +22,7 @@ from connectors.http.json_body import StrictJsonRoute
 from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
 from connectors.http.services import Services, _jsonable
-from connectors.ops.history import decode_event, decode_sample, read_between
+from connectors.ops.history import read_between
 from connectors.reference_data import ReferenceData
 from connectors.state_reader import read_points
 from domain.availability import Availability, MaintenanceWindow, maintenance_problems
@@ -45,6 +45,7 @@ from schemas.api import (
 )
 from schemas.fields import HubDateTime
 from streams.logging import get_logger
+from streams.records import ops_history as history_records
 
 log = get_logger(__name__)
 
@@ -183,7 +184,7 @@ def ops_routes(services: Services) -> APIRouter:
         ops_view(who)
         start, end = window(from_, to)
         found = await read_between(services.settings, services.catalogue.ops_history, start,
-                                   end, decode_sample, lambda s: s.at)
+                                   end, history_records.decode_sample, lambda s: s.at)
         samples, step = thin(found, start, end, points)
         return JSONResponse(_jsonable({
             "from": start, "to": end, "stepSeconds": step.total_seconds(),
@@ -198,7 +199,7 @@ def ops_routes(services: Services) -> APIRouter:
         ops_view(who)
         start, end = window(from_, to)
         events = await read_between(services.settings, services.catalogue.alert_events,
-                                    start - timedelta(days=7), end, decode_event,
+                                    start - timedelta(days=7), end, history_records.decode_event,
                                     lambda e: e["at"])
         return JSONResponse(_jsonable({
             "from": start, "to": end,

@@ -23,9 +23,9 @@ from domain.exact_numbers import float_scaled, rescale
 from domain.point_values import STEP_SECONDS, midnight_s
 from domain.problem_codes import Code
 from domain.read_access import Period
-from schemas.records import point_day
 from schemas.settings import Settings
-from streams.serialisation import POINT_REPLY, POINT_REQUEST, codec
+from streams.records import point_day, point_requests
+from streams.records.point_requests import PointReply
 from streams.topics import TopicCatalogue
 
 REPLY_WAIT_S = 15.0
@@ -48,18 +48,18 @@ class PointReads:
 
     def __init__(self, services: HasKafka) -> None:
         self.services = services
-        self.replies: Replies[dict[str, Any]] = Replies(
-            services.settings, services.catalogue.point_replies, codec(POINT_REPLY).decode)
+        self.replies: Replies[PointReply] = Replies(
+            services.settings, services.catalogue.point_replies, point_requests.decode_reply)
 
     async def ask(self, kind: str, who: Caller, point_id: str, start: datetime,
-                  end: datetime, request_id: str | None = None) -> dict[str, Any]:
+                  end: datetime, request_id: str | None = None) -> PointReply:
         """The task's answer; a Problem for its refusal (404: nothing the caller may see) or
         when it does not come in time (503)."""
         producer, _, _ = self.services.kafka()
         await self.replies.start()
         correlation = str(uuid.uuid4())
         answer = self.replies.expect(correlation)
-        value = codec(POINT_REQUEST).encode({
+        value = point_requests.encode_request({
             "correlationId": correlation, "kind": kind, "sender": who.party,
             "roles": sorted(str(r) for r in who.roles), "meteringPointId": point_id,
             "start": start, "end": end, "requestId": request_id,
@@ -71,22 +71,23 @@ class PointReads:
             raise Problem(503, Code.READ_DELAYED, "Not answered yet",
                           "the hub did not answer in time; ask again shortly",
                           headers={"Retry-After": "2"})
-        if reply["errorCode"] is not None and reply["errorStatus"] >= 500:
-            # the task could not read the values (its dead letter says why): never a 5xx
-            raise Problem(503, Code.READ_DELAYED, "Not answered",
-                          f"the hub could not answer now; ask again shortly "
-                          f"({reply['errorDetail']})"[:500], headers={"Retry-After": "5"})
         if reply["errorCode"] is not None:
-            raise Problem(reply["errorStatus"], reply["errorCode"],
-                          "No such metering point" if reply["errorStatus"] == 404
-                          else "The values cannot be read", reply["errorDetail"])
+            status, detail = reply["errorStatus"] or 500, reply["errorDetail"] or ""
+            if status >= 500:
+                # the task could not read the values (its dead letter says why): never a 5xx
+                raise Problem(503, Code.READ_DELAYED, "Not answered",
+                              f"the hub could not answer now; ask again shortly "
+                              f"({detail})"[:500], headers={"Retry-After": "5"})
+            raise Problem(status, reply["errorCode"],
+                          "No such metering point" if status == 404
+                          else "The values cannot be read", detail)
         return reply
 
     async def stop(self) -> None:
         await self.replies.stop()
 
 
-def periods_of(reply: dict[str, Any]) -> tuple[Period, ...]:
+def periods_of(reply: PointReply) -> tuple[Period, ...]:
     return tuple(Period(moment(p["start"]), moment(p["end"])) for p in reply["periods"])
 
 

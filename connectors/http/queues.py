@@ -35,7 +35,7 @@ from domain.queue_positions import (
 from schemas.settings import Settings
 from streams.kafka import count_records, reader
 from streams.logging import get_logger
-from streams.serialisation import QUEUE_MESSAGE, QUEUE_POSITION, codec
+from streams.records import queue_message, queue_position
 from streams.topics import Queue, TopicCatalogue
 
 log = get_logger(__name__)
@@ -54,14 +54,6 @@ READERS = 32
 
 def _key(actor: str, queue: Queue) -> str:
     return f"{actor}|{queue.value}"
-
-
-def decode_position(value: bytes) -> QueuePosition:
-    r = codec(QUEUE_POSITION).decode(value)
-    return QueuePosition(acked_offset=r["ackedOffset"], poll_id=r["pollId"],
-                         poll_from=r["pollFrom"], poll_to=r["pollTo"],
-                         last_acked_poll_id=r["lastAckedPollId"],
-                         recently_acked=tuple(r["recentlyAckedPollIds"]))
 
 
 def _plain(value: Any) -> Any:
@@ -96,7 +88,7 @@ def stored_message(value: bytes) -> bytes:
     """A queue record's value as the JSON the poll answer lists: stored as it is, or an older
     Avro record turned into it."""
     if value[:2] == b"\xc3\x01":
-        return orjson.dumps(message_json(codec(QUEUE_MESSAGE).decode(value)))
+        return orjson.dumps(message_json(queue_message.decode_avro(value)))
     return value
 
 
@@ -141,7 +133,7 @@ class QueueStore:
             self._readers.put_nowait(reader)
             self._every_reader.append(reader)
         self._positions = CompactedView(self.settings, self.catalogue.queue_positions,
-                                        decode_position, skip=self._busy)
+                                        queue_position.decode, skip=self._busy)
         await self._positions.start()
         self.positions = self._positions.values
 
@@ -157,11 +149,7 @@ class QueueStore:
 
     async def _write_position(self, key: str, position: QueuePosition) -> None:
         """Durably record a queue's position before answering the actor."""
-        value = codec(QUEUE_POSITION).encode({
-            "ackedOffset": position.acked_offset, "pollId": position.poll_id,
-            "pollFrom": position.poll_from, "pollTo": position.poll_to,
-            "lastAckedPollId": position.last_acked_poll_id,
-            "recentlyAckedPollIds": list(position.recently_acked), "updatedAt": datetime.now(UTC)})
+        value = queue_position.encode(position, datetime.now(UTC))
         written = await (await self.producer.send(self.catalogue.queue_positions, value,
                                                   key=key.encode(), partition=0))
         assert self._positions is not None

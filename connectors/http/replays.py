@@ -19,13 +19,14 @@ from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
 from connectors.http.json_body import StrictJsonRoute
 from connectors.http.problems import Problem
-from connectors.replay import Job, Replayer, ReplayError, State
+from connectors.replay import Replayer, ReplayError, State
 from domain.replay import ReplayPlan, ReplayScope
 from schemas.answers import ReplayJobOut, ReplayJobs, ReplayStarted
 from schemas.api import ContractModel
 from schemas.fields import GridAreaId, HubDateTime, PartyId, PointId
 from schemas.settings import Settings
 from streams.logging import get_logger
+from streams.records.replay_job import Job
 from streams.topics import Queue
 
 log = get_logger(__name__)

@@ -16,9 +16,9 @@ from connectors.http.deps import Authenticated
 from connectors.http.intake_routes import identifier_problem, reject_if_invalid
 from connectors.http.services import INTAKE_RESPONSES, Services
 from domain.identifiers import validate_norwegian_gsrn
-from processors.shared_production import EVENT_NS, calculation_key
+from processors.shared_production import calculation_key
 from schemas.api import Accepted, SharedProductionIn
-from streams.serialisation import SHARED_PRODUCTION_EVENT, codec
+from streams.records.shared_production import encode_calculation_event
 
 
 def shared_production_routes(services: Services) -> APIRouter:
@@ -40,16 +40,15 @@ def shared_production_routes(services: Services) -> APIRouter:
                                                  f"/receivers/{i}/meteringPointId")]
         reject_if_invalid("shared_production.invalid", "The calculation is not valid", problems)
         key = calculation_key(who.party, document.name)
-        value = codec(SHARED_PRODUCTION_EVENT).encode({
-            "calculationKey": key, "event": (EVENT_NS + "SharedProductionSetup", {
-                "messageId": str(document.message_id), "sender": who.party,
-                "receivedAt": datetime.now(UTC), "action": document.action,
-                "name": document.name, "description": document.description,
-                "distributionType": document.distribution_type,
-                "validFrom": document.valid_from, "contributors": document.contributors,
-                "receivers": [{"meteringPointId": r.metering_point_id,
-                               "share": None if r.share is None else str(r.share)}
-                              for r in document.receivers]})})
+        value = encode_calculation_event(key, "SharedProductionSetup", {
+            "messageId": str(document.message_id), "sender": who.party,
+            "receivedAt": datetime.now(UTC), "action": document.action,
+            "name": document.name, "description": document.description,
+            "distributionType": document.distribution_type,
+            "validFrom": document.valid_from, "contributors": document.contributors,
+            "receivers": [{"meteringPointId": r.metering_point_id,
+                           "share": None if r.share is None else str(r.share)}
+                          for r in document.receivers]})
         return await services.intake(request, who, "shared-production",
                                      str(document.message_id),
                                      services.catalogue.shared_production,

@@ -11,7 +11,6 @@ of messages; a repeated messageId is answered 200 duplicate and not answered aga
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
@@ -27,6 +26,7 @@ from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from domain.problem_codes import Code
 from schemas.api import MeteringValuesRequestAccepted, MeteringValuesRequestIn
 from streams.logging import get_logger
+from streams.records.point_requests import PointReply
 
 log = get_logger(__name__)
 DOCUMENT = "metering-values-request"
@@ -71,17 +71,18 @@ def value_request_routes(services: Services, reads: PointReads) -> APIRouter:
         role = Role.SUPPLIER if Role.SUPPLIER in who.roles else Role.THIRD_PARTY
         await services.actors.register(producer, who.party, str(role))
         message_id = str(document.message_id)
-        answer: dict[str, Any] = {}
+        answers: list[PointReply] = []
 
         async def ask() -> None:
-            answer.update(await reads.ask("history", who, document.metering_point_id,
-                                          document.start, document.end, message_id))
+            answers.append(await reads.ask("history", who, document.metering_point_id,
+                                           document.start, document.end, message_id))
 
         accepted = await ledger.accept_once(who.party, message_id, DOCUMENT,
                                             await request.body(), ask)
         if not accepted:
             return JSONResponse({"messageId": message_id, "status": "duplicate"},
                                 status_code=200)
+        answer = answers[0]
         log.info("history request", actor=who.party, message_id=message_id,
                  metering_point=document.metering_point_id, messages=answer["messages"])
         return JSONResponse(jsonable_encoder({

@@ -12,14 +12,8 @@ from connectors.compacted import CompactedView
 from domain.availability import MaintenanceWindow, MinuteSample
 from schemas.settings import Settings
 from streams.kafka import resolve_bootstrap, security_kwargs
-from streams.serialisation import AVAILABILITY_SAMPLE, MAINTENANCE_WINDOW, codec
+from streams.records import availability
 from streams.topics import TopicCatalogue
-
-
-def decode_window(value: bytes) -> MaintenanceWindow:
-    """A window as stored (its id is the record key: see :func:`windows`)."""
-    r = codec(MAINTENANCE_WINDOW).decode(value)
-    return MaintenanceWindow("", r["start"], r["end"], r["reason"])
 
 
 def windows(view: CompactedView[MaintenanceWindow]) -> list[MaintenanceWindow]:
@@ -29,14 +23,7 @@ def windows(view: CompactedView[MaintenanceWindow]) -> list[MaintenanceWindow]:
 
 
 def encode_window(window: MaintenanceWindow, declared_by: str) -> bytes:
-    return codec(MAINTENANCE_WINDOW).encode({
-        "start": window.start, "end": window.end, "reason": window.reason,
-        "declaredBy": declared_by, "declaredAt": datetime.now(UTC)})
-
-
-def encode_sample(sample: MinuteSample, in_maintenance: bool) -> bytes:
-    return codec(AVAILABILITY_SAMPLE).encode({"minute": sample.minute, "up": sample.up,
-                                              "inMaintenance": in_maintenance})
+    return availability.encode_window(window, declared_by, datetime.now(UTC))
 
 
 async def read_samples(settings: Settings, catalogue: TopicCatalogue, start: datetime,
@@ -56,7 +43,7 @@ async def read_samples(settings: Settings, catalogue: TopicCatalogue, start: dat
             return []
         consumer.seek(tp, found[tp].offset)
         samples: list[MinuteSample] = []
-        decode = codec(AVAILABILITY_SAMPLE).decode
+        decode = availability.decode_sample
         while await consumer.position(tp) < log_end:
             batch = await consumer.getmany(tp, timeout_ms=1000, max_records=10_000)
             for record in batch.get(tp, []):

@@ -24,13 +24,12 @@ from aiokafka.errors import (
 )
 
 from connectors.compacted import CompactedView
-from connectors.http.queues import decode_position
 from domain.queue_positions import QueuePosition, depth
 from domain.replication import NO_LEADER, PartitionReplicas, ReplicationState, judge
 from schemas.settings import Settings
 from streams.kafka import resolve_bootstrap, security_kwargs
 from streams.logging import get_logger
-from streams.serialisation import HEARTBEAT, codec
+from streams.records import heartbeat, queue_position
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
@@ -88,7 +87,8 @@ class BrokerObserver:
         self.producer = AIOKafkaProducer(
             bootstrap_servers=resolve_bootstrap(settings), client_id="straum-monitor",
             acks="all", enable_idempotence=True, **security_kwargs(settings))
-        self.positions = CompactedView(settings, catalogue.queue_positions, decode_position)
+        self.positions = CompactedView(settings, catalogue.queue_positions,
+                                       queue_position.decode)
         self.heartbeat_sent: dict[tuple[str, int], float] = {}
         self.heartbeat_back: dict[tuple[str, int], float] = {}
         self._beats_task: asyncio.Task[None] | None = None
@@ -122,8 +122,9 @@ class BrokerObserver:
         for topic in self.catalogue.input_topics:
             partitions = await self.producer.partitions_for(topic)
             for partition in sorted(partitions):
-                value = codec(HEARTBEAT).encode({"sourceTopic": topic, "partition": partition,
-                                                 "sentAt": now})
+                value = heartbeat.encode({"sourceTopic": topic, "partition": partition,
+                                          "sentAt": now, "processedAt": None,
+                                          "queuedAt": None})
                 futures.append(await self.producer.send(
                     topic, value, key=b"straum-heartbeat", partition=partition,
                     headers=HEARTBEAT_HEADERS))
@@ -146,7 +147,7 @@ class BrokerObserver:
             while True:
                 batch = await consumer.getmany(tp, timeout_ms=1000)
                 for record in batch.get(tp, []):
-                    beat = codec(HEARTBEAT).decode(record.value)
+                    beat = heartbeat.decode(record.value)
                     key = (beat["sourceTopic"], beat["partition"])
                     sent = beat["sentAt"].timestamp()
                     self.heartbeat_back[key] = max(self.heartbeat_back.get(key, 0.0), sent)

@@ -49,10 +49,6 @@ class Table(Generic[T]):
     def __len__(self) -> int:
         return len(self._base)
 
-    @property
-    def stored_bytes(self) -> int:
-        return sum(len(k) + len(v) for k, v in self._base.items())
-
     def get(self, key: bytes) -> T | None:
         staged = self._record.get(key, _MISSING)
         if staged is _MISSING:

@@ -54,12 +54,6 @@ class DiskTable(Generic[T]):
         return int(count)
 
     @property
-    def stored_bytes(self) -> int:
-        (size,) = self._db.execute("SELECT coalesce(sum(length(k) + length(v)), 0) FROM kv"
-                                   ).fetchone()
-        return int(size)
-
-    @property
     def checkpoint(self) -> int | None:
         """The changelog offset from which a restore must read (None: no checkpoint)."""
         row = self._db.execute("SELECT value FROM meta WHERE name = 'offset'").fetchone()

@@ -41,7 +41,7 @@ from streams.engine.state import Table, TableSpec
 from streams.engine.store import DiskTable
 from streams.kafka import track_topics
 from streams.logging import get_logger
-from streams.serialisation import DEAD_LETTER, codec
+from streams.records import dead_letter
 
 log = get_logger(__name__)
 
@@ -385,7 +385,7 @@ class PartitionTask:
         DEAD_LETTERS.labels("queue-writer").inc()
         log.error("message for an actor the hub does not know", actor=output.recipient,
                   topic=output.topic)
-        value = codec(DEAD_LETTER).encode({
+        value = dead_letter.encode({
             "processor": "queue-writer", "topic": output.topic, "partition": 0, "offset": -1,
             "key": output.key, "value": output.value, "errorType": "UnknownRecipient",
             "error": f"the hub does not know actor {output.recipient}",
@@ -466,7 +466,7 @@ class PartitionTask:
         log.error("record sent to dead-letter topic", processor=processor, topic=record.topic,
                   partition=record.partition, offset=record.offset,
                   error_type=type(exc).__name__, error=str(exc)[:500])
-        value = codec(DEAD_LETTER).encode({
+        value = dead_letter.encode({
             "processor": processor, "topic": record.topic, "partition": record.partition,
             "offset": record.offset, "key": record.key,
             "value": record.value if with_value else None,

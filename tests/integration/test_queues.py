@@ -17,8 +17,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from connectors.broker.embedded import free_port
 from domain.messages import Outbound, outbound_message_id
-from schemas.records import queue_message
 from streams.kafka import ensure_topics
+from streams.records import queue_message
 from streams.serialisation import ACTOR, codec
 from streams.topics import Queue, TopicCatalogue
 from tests.helpers import gln

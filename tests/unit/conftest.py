@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 
 from schemas.queue_payloads import QueueMessage
-from schemas.records import queue_message
+from streams.records import queue_message
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(QueueMessage)
 

@@ -11,7 +11,7 @@ import orjson
 from bench.chaos import Fault, Sent, State, partition_of
 from bench.tally import message_id
 from domain.messages import acknowledgement
-from schemas.records import queue_message
+from streams.records import queue_message
 
 T0 = 1_000_000.0
 

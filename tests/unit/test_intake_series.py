@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams import intake_series
+from streams.records import series as intake_series
 from streams.serialisation import METERING_VALUE_SERIES, codec
 
 moments = st.datetimes(datetime(1970, 1, 1), datetime(2099, 12, 31),

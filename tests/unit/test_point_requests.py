@@ -13,10 +13,10 @@ import orjson
 
 from processors.point_values import PointRequests, remember_values
 from processors.tables import Tables
-from schemas.records import point_day
 from streams.engine import Context, Incoming
 from streams.engine.state import Table
 from streams.engine.store import DiskTable
+from streams.records import point_day
 from streams.serialisation import POINT_REPLY, POINT_REQUEST, codec
 from streams.topics import Queue, TopicCatalogue
 from tests.unit.builders import GRID_OWNER, POINT_ID, gln, metering_point, oslo_midnight

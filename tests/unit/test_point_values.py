@@ -15,7 +15,7 @@ from domain.comparison_core import ABSENT, QUALITY_CODES
 from domain.exact_numbers import float_scaled
 from domain.point_values import PointDay, day_parts, intervals_in, merge, readable_runs
 from domain.series import HUB_TIMEZONE
-from schemas.records import point_day
+from streams.records import point_day
 
 RECEIVED = datetime(2026, 3, 1, 7, tzinfo=UTC)
 

@@ -24,7 +24,7 @@ from domain.supply import register_metering_point, start_of_supply
 from domain.third_party import approve_access, request_access
 from processors.contracts import notice
 from schemas.queue_payloads import DOCUMENT_TYPES, QueueMessage
-from schemas.records.queue_message import render
+from streams.records.queue_message import render
 from tests.unit.builders import GRID_OWNER, POINT_ID, gln, metering_point, oslo_midnight
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,15 +12,10 @@ from itertools import pairwise
 
 import pytest
 
-from domain.metering_point import (
-    MeteringPoint,
-    ThirdPartyAccess,
-    from_record,
-    to_record,
-)
+from domain.metering_point import MeteringPoint, ThirdPartyAccess
 from domain.routing import Delivery, check_series_against_point, route_series
 from domain.series import expected_point_count
-from streams.serialisation import METERING_POINT_STATE, codec
+from streams.records import metering_point as point_record
 from tests.unit.builders import GRID_OWNER, gln, metering_point, oslo_midnight
 
 SUPPLIER_A = gln("708000000002")
@@ -346,8 +341,7 @@ def test_metering_point_state_round_trips_through_its_avro_record() -> None:
         access=(ThirdPartyAccess(THIRD_PARTY, utc(2026, 1, 1), utc(2026, 12, 31)),
                 ThirdPartyAccess(OTHER_PARTY, utc(2026, 2, 1))),
     )
-    state = codec(METERING_POINT_STATE)
-    assert from_record(state.decode(state.encode(to_record(point)))) == point
+    assert point_record.decode(point_record.encode(point)) == point
 
 
 def test_access_revoked_part_way_gives_only_the_values_before_revocation() -> None:

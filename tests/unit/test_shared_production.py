@@ -300,13 +300,13 @@ def test_setup_join_commit_values_and_results_through_the_processors() -> None:
     from domain.metering_point import SupplyPeriod
     from processors.forwarder import Forwarder
     from processors.shared_production import (
-        EVENT_NS,
         SharedProduction,
         SharedProductionPoints,
         calculation_key,
     )
     from processors.tables import Tables
     from streams.engine import Context, Incoming, Output, Table
+    from streams.records.shared_production import EVENT_NS
     from streams.serialisation import METERING_VALUE_SERIES, SHARED_PRODUCTION_EVENT, codec
     from streams.topics import TopicCatalogue
     from tests.unit.test_forwarding import make_series

@@ -1,9 +1,10 @@
 """Authorization requests and grants as Avro ``Authorization`` records (the consent table,
-the read view the API follows, and the replies)."""
+the read view the API follows, and the replies), and the API's commands and their replies."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NotRequired, TypedDict, cast
 
 from domain.consent import (
     AuthorizationGrant,
@@ -13,7 +14,48 @@ from domain.consent import (
     RequestStatus,
     RequestType,
 )
-from streams.serialisation import AUTHORIZATION, AUTHORIZATION_SET, codec
+from streams.serialisation import (
+    AUTHORIZATION,
+    AUTHORIZATION_COMMAND,
+    AUTHORIZATION_REPLY,
+    AUTHORIZATION_SET,
+    codec,
+)
+
+
+class AuthorizationCommand(TypedDict):
+    """What the API asks the consent processor (Avro ``AuthorizationCommand``): create a
+    request (its fields) or answer one (``status``). A field not given is null in the record.
+    """
+
+    correlationId: str
+    action: str
+    meteringPointId: str
+    requestId: str
+    caller: str
+    requestType: NotRequired[str | None]
+    requestedBy: NotRequired[str | None]
+    requestedFrom: NotRequired[str | None]
+    requestedTo: NotRequired[str | None]
+    requestedFromName: NotRequired[str | None]
+    meteringPointAddress: NotRequired[str | None]
+    balanceSupplierName: NotRequired[str | None]
+    balanceSupplierContractName: NotRequired[str | None]
+    moveInDate: NotRequired[date | None]
+    status: NotRequired[str | None]
+    receivedAt: datetime
+
+
+class AuthorizationReply(TypedDict):
+    """The processor's answer (Avro ``AuthorizationReply``), keyed by correlation id: the
+    changed requests and grants as their records, or the refusal."""
+
+    errorStatus: int | None
+    errorCode: str | None
+    errorTitle: str | None
+    errorDetail: str | None
+    errorPointer: str | None
+    items: list[dict[str, Any]]
 
 
 def request_record(r: AuthorizationRequest) -> dict[str, Any]:
@@ -77,7 +119,29 @@ def encode_set(value: AuthorizationSet) -> bytes:
         *(request_record(r) for r in value.requests), *(grant_record(g) for g in value.grants)]})
 
 
-def decode_set(raw: bytes) -> AuthorizationSet:
+def decode_set(raw: bytes | None) -> AuthorizationSet:
     items = codec(AUTHORIZATION_SET).decode(raw)["items"]
     return AuthorizationSet(tuple(request_from(i) for i in items if i["kind"] == "request"),
                             tuple(grant_from(i) for i in items if i["kind"] == "grant"))
+
+
+def decode_authorization_record(raw: bytes | None) -> dict[str, Any]:
+    """An authorizations-topic record as the API's read view keeps it (see request_from,
+    grant_from)."""
+    return codec(AUTHORIZATION).decode(raw)
+
+
+def encode_command(command: AuthorizationCommand) -> bytes:
+    return codec(AUTHORIZATION_COMMAND).encode(command)
+
+
+def decode_command(raw: bytes | None) -> AuthorizationCommand:
+    return cast(AuthorizationCommand, codec(AUTHORIZATION_COMMAND).decode(raw))
+
+
+def encode_reply(reply: AuthorizationReply) -> bytes:
+    return codec(AUTHORIZATION_REPLY).encode(reply)
+
+
+def decode_reply(raw: bytes | None) -> AuthorizationReply:
+    return cast(AuthorizationReply, codec(AUTHORIZATION_REPLY).decode(raw))

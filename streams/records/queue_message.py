@@ -4,6 +4,9 @@ The value of a queue record is the UTF-8 JSON object a poll answer lists under `
 (``messageId``, ``documentType``, ``createdAt``, ``replayed``, ``payload``), so a poll joins the
 stored bytes and never decodes or re-encodes a message. Metering values are points of
 ``{quantity, quality}`` as the intake sends them. Any Kafka tool can read a queue topic.
+
+Queue topics written before held Avro ``QueueMessage`` records; :func:`decode_avro` still
+reads them (a poll turns one into the JSON above).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 import orjson
 
 from domain.messages import Outbound
+from streams.serialisation import QUEUE_MESSAGE, codec
 
 CONTENT_TYPE = b"application/json"
 HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", CONTENT_TYPE),)
@@ -54,3 +58,13 @@ def parse(value: bytes) -> dict[str, Any]:
     """A stored message as a dict (tests, tools)."""
     parsed: dict[str, Any] = orjson.loads(value)
     return parsed
+
+
+def encode_avro(message: Outbound) -> bytes:
+    """The Avro ``QueueMessage`` record queue topics held before (tests, benches)."""
+    return codec(QUEUE_MESSAGE).encode(message.to_record())
+
+
+def decode_avro(value: bytes | None) -> dict[str, Any]:
+    """An older Avro ``QueueMessage`` record; its payload is (full record name, fields)."""
+    return codec(QUEUE_MESSAGE).decode(value)

@@ -3,7 +3,7 @@
 Values are Avro single-object encoded (:mod:`streams.serialisation`): the writer schema is
 found by the fingerprint in the value's header among every shipped schema version and the
 record is resolved to the current schema of its type, as the processors read it. Queue topics
-hold the message's JSON (:mod:`schemas.records.queue_message`). Anything else is shown as
+hold the message's JSON (:mod:`streams.records.queue_message`). Anything else is shown as
 text or base64, never dropped.
 
 The readable form is JSON: times as RFC 3339 text, dates as ``YYYY-MM-DD``, bytes as UTF-8

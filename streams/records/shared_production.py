@@ -1,20 +1,59 @@
-"""Shared production's tables as Avro records: calculations (by calculation), days of values
-(by calculation and day) and memberships (by metering point)."""
+"""Shared production as Avro records: the saga's events (by calculation, by metering point),
+and its tables: calculations (by calculation), days of values (by calculation and day) and
+memberships (by metering point)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from domain.messages import Reason
 from domain.shared_production import DayInput, DistributionType, Member, Membership, Version
 from streams.serialisation import (
     SHARED_PRODUCTION_CALCULATION,
     SHARED_PRODUCTION_DAY,
+    SHARED_PRODUCTION_EVENT,
     SHARED_PRODUCTION_MEMBERSHIPS,
+    SHARED_PRODUCTION_POINT_EVENT,
     codec,
 )
+
+#: The Avro namespace of the events' union members.
+EVENT_NS: Final = "no.straum.sharedproduction."
+
+
+class Event(NamedTuple):
+    """One saga event: whom it is about (a calculation key or a metering point id), its kind
+    (``SharedProductionSetup``, ``JoinRequest``, …) and its fields."""
+
+    subject: str
+    kind: str
+    fields: dict[str, Any]
+
+
+def encode_calculation_event(key: str, kind: str, fields: dict[str, Any]) -> bytes:
+    """A ``SharedProductionEvent`` for the calculation ``key``."""
+    return codec(SHARED_PRODUCTION_EVENT).encode(
+        {"calculationKey": key, "event": (EVENT_NS + kind, fields)})
+
+
+def decode_calculation_event(raw: bytes | None) -> Event:
+    r = codec(SHARED_PRODUCTION_EVENT).decode(raw)
+    kind, fields = r["event"]
+    return Event(r["calculationKey"], kind.rsplit(".", 1)[-1], fields)
+
+
+def encode_point_event(point_id: str, kind: str, fields: dict[str, Any]) -> bytes:
+    """A ``SharedProductionPointEvent`` for the metering point ``point_id``."""
+    return codec(SHARED_PRODUCTION_POINT_EVENT).encode(
+        {"meteringPointId": point_id, "event": (EVENT_NS + kind, fields)})
+
+
+def decode_point_event(raw: bytes | None) -> Event:
+    r = codec(SHARED_PRODUCTION_POINT_EVENT).decode(raw)
+    kind, fields = r["event"]
+    return Event(r["meteringPointId"], kind.rsplit(".", 1)[-1], fields)
 
 
 @dataclass(frozen=True)
@@ -87,7 +126,7 @@ def encode_calculation(c: Calculation) -> bytes:
         "versions": [_version_record(v) for v in c.versions], "pending": pending})
 
 
-def decode_calculation(raw: bytes) -> Calculation:
+def decode_calculation(raw: bytes | None) -> Calculation:
     r = codec(SHARED_PRODUCTION_CALCULATION).decode(raw)
     p = r["pending"]
     pending = None if p is None else Pending(
@@ -110,7 +149,7 @@ def encode_day(day: Day) -> bytes:
                  for receiver, rows in day.sent.items() for i, v in rows.items()]})
 
 
-def decode_day(raw: bytes) -> Day:
+def decode_day(raw: bytes | None) -> Day:
     r = codec(SHARED_PRODUCTION_DAY).decode(raw)
     day = Day()
     for i in r["inputs"]:
@@ -130,7 +169,7 @@ def encode_memberships(items: tuple[Membership, ...]) -> bytes:
          "validTo": m.valid_to, "active": m.active} for m in items]})
 
 
-def decode_memberships(raw: bytes) -> tuple[Membership, ...]:
+def decode_memberships(raw: bytes | None) -> tuple[Membership, ...]:
     return tuple(Membership(m["calculationKey"], m["calculationId"], m["name"], m["version"],
                             m["role"], m["validFrom"], m["validTo"], m["active"])
                  for m in codec(SHARED_PRODUCTION_MEMBERSHIPS).decode(raw)["items"])

@@ -1,1 +1,0 @@
-"""The records boundary: how domain objects become the bytes straum stores, and back."""
