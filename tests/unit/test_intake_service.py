@@ -1,0 +1,213 @@
+"""The HTTP intake service as a sender sees it, without a broker: the API application on a
+small recording stand-in for its Kafka producer (the compacted views are never started).
+
+A valid document becomes one record per series on the intake topic, keyed by metering point,
+whose bytes read back (streams/records) as what was sent; the sender is registered with its
+role first and the document is marked accepted after its records. The same document again
+from the same sender is a ``duplicate`` and produces nothing; a bad document is problem
+details with each problem's code and pointer and produces nothing; records the brokers did
+not acknowledge are a 503 and the document may be sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
+
+from connectors.actors import ActorRegistry
+from connectors.http.app import create_app
+from connectors.http.auth import issue_dev_token
+from connectors.http.documents import DocumentLedger
+from connectors.http.queues import QueueStore
+from connectors.http.services import Services
+from schemas.settings import Settings
+from streams.records import actor, intake_document, master_data
+from streams.records import series as intake_series
+from tests.helpers import day_series, values_document
+from tests.unit.builders import POINT_ID, gln
+
+GRID_OWNER = gln("708000000001")
+OTHER_GRID_OWNER = gln("708000000004")
+SECOND_POINT = "707057500000000025"
+
+
+@dataclass
+class Sent:
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+@dataclass
+class RecordingProducer:
+    """Stands in for the API's producer: keeps what is sent, in order; ``failing`` makes every
+    write end in a Kafka timeout, as when too few replicas are in sync."""
+
+    sent: list[Sent] = field(default_factory=list)
+    failing: bool = False
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None,
+                   partition: int | None = None) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.failing:
+            done.set_exception(KafkaTimeoutError())
+        else:
+            self.sent.append(Sent(topic, key, value))
+            done.set_result(None)
+        return done
+
+    def to(self, topic: str) -> list[Sent]:
+        return [s for s in self.sent if s.topic == topic]
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    services: Services
+    producer: RecordingProducer
+
+    async def post(self, path: str, document: dict[str, Any], party: str = GRID_OWNER,
+                   role: str = "grid_owner") -> httpx.Response:
+        token = issue_dev_token(self.services.settings, party, [role])
+        return await self.client.post(path, content=orjson.dumps(document), headers={
+            "authorization": f"Bearer {token}", "content-type": "application/json"})
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    settings = Settings(data_dir=tmp_path)
+    app = create_app(settings)  # its lifespan (which connects to Kafka) is never run
+    services: Services = app.state.services
+    producer = RecordingProducer()
+    kafka = cast(AIOKafkaProducer, producer)
+    services.producer = kafka
+    services.queues = QueueStore(settings, services.catalogue, kafka)
+    services.ledger = DocumentLedger(settings, services.catalogue, kafka)
+    services.actors = ActorRegistry(settings, services.catalogue)
+    services.ready.set()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://straum.test") as client:
+        yield Api(client, services, producer)
+
+
+def as_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+async def test_a_values_document_becomes_one_record_per_series_keyed_by_point(
+        api: Api) -> None:
+    document = values_document(day_series(POINT_ID, date(2026, 3, 2)),
+                               day_series(SECOND_POINT, date(2026, 3, 2), "PT15M"))
+    answer = await api.post("/v1/metering-values", document)
+    assert answer.status_code == 202
+    assert answer.json() == {"messageId": document["messageId"], "status": "accepted"}
+
+    catalogue = api.services.catalogue
+    records = api.producer.to(catalogue.metering_values)
+    assert [r.key for r in records] == [POINT_ID.encode(), SECOND_POINT.encode()]
+    for record, sent in zip(records, document["series"], strict=True):
+        series = intake_series.decode(record.value)
+        assert series["messageId"] == document["messageId"]
+        assert series["sender"] == GRID_OWNER
+        assert series["meteringPointId"] == sent["meteringPointId"]
+        assert series["transactionId"] == sent["transactionId"]
+        assert series["start"] == as_instant(sent["start"])
+        assert series["end"] == as_instant(sent["end"])
+        assert series["resolution"] == sent["resolution"]
+        assert series["unit"] == "kWh"
+        assert series["quantities"] == [p["quantity"] for p in sent["points"]]
+        assert series["qualities"] == [p["quality"] for p in sent["points"]]
+
+    # the sender is known with its role before its records; the document is marked accepted
+    # only after them, under (sender, messageId), with the body's digest
+    assert [s.topic for s in api.producer.sent] == [
+        catalogue.actors, catalogue.metering_values, catalogue.metering_values,
+        catalogue.intake_documents]
+    registration = api.producer.sent[0]
+    assert registration.key == GRID_OWNER.encode()
+    assert actor.decode_roles(registration.value) == {"grid_owner"}
+    mark = api.producer.sent[-1]
+    assert mark.key == f"{GRID_OWNER}|{document['messageId']}".encode()
+    accepted = intake_document.decode(mark.value)
+    assert accepted["documentType"] == "metering-values"
+    assert accepted["digest"] == hashlib.sha256(orjson.dumps(document)).hexdigest()
+
+
+async def test_the_same_document_again_is_a_duplicate_and_produces_nothing(api: Api) -> None:
+    document = values_document(day_series(POINT_ID, date(2026, 3, 2)))
+    assert (await api.post("/v1/metering-values", document)).status_code == 202
+    written = len(api.producer.sent)
+
+    again = await api.post("/v1/metering-values", document)
+    assert again.status_code == 200
+    assert again.json() == {"messageId": document["messageId"], "status": "duplicate"}
+    assert len(api.producer.sent) == written
+
+    # the id is the sender's own: another grid owner may use it
+    other = await api.post("/v1/metering-values", document, party=OTHER_GRID_OWNER)
+    assert (other.status_code, other.json()["status"]) == (202, "accepted")
+    assert [r.key for r in api.producer.to(api.services.catalogue.metering_values)] == [
+        POINT_ID.encode(), POINT_ID.encode()]
+
+
+async def test_a_bad_document_is_problem_details_with_codes_and_pointers(api: Api) -> None:
+    good = day_series(POINT_ID, date(2026, 3, 2))
+    bad_point = day_series("707057500000000019", date(2026, 3, 2))  # wrong check digit
+    twice = {**day_series(SECOND_POINT, date(2026, 3, 3)),
+             "transactionId": good["transactionId"]}
+    document = values_document(good, bad_point, twice)
+    answer = await api.post("/v1/metering-values", document)
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    problem = answer.json()
+    assert (problem["status"], problem["code"]) == (400, "metering_values.invalid")
+    assert [(p["code"], p["pointer"]) for p in problem["problems"]] == [
+        ("gsrn.check_digit", "/series/1/meteringPointId"),
+        ("series.duplicate_transaction", "/series/2/transactionId")]
+    assert api.producer.sent == []
+
+    # nothing was recorded: the corrected document, under the same id, is accepted
+    document["series"] = [good]
+    assert (await api.post("/v1/metering-values", document)).status_code == 202
+
+
+async def test_records_the_brokers_did_not_acknowledge_are_a_503_and_may_be_sent_again(
+        api: Api) -> None:
+    document = values_document(day_series(POINT_ID, date(2026, 3, 2)))
+    api.producer.failing = True
+    answer = await api.post("/v1/metering-values", document)
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "broker.unavailable"
+    assert answer.headers["retry-after"] == "5"
+
+    api.producer.failing = False
+    again = await api.post("/v1/metering-values", document)
+    assert (again.status_code, again.json()["status"]) == (202, "accepted")
+
+
+async def test_a_master_data_change_becomes_one_record_keyed_by_its_point(api: Api) -> None:
+    document = {"messageId": "1b0e6b5e-8a8f-4f4e-9d3c-2f8b8d4c6a10",
+                "meteringPointId": POINT_ID, "effectiveFrom": "2026-04-01",
+                "consumptionCode": "36"}
+    answer = await api.post("/v1/master-data", document)
+    assert answer.status_code == 202
+    [record] = api.producer.to(api.services.catalogue.master_data)
+    assert record.key == POINT_ID.encode()
+    event = master_data.decode(record.value)
+    assert (event["messageId"], event["sender"], event["senderRole"]) == (
+        document["messageId"], GRID_OWNER, "grid_owner")
+    assert master_data.document_kind(event) == "ChangeOfCharacteristics"
+    fields = event["document"][1]
+    assert fields["effectiveFrom"] == date(2026, 4, 1)
+    assert fields["consumptionCode"] == "36" and fields["priceArea"] is None
