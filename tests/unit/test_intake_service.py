@@ -51,16 +51,16 @@ class Sent:
 
 @dataclass
 class RecordingProducer:
-    """Stands in for the API's producer: keeps what is sent, in order; ``failing`` makes every
-    write end in a Kafka timeout, as when too few replicas are in sync."""
+    """Stands in for the API's producer: keeps what is sent, in order. A write to a topic in
+    ``failing`` ends in a Kafka timeout, as when its partition has too few replicas in sync."""
 
     sent: list[Sent] = field(default_factory=list)
-    failing: bool = False
+    failing: set[str] = field(default_factory=set)
 
     async def send(self, topic: str, value: bytes, key: bytes | None = None,
                    partition: int | None = None) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.failing:
+        if topic in self.failing:
             done.set_exception(KafkaTimeoutError())
         else:
             self.sent.append(Sent(topic, key, value))
@@ -184,16 +184,19 @@ async def test_a_bad_document_is_problem_details_with_codes_and_pointers(api: Ap
 
 async def test_records_the_brokers_did_not_acknowledge_are_a_503_and_may_be_sent_again(
         api: Api) -> None:
+    catalogue = api.services.catalogue
     document = values_document(day_series(POINT_ID, date(2026, 3, 2)))
-    api.producer.failing = True
+    api.producer.failing = {catalogue.metering_values}
     answer = await api.post("/v1/metering-values", document)
     assert answer.status_code == 503
     assert answer.json()["code"] == "broker.unavailable"
     assert answer.headers["retry-after"] == "5"
+    assert api.producer.to(catalogue.intake_documents) == []  # not marked accepted
 
-    api.producer.failing = False
+    api.producer.failing = set()
     again = await api.post("/v1/metering-values", document)
     assert (again.status_code, again.json()["status"]) == (202, "accepted")
+    assert len(api.producer.to(catalogue.metering_values)) == 1
 
 
 async def test_a_master_data_change_becomes_one_record_keyed_by_its_point(api: Api) -> None:
