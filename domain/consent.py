@@ -27,6 +27,7 @@ from domain.identifiers import (
 )
 from domain.messages import Reason
 from domain.metering_point import EndUser, MeteringPoint
+from domain.problem_codes import AccessCode
 from domain.series import HUB_TIMEZONE
 
 
@@ -138,12 +139,15 @@ class AuthorizationSet:
 
 
 class ConsentError(Exception):
-    """A refused Access API call: HTTP status, Elhub's code, and where in the body."""
+    """A refused Access API call: Elhub's code (:class:`AccessCode`), and where in the body.
 
-    def __init__(self, status: int, code: str, detail: str, pointer: str | None = None,
+    The HTTP status of each code is the HTTP layer's business (connectors/http/statuses.py).
+    """
+
+    def __init__(self, code: AccessCode, detail: str, pointer: str | None = None,
                  title: str | None = None) -> None:
         super().__init__(detail)
-        self.status, self.code, self.detail, self.pointer = status, code, detail, pointer
+        self.code, self.detail, self.pointer = code, detail, pointer
         self.title = title or code.replace("_", " ").capitalize()
 
 
@@ -197,7 +201,7 @@ class NewRequest:
 def _text(meta: Mapping[str, Any], name: str) -> str:
     value = meta.get(name)
     if value is not None and not isinstance(value, str):
-        raise ConsentError(400, "invalid_input", f"{name} must be a string",
+        raise ConsentError(AccessCode.INVALID_INPUT, f"{name} must be a string",
                            f"/data/meta/{name}", "Malformed field")
     return (value or "").strip()
 
@@ -206,13 +210,13 @@ def check_new_request(request_type: Any, meta: Mapping[str, Any], caller: str,
                       today: date) -> tuple[NewRequest | None, list[ConsentError]]:
     """A request's own checks (Elhub's codes), before the hub's state is consulted.
 
-    Type errors are 400 (malformed); business validation failures are 422; a request made in
-    another supplier's name is 403.
+    Type errors come first (malformed: ``invalid_request_type``, ``invalid_input``), alone;
+    then every business validation failure; a request made in another supplier's name last.
     """
     try:
         kind = RequestType(request_type)
     except ValueError:
-        return None, [ConsentError(400, "invalid_request_type",
+        return None, [ConsentError(AccessCode.INVALID_REQUEST_TYPE,
                                    "requestType must be ChangeOfBalanceSupplierForPerson or "
                                    "MoveInAndChangeOfBalanceSupplierForPerson",
                                    "/data/attributes/requestType", "Malformed field")]
@@ -220,69 +224,69 @@ def check_new_request(request_type: Any, meta: Mapping[str, Any], caller: str,
         values = {name: _text(meta, name) for name in META_FIELDS}
         move_in_raw = meta.get("moveInDate")
         if move_in_raw is not None and not isinstance(move_in_raw, str):
-            raise ConsentError(400, "invalid_input", "moveInDate must be a date (YYYY-MM-DD)",
+            raise ConsentError(AccessCode.INVALID_INPUT, "moveInDate must be a date (YYYY-MM-DD)",
                                "/data/meta/moveInDate", "Malformed field")
     except ConsentError as error:
         return None, [error]
     errors: list[ConsentError] = []
 
-    def missing(field: str, code: str, what: str) -> bool:
+    def missing(field: str, code: AccessCode, what: str) -> bool:
         if values[field]:
             return False
-        errors.append(ConsentError(422, code, f"{what} is missing", f"/data/meta/{field}"))
+        errors.append(ConsentError(code, f"{what} is missing", f"/data/meta/{field}"))
         return True
 
-    if not missing("requestedBy", "missing_requested_by", "requestedBy"):
+    if not missing("requestedBy", AccessCode.MISSING_REQUESTED_BY, "requestedBy"):
         try:
             validate_gln(values["requestedBy"])
         except IdentifierError as exc:
-            errors.append(ConsentError(422, "invalid_requested_by", str(exc),
+            errors.append(ConsentError(AccessCode.INVALID_REQUESTED_BY, str(exc),
                                        "/data/meta/requestedBy"))
-    for field, code in (("requestedFrom", "invalid_requested_from"),
-                        ("requestedTo", "invalid_requested_to")):
+    for field, code in (("requestedFrom", AccessCode.INVALID_REQUESTED_FROM),
+                        ("requestedTo", AccessCode.INVALID_REQUESTED_TO)):
         try:
             validate_national_id(values[field])
         except IdentifierError as exc:
-            errors.append(ConsentError(422, code, f"{field}: {exc}", f"/data/meta/{field}"))
+            errors.append(ConsentError(code, f"{field}: {exc}", f"/data/meta/{field}"))
     if values["requestedTo"] != values["requestedFrom"]:
-        errors.append(ConsentError(422, "requested_to_requested_from_mismatch",
+        errors.append(ConsentError(AccessCode.REQUESTED_TO_REQUESTED_FROM_MISMATCH,
                                    "requestedTo must be the same person as requestedFrom",
                                    "/data/meta/requestedTo"))
-    missing("requestedFromName", "missing_requested_from_name", "requestedFromName")
-    if not missing("requestedForMeteringPointId", "missing_metering_point_id",
+    missing("requestedFromName", AccessCode.MISSING_REQUESTED_FROM_NAME, "requestedFromName")
+    if not missing("requestedForMeteringPointId", AccessCode.MISSING_METERING_POINT_ID,
                    "requestedForMeteringPointId"):
         try:
             validate_norwegian_gsrn(values["requestedForMeteringPointId"])
         except IdentifierError as exc:
-            errors.append(ConsentError(422, "invalid_metering_point_id", str(exc),
+            errors.append(ConsentError(AccessCode.INVALID_METERING_POINT_ID, str(exc),
                                        "/data/meta/requestedForMeteringPointId"))
-    missing("requestedForMeteringPointAddress", "missing_metering_point_address",
+    missing("requestedForMeteringPointAddress", AccessCode.MISSING_METERING_POINT_ADDRESS,
             "requestedForMeteringPointAddress")
-    missing("balanceSupplierName", "missing_balance_supplier_name", "balanceSupplierName")
-    missing("balanceSupplierContractName", "missing_balance_supplier_contract_name",
+    missing("balanceSupplierName", AccessCode.MISSING_BALANCE_SUPPLIER_NAME, "balanceSupplierName")
+    missing("balanceSupplierContractName", AccessCode.MISSING_BALANCE_SUPPLIER_CONTRACT_NAME,
             "balanceSupplierContractName")
     move_in: date | None = None
     if move_in_raw is not None:
         try:
             move_in = date.fromisoformat(move_in_raw)
         except ValueError:
-            errors.append(ConsentError(422, "invalid_move_in_date",
+            errors.append(ConsentError(AccessCode.INVALID_MOVE_IN_DATE,
                                        "moveInDate is not a date (YYYY-MM-DD)",
                                        "/data/meta/moveInDate"))
         else:
             if kind != RequestType.MOVE_IN:
-                errors.append(ConsentError(422, "invalid_move_in_date",
+                errors.append(ConsentError(AccessCode.INVALID_MOVE_IN_DATE,
                                            "moveInDate belongs to a move-in request only",
                                            "/data/meta/moveInDate"))
             elif move_in > today:
                 errors.append(ConsentError(
-                    422, "move_in_date_not_back_in_time",
+                    AccessCode.MOVE_IN_DATE_NOT_BACK_IN_TIME,
                     "moveInDate is for a move-in today or back in time (BRS-NO-103); omit it "
                     "for a move-in ahead (BRS-NO-102)", "/data/meta/moveInDate"))
     if errors:
         return None, errors
     if values["requestedBy"] != caller:
-        return None, [ConsentError(403, "requested_by_not_caller",
+        return None, [ConsentError(AccessCode.REQUESTED_BY_NOT_CALLER,
                                    "requestedBy must be the calling supplier",
                                    "/data/meta/requestedBy", "Not allowed")]
     return NewRequest(kind, values["requestedBy"], values["requestedFrom"],
@@ -298,17 +302,17 @@ def check_against_point(new: NewRequest, point: MeteringPoint | None, today: dat
     """The checks that need the point's state: it exists; for a switch the asking person is
     the point's end user, for a move-in not already."""
     if point is None:
-        return ConsentError(404, "metering_point_not_found",
+        return ConsentError(AccessCode.METERING_POINT_NOT_FOUND,
                             f"metering point {new.metering_point_id} is not known",
                             "/data/meta/requestedForMeteringPointId", "Not found")
     end_user = point.end_user_on(today)
     current = end_user.national_id if end_user is not None else None
     if new.request_type == RequestType.CHANGE_OF_SUPPLIER and current != new.requested_from:
-        return ConsentError(422, "requested_from_not_metering_point_end_user",
+        return ConsentError(AccessCode.REQUESTED_FROM_NOT_METERING_POINT_END_USER,
                             "requestedFrom is not the metering point's end user",
                             "/data/meta/requestedFrom")
     if new.request_type == RequestType.MOVE_IN and current == new.requested_from:
-        return ConsentError(422, "requested_from_is_metering_point_end_user",
+        return ConsentError(AccessCode.REQUESTED_FROM_IS_METERING_POINT_END_USER,
                             "requestedFrom already is the metering point's end user; a "
                             "change of supplier needs ChangeOfBalanceSupplierForPerson",
                             "/data/meta/requestedFrom")
@@ -340,17 +344,17 @@ def answer_request(request: AuthorizationRequest, status: Any, answered_by: str,
     request is pending and open.
     """
     if status not in (RequestStatus.ACCEPTED.value, RequestStatus.REJECTED.value):
-        raise ConsentError(422, "invalid_status", "status must be Accepted or Rejected",
+        raise ConsentError(AccessCode.INVALID_STATUS, "status must be Accepted or Rejected",
                            "/data/attributes/status")
     if answered_by != request.requested_to:
-        raise ConsentError(404, "authorization_request_not_found",
+        raise ConsentError(AccessCode.AUTHORIZATION_REQUEST_NOT_FOUND,
                            "no such authorization request for you", title="Not found")
     current = request.status_at(now)
     if current == RequestStatus.EXPIRED:
-        raise ConsentError(422, "authorization_request_expired",
+        raise ConsentError(AccessCode.AUTHORIZATION_REQUEST_EXPIRED,
                            "the request has expired; the supplier must ask again")
     if current != RequestStatus.PENDING:
-        raise ConsentError(422, "authorization_request_not_pending",
+        raise ConsentError(AccessCode.AUTHORIZATION_REQUEST_NOT_PENDING,
                            f"the request is already {current.value}")
     if status == RequestStatus.REJECTED.value:
         return replace(request, status=RequestStatus.REJECTED, updated_at=now,

@@ -37,9 +37,9 @@ Decisions, with the reasons:
 
 Errors are :class:`ContractError` values with the spec's error codes where it has one
 (``INVALID_STATUS_TRANSITION``, ``CONTRACT_ALREADY_EXISTS``, ``INVALID_END_DATE``,
-``METERING_POINT_MISMATCH``, ``CONTRACT_TYPE_MISMATCH``) and an HTTP status: 409 for a
-transition or state conflict, :data:`INVALID_DATA_STATUS` (422) for invalid data. Note that
-the Elhub spec answers ``INVALID_END_DATE`` with 400; change the constant to follow it.
+``METERING_POINT_MISMATCH``, ``CONTRACT_TYPE_MISMATCH``), named in
+:class:`domain.problem_codes.ContractCode`. The HTTP status of each code is the HTTP layer's
+business (connectors/http/statuses.py).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Final
 
+from domain.problem_codes import ContractCode
 from domain.series import HUB_TIMEZONE
 
 CONTRACT_TYPE: Final = "Norgespris"
@@ -68,10 +69,6 @@ ELIGIBLE_CONSUMPTION_CODES: Final = frozenset({HOUSEHOLD, HOLIDAY_HOME})
 
 HUB: Final = "hub"
 """``by`` of the changes the hub makes itself (activation, expiry)."""
-
-CONFLICT: Final = 409
-INVALID_DATA_STATUS: Final = 422
-"""HTTP status for invalid data. The Elhub spec uses 400 for ``INVALID_END_DATE``."""
 
 _LAST_MOMENT: Final = time(23, 59, 59, 999_000)
 
@@ -92,17 +89,16 @@ OPEN_STATUSES: Final = frozenset({ContractStatus.INITIATED, ContractStatus.ACTIV
 class ContractError(Exception):
     """A refused contract operation, ready for a JSON:API error object.
 
-    ``code`` is machine-readable (the spec's codes where it has one), ``status`` the HTTP
-    status, ``pointer`` the JSON pointer into the request document (``source.pointer``).
+    ``code`` is the rule's member of :class:`ContractCode` (the spec's codes where it has
+    one), ``pointer`` the JSON pointer into the request document (``source.pointer``).
     """
 
     def __init__(
-        self, code: str, detail: str, status: int, *, title: str = "", pointer: str | None = None
+        self, code: ContractCode, detail: str, *, title: str = "", pointer: str | None = None
     ) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
-        self.status = status
         self.title = title or code.replace("_", " ").capitalize()
         self.pointer = pointer
 
@@ -115,22 +111,10 @@ class ContractError(Exception):
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return f"ContractError({self.code!r}, {self.detail!r}, {self.status})"
+        return f"ContractError({self.code!r}, {self.detail!r})"
 
-    def _key(self) -> tuple[str, str, int, str, str | None]:
-        return (self.code, self.detail, self.status, self.title, self.pointer)
-
-    def to_jsonapi(self) -> dict[str, object]:
-        """The error object as the spec shows it (``status`` is a string there)."""
-        error: dict[str, object] = {
-            "status": str(self.status),
-            "code": self.code,
-            "title": self.title,
-            "detail": self.detail,
-        }
-        if self.pointer is not None:
-            error["source"] = {"pointer": self.pointer}
-        return error
+    def _key(self) -> tuple[str, str, str, str | None]:
+        return (self.code, self.detail, self.title, self.pointer)
 
 
 @dataclass(frozen=True)
@@ -272,18 +256,16 @@ def check_eligibility(
     """
     if consumption_code not in ELIGIBLE_CONSUMPTION_CODES:
         return ContractError(
-            "NOT_ELIGIBLE",
+            ContractCode.NOT_ELIGIBLE,
             f"consumption code {consumption_code} cannot have Norgespris; only households (35) "
             "and holiday homes (36) can",
-            INVALID_DATA_STATUS,
             title="Metering point not eligible for Norgespris",
             pointer="/data/relationships/meteringPoint",
         )
     if has_active_contract:
         return ContractError(
-            "CONTRACT_ALREADY_EXISTS",
+            ContractCode.CONTRACT_ALREADY_EXISTS,
             f"the metering point already has an open contract of type {CONTRACT_TYPE}",
-            CONFLICT,
             title="Contract Already Exists",
             pointer="/data/relationships/meteringPoint",
         )
@@ -298,10 +280,9 @@ def has_open_contract(contracts: Iterable[Contract], now: datetime) -> bool:
 def _check_dates(start_date: date, end_date: date | None) -> None:
     if end_date is not None and end_date < start_date:
         raise ContractError(
-            "INVALID_END_DATE",
+            ContractCode.INVALID_END_DATE,
             f"endDate {end_date.isoformat()} must be after or equal to startDate "
             f"{start_date.isoformat()}",
-            INVALID_DATA_STATUS,
             title="End Date is before Start Date",
             pointer="/data/attributes/endDate",
         )
@@ -348,9 +329,8 @@ def create(
 def _require_open(contract: Contract, action: str) -> None:
     if contract.status not in OPEN_STATUSES:
         raise ContractError(
-            "INVALID_STATUS_TRANSITION",
+            ContractCode.INVALID_STATUS_TRANSITION,
             f"cannot {action} contract {contract.id}: it is {contract.status}",
-            CONFLICT,
             title="Invalid Contract Status Transition",
             pointer="/data/attributes/status",
         )
@@ -379,25 +359,23 @@ def edit(
     """The grid owner's edit of an Initiated or Activated contract (PATCH).
 
     ``metering_point_id``/``contract_type``, when the request names them, must match the
-    contract (``METERING_POINT_MISMATCH``/``CONTRACT_TYPE_MISMATCH``, 409). Editing an Expired
-    or Cancelled contract is ``INVALID_STATUS_TRANSITION`` (409). Only the structure is
+    contract (``METERING_POINT_MISMATCH``/``CONTRACT_TYPE_MISMATCH``). Editing an Expired
+    or Cancelled contract is ``INVALID_STATUS_TRANSITION``. Only the structure is
     checked: ``endDate`` ≥ ``startDate`` (``INVALID_END_DATE``). The result is advanced to
     ``now``, so an end date already passed expires an Activated contract at once.
     """
     if metering_point_id is not None and metering_point_id != contract.metering_point_id:
         raise ContractError(
-            "METERING_POINT_MISMATCH",
+            ContractCode.METERING_POINT_MISMATCH,
             "Contract metering point ID does not match update request.",
-            CONFLICT,
             title="Mismatched Metering Point in Contract Update",
             pointer="/data/relationships/meteringPoint",
         )
     if contract_type is not None and contract_type != contract.contract_type:
         raise ContractError(
-            "CONTRACT_TYPE_MISMATCH",
+            ContractCode.CONTRACT_TYPE_MISMATCH,
             f"Contract type {contract.contract_type} does not match update request type "
             f"{contract_type}.",
-            CONFLICT,
             title="Mismatched Contract Type in Update",
             pointer="/data/attributes/contractType",
         )
@@ -443,16 +421,15 @@ def end(contract: Contract, *, on: date, by: str, now: datetime) -> Contract:
 
 
 def cancel(contract: Contract, *, by: str, now: datetime) -> Contract:
-    """Cancel within the regret period (``isCancelled: true``); 409 once it is over."""
+    """Cancel within the regret period (``isCancelled: true``); refused once it is over."""
     current = advance(contract, now)
     if current.status is not ContractStatus.INITIATED:
         raise ContractError(
-            "INVALID_STATUS_TRANSITION",
+            ContractCode.INVALID_STATUS_TRANSITION,
             f"Cannot transition contract status from {current.status} to Cancelled for "
             f"metering point {current.metering_point_id}"
             + (": the 14-day regret period is over"
                if current.status is ContractStatus.ACTIVATED else "."),
-            CONFLICT,
             title="Invalid Contract Status Transition",
             pointer="/data/attributes/isCancelled",
         )

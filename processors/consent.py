@@ -25,6 +25,7 @@ from domain.consent import (
     check_against_point,
     create_request,
 )
+from domain.problem_codes import AccessCode
 from domain.series import HUB_TIMEZONE
 from processors.tables import Tables
 from schemas.settings import Settings
@@ -118,7 +119,7 @@ class Consent:
                                                   "balanceSupplierContractName"),
             move_in_date=command["moveInDate"])
         if new.requested_by != command["caller"]:
-            raise ConsentError(403, "requested_by_not_caller",
+            raise ConsentError(AccessCode.REQUESTED_BY_NOT_CALLER,
                                "requestedBy must be the calling supplier")
         today = now.astimezone(HUB_TIMEZONE).date()
         if (error := check_against_point(new, point, today)) is not None:
@@ -129,7 +130,7 @@ class Consent:
                 now: datetime) -> list[Item]:
         request = current.request(command["requestId"])
         if request is None:
-            raise ConsentError(404, "authorization_request_not_found",
+            raise ConsentError(AccessCode.AUTHORIZATION_REQUEST_NOT_FOUND,
                                "no such authorization request for you", title="Not found")
         answered, grant = answer_request(request, command["status"], command["caller"], now,
                                          grant_id_of(request.id), self.grant_months)
@@ -138,14 +139,13 @@ class Consent:
     def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
         """The API waits for an answer: tell it the command failed."""
         command = self._decode(record.value)
-        error = ConsentError(500, "unexpected_error",
+        error = ConsentError(AccessCode.UNEXPECTED_ERROR,
                              f"the hub could not process the request: {reason}")
         return [self.reply(command["correlationId"], [], error)]
 
     def reply(self, correlation_id: str, items: list[Item], error: ConsentError | None
               ) -> Output:
         value = records.encode_reply({
-            "errorStatus": error.status if error else None,
             "errorCode": error.code if error else None,
             "errorTitle": error.title if error else None,
             "errorDetail": error.detail if error else None,

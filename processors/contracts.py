@@ -17,6 +17,7 @@ from domain import norgespris
 from domain.messages import MARKET_PROCESSES, Outbound, outbound_message_id
 from domain.metering_point import MeteringPoint
 from domain.norgespris import Contract, ContractError
+from domain.problem_codes import ContractCode
 from domain.series import HUB_TIMEZONE
 from processors.outputs import queue_outputs
 from processors.tables import Tables
@@ -50,12 +51,13 @@ def decide(command: ContractCommand, point: MeteringPoint | None, contracts: lis
     """The contract after one command; raises ContractError when refused."""
     point_id, sender = command["meteringPointId"], command["sender"]
     if point is None:
-        raise ContractError("METERING_POINT_NOT_FOUND", f"metering point {point_id} is not "
-                            "known", 422, title="Unknown metering point",
+        raise ContractError(ContractCode.METERING_POINT_NOT_FOUND,
+                            f"metering point {point_id} is not known",
+                            title="Unknown metering point",
                             pointer="/data/relationships/meteringPoint")
     if point.grid_owner != sender:
-        raise ContractError("FORBIDDEN", "only the metering point's grid owner writes its "
-                            "Norgespris contracts", 403, title="Not the grid owner")
+        raise ContractError(ContractCode.FORBIDDEN, "only the metering point's grid owner "
+                            "writes its Norgespris contracts", title="Not the grid owner")
     contracts = [norgespris.advance(c, moment) for c in contracts]
     if command["action"] == "create":
         if command["startDate"] is None:  # the API always sends one: a bug, rejected
@@ -69,8 +71,8 @@ def decide(command: ContractCommand, point: MeteringPoint | None, contracts: lis
             now=moment)
     current = next((c for c in contracts if c.id == command["contractId"]), None)
     if current is None:
-        raise ContractError("CONTRACT_NOT_FOUND", "no such contract on this metering point",
-                            404, title="Contract not found")
+        raise ContractError(ContractCode.CONTRACT_NOT_FOUND,
+                            "no such contract on this metering point", title="Contract not found")
     if command["action"] == "cancel":
         return norgespris.cancel(current, by=sender, now=moment)
     changes: dict[str, date | None] = {}
@@ -117,8 +119,9 @@ class Contracts:
     def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
         """The API waits for an answer: tell it the command failed."""
         command = self._decode(record.value)
-        error = ContractError("PROCESSING_FAILED", f"the hub could not process the request: "
-                              f"{reason}", 500, title="Not processed")
+        error = ContractError(ContractCode.PROCESSING_FAILED,
+                              f"the hub could not process the request: {reason}",
+                              title="Not processed")
         return [self.reply(command["correlationId"], None, error)]
 
     # The lifecycle timer ----------------------------------------------------------------------
@@ -159,11 +162,10 @@ class Contracts:
               error: ContractError | None, supplier: str | None = None) -> Output:
         value = records.encode_reply({
             "contractId": contract.id if contract else None,
-            "errorStatus": error.status if error else None,
             "errorCode": error.code if error else None,
-            "errorTitle": getattr(error, "title", None) if error else None,
+            "errorTitle": error.title if error else None,
             "errorDetail": error.detail if error else None,
-            "errorPointer": getattr(error, "pointer", None) if error else None,
+            "errorPointer": error.pointer if error else None,
             "contract": contract_record(contract, supplier) if contract else None})
         return Output(self.catalogue.contract_replies, correlation_id.encode(), value, 0)
 

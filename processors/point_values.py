@@ -28,6 +28,7 @@ from domain.point_values import (
     midnight_s,
     readable_runs,
 )
+from domain.problem_codes import PointReadCode
 from domain.read_access import SUPPLIER, Period, readable_periods, supplied_periods
 from processors.outputs import queue_outputs
 from processors.tables import Tables
@@ -78,7 +79,7 @@ class PointRequests:
         periods = (readable_periods(point, request["sender"], request["roles"], asked)
                    if point is not None else ())
         if point is None or not periods:
-            return [self.reply(request, error=(404, "metering_point.unknown",
+            return [self.reply(request, error=(PointReadCode.METERING_POINT_UNKNOWN,
                                                "no metering point with that id that you may "
                                                "see in the period"))]
         days: DiskTable[PointDay] = ctx.table(self.tables.point_values)  # type: ignore[assignment]
@@ -140,18 +141,17 @@ class PointRequests:
     def reject(self, record: Incoming, reason: str, ctx: Context) -> list[Output]:
         """The API waits for an answer: tell it the request failed."""
         request = self._decode(record.value)
-        return [self.reply(request, error=(500, "processing.failed",
+        return [self.reply(request, error=(PointReadCode.PROCESSING_FAILED,
                                            f"the hub could not read the values: {reason}"))]
 
-    def reply(self, request: PointRequest, *, error: tuple[int, str, str] | None = None,
+    def reply(self, request: PointRequest, *, error: tuple[PointReadCode, str] | None = None,
               periods: tuple[Period, ...] = (), days: list[bytes] | None = None,
               messages: int = 0, consumption_code: str | None = None,
               price_area: str | None = None, resolution: str | None = None) -> Output:
         value = point_requests.encode_reply({
             "correlationId": request["correlationId"],
-            "errorStatus": error[0] if error else None,
-            "errorCode": error[1] if error else None,
-            "errorDetail": error[2] if error else None,
+            "errorCode": error[0] if error else None,
+            "errorDetail": error[1] if error else None,
             "consumptionCode": consumption_code, "priceArea": price_area,
             "resolution": resolution,
             "periods": [{"start": _ms(p.start), "end": _ms(p.end)} for p in periods],

@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from connectors.compacted import CompactedView
 from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
+from connectors.http.statuses import access_status
 from domain.consent import (
     AuthorizationGrant,
     AuthorizationRequest,
@@ -79,9 +80,11 @@ class AccessApiError(Exception):
     def of(cls, errors: list[ConsentError]) -> AccessApiError:
         """One answer for several problems, with the status of the gravest kind."""
         first = errors[0]
-        error = cls(first.status, first.code, first.title, first.detail, first.pointer)
-        error.errors = [(e.status, e.code, e.title, e.detail, e.pointer) for e in errors]
-        error.status = min(e.status for e in errors)  # 400 before 403 before 422
+        error = cls(access_status(first.code), first.code, first.title, first.detail,
+                    first.pointer)
+        error.errors = [(access_status(e.code), e.code, e.title, e.detail, e.pointer)
+                        for e in errors]
+        error.status = min(status for status, *_ in error.errors)  # 400 before 403 before 422
         return error
 
     def body(self) -> dict[str, Any]:
@@ -321,7 +324,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
                                      "read it again shortly")
             await asyncio.sleep(0.02)
         if answer["errorCode"] is not None:
-            raise AccessApiError(answer["errorStatus"] or 500, answer["errorCode"],
+            raise AccessApiError(access_status(answer["errorCode"]), answer["errorCode"],
                                  answer["errorTitle"] or answer["errorCode"],
                                  answer["errorDetail"] or "", answer["errorPointer"])
         changed = []

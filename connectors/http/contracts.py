@@ -24,6 +24,7 @@ from connectors.http.contract_index import ContractIndex, IndexedContract, docum
 from connectors.http.deps import Authenticated
 from connectors.http.json_body import StrictJsonRoute, check_depth
 from connectors.http.problems import Problem
+from connectors.http.statuses import contract_status
 from connectors.http.tracing import current_request_id
 from domain.calendar import calendar_text, day_in_calendar
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
@@ -208,7 +209,7 @@ def contract_routes(services: ContractServices) -> APIRouter:
                                    "read the contract again shortly")
             await asyncio.sleep(0.02)
         if answer["errorCode"] is not None:
-            raise JsonApiError(answer["errorStatus"], answer["errorCode"],
+            raise JsonApiError(contract_status(answer["errorCode"]), answer["errorCode"],
                                answer["errorTitle"] or answer["errorCode"],
                                answer["errorDetail"] or "", answer["errorPointer"])
         contract: dict[str, Any] = answer["contract"]

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from connectors.http.auth import Caller
 from connectors.http.problems import Problem
+from connectors.http.statuses import point_read_status
 from connectors.replies import Replies
 from domain.comparison_core import ValueGrid
 from domain.exact_numbers import float_scaled, rescale
@@ -72,7 +73,8 @@ class PointReads:
                           "the hub did not answer in time; ask again shortly",
                           headers={"Retry-After": "2"})
         if reply["errorCode"] is not None:
-            status, detail = reply["errorStatus"] or 500, reply["errorDetail"] or ""
+            status = point_read_status(reply["errorCode"])
+            detail = reply["errorDetail"] or ""
             if status >= 500:
                 # the task could not read the values (its dead letter says why): never a 5xx
                 raise Problem(503, Code.READ_DELAYED, "Not answered",

@@ -50,7 +50,6 @@ class AuthorizationReply(TypedDict):
     """The processor's answer (Avro ``AuthorizationReply``), keyed by correlation id: the
     changed requests and grants as their records, or the refusal."""
 
-    errorStatus: int | None
     errorCode: str | None
     errorTitle: str | None
     errorDetail: str | None

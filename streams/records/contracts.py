@@ -38,7 +38,6 @@ class ContractReply(TypedDict):
     the changed contract as its record, or the refusal."""
 
     contractId: str | None
-    errorStatus: int | None
     errorCode: str | None
     errorTitle: str | None
     errorDetail: str | None

@@ -30,10 +30,9 @@ class ReadablePeriod(TypedDict):
 
 class PointReply(TypedDict):
     """The answer: the readable periods and their stored days (streams/records/point_day.py),
-    or the refusal (``errorStatus``, ``errorCode``, ``errorDetail``)."""
+    or the refusal (``errorCode``, ``errorDetail``)."""
 
     correlationId: str
-    errorStatus: int | None
     errorCode: str | None
     errorDetail: str | None
     consumptionCode: str | None

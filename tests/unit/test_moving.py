@@ -255,11 +255,12 @@ def test_request_answer_and_use_of_a_grant_through_the_processors() -> None:
     grant_id = grant_id_of("req-1")
     assert reply["items"][1]["id"] == grant_id
     commit(held)
-    # someone else answering: a 404, nothing changes
+    # someone else answering: not found for them, nothing changes
     refused = consent.handle(command(action="answer", requestId="req-1", caller=OLA,
                                      status="Rejected"), ctx)
     assert [o.topic for o in refused] == [CATALOGUE.authorization_replies]
-    assert codec(AUTHORIZATION_REPLY).decode(refused[0].value)["errorStatus"] == 404
+    assert (codec(AUTHORIZATION_REPLY).decode(refused[0].value)["errorCode"]
+            == "authorization_request_not_found")
 
     master_data = MasterData(CATALOGUE, spec, lambda: None, ProcessRules())
     document = {"messageId": "switch-1", "sender": B, "senderRole": "supplier",

@@ -74,12 +74,12 @@ def test_history_answers_the_suppliers_own_days_in_their_current_version(
     assert {b["payload"]["recipientRole"] for b in bodies} == {"supplier"}
 
 
-def test_a_stranger_and_an_unknown_point_get_404_and_nothing_else(tmp_path: Path) -> None:
+def test_a_stranger_and_an_unknown_point_are_told_metering_point_unknown(tmp_path: Path) -> None:
     ctx = context(tmp_path)
     handler = PointRequests(CATALOGUE, TABLES)
     [reply] = handler.handle(request("history", gln("708000000009"), ["supplier"],
                                      date(2026, 2, 1), date(2026, 2, 28)), ctx)
-    assert codec(POINT_REPLY).decode(reply.value)["errorStatus"] == 404
+    assert codec(POINT_REPLY).decode(reply.value)["errorCode"] == "metering_point.unknown"
 
 
 def test_comparison_gets_the_days_of_the_callers_periods(tmp_path: Path) -> None:
