@@ -72,9 +72,10 @@ async def register_market(client: httpx.AsyncClient, market: Market,
 
 
 def start_api(procs: Processes) -> str:
-    """Start ``straum api`` on a free port; its base URL."""
+    """Start ``straum api`` (one process) on a free port; its base URL."""
     port = free_port()
-    procs.start("api", "api", "--port", str(port))
+    # one process: the figures are per API process, and the CPU and memory read are its own
+    procs.start("api", "api", "--port", str(port), env={"STRAUM_API_PROCESSES": "1"})
     return f"http://127.0.0.1:{port}"
 
 

@@ -49,6 +49,7 @@ from bench.intake import start_api
 from bench.procs import Processes, cpu_snapshot
 from bench.standalone import RssSampler, log_size, log_summary, main, rss_kib
 from connectors.http.auth import issue_dev_token
+from connectors.http.queues import READERS
 from domain.forwarding import NOTIFY_VALUES
 from domain.messages import Outbound, acknowledgement
 from schemas.settings import Settings
@@ -381,8 +382,8 @@ def tables(results: list[KindResult], actors: int, per_actor: int, concurrency: 
             + (", and the 50 ms target is out of reach for one poll at a time"
                if total * MAX / 1000 >= 50 else "")
             + f". With {concurrency} actors every poll also queues behind the others (one "
-            "event loop, 4 pooled queue readers, a durable position write per poll and per "
-            f"ack): the slowest poll waited {num(max(d.poll_ms, default=0) / 1000, 1)} s"
+            f"event loop, {READERS} pooled queue readers, a durable position write per poll "
+            f"and per ack): the slowest poll waited {num(max(d.poll_ms, default=0) / 1000, 1)} s"
             + (" (an actor client with a 30 s timeout would have given up)"
                if max(d.poll_ms, default=0) > 30_000 else "")
             + ". The raw read does nothing with the records.")

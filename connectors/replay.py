@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from connectors.actors import ActorRegistry
 from connectors.compacted import CompactedView
@@ -27,6 +27,7 @@ from domain.replay import ReplayPlan, ReplayScope, first_delivery_version, repla
 from domain.versions import SeriesVersion
 from schemas.settings import Settings
 from streams.kafka import (
+    RenewingProducer,
     admin_client,
     count_records,
     durable_producer,
@@ -81,12 +82,13 @@ class Replayer:
         self.settings = settings
         self.catalogue = TopicCatalogue.from_settings(settings)
         self.jobs = CompactedView(settings, self.catalogue.replays, replay_job.decode)
-        self.producer: AIOKafkaProducer | None = None
+        self.producer: RenewingProducer | None = None
         self._queues: set[str] = set()
 
     async def start(self) -> None:
         await self.jobs.start()
-        self.producer = durable_producer(self.settings, "straum-replay")
+        self.producer = RenewingProducer(
+            lambda: durable_producer(self.settings, "straum-replay"))
         await self.producer.start()
 
     async def stop(self) -> None:

@@ -4,16 +4,27 @@ security settings passed through, and idempotent topic creation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+    UnknownProducerId,
+)
+from aiokafka.structs import RecordMetadata
 
 from schemas.settings import Settings
+from streams.logging import get_logger
 from streams.topics import TopicSpec
+
+log = get_logger(__name__)
 
 
 def resolve_bootstrap(settings: Settings) -> str:
@@ -63,6 +74,93 @@ def durable_producer(settings: Settings, client_id: str, **extra: Any) -> AIOKaf
     }
     options.update(extra)
     return AIOKafkaProducer(**options)
+
+
+PRODUCER_BROKEN = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch,
+                   ProducerFenced)
+"""Errors after which an aiokafka producer never sends again: its sender task has ended and
+every later send raises the same error (a broker restarted mid-batch can answer a retried
+batch with OutOfOrderSequenceNumber, for example)."""
+
+
+class RenewingProducer:
+    """A long-lived durable producer (the API's) that replaces its client when the client is
+    broken for good, instead of failing every later request until the process restarts.
+
+    The request whose write met the error still fails (the API answers 503, the caller sends
+    again); the next write goes through a fresh client with a new producer id. Idempotence
+    holds per client, and every write straum makes through it is keyed and safe to repeat
+    (queue positions, the intake ledger, intake records de-duplicated by the forwarder)."""
+
+    def __init__(self, make: Callable[[], AIOKafkaProducer]) -> None:
+        self._make = make
+        self._client = make()
+        self._renewing: asyncio.Task[None] | None = None
+        self.renewals = 0
+
+    async def start(self) -> None:
+        await self._client.start()
+
+    async def stop(self) -> None:
+        if self._renewing is not None:
+            with contextlib.suppress(Exception):
+                await self._renewing
+        await self._client.stop()
+
+    def partitions_for(self, topic: str) -> set[int]:
+        partitions: set[int] = self._client.partitions_for(topic)
+        return partitions
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
+                   partition: int | None = None, timestamp_ms: int | None = None,
+                   headers: list[tuple[str, bytes]] | None = None,
+                   ) -> asyncio.Future[RecordMetadata]:
+        client = self._client
+        try:
+            future: asyncio.Future[RecordMetadata] = await client.send(
+                topic, value=value, key=key, partition=partition, timestamp_ms=timestamp_ms,
+                headers=headers)
+        except PRODUCER_BROKEN:
+            self._renew(client)
+            raise
+        future.add_done_callback(lambda done: self._check(client, done))
+        return future
+
+    async def send_and_wait(self, topic: str, value: bytes | None = None,
+                            key: bytes | None = None, partition: int | None = None,
+                            timestamp_ms: int | None = None,
+                            headers: list[tuple[str, bytes]] | None = None) -> RecordMetadata:
+        return await (await self.send(topic, value, key, partition, timestamp_ms, headers))
+
+    def _check(self, client: AIOKafkaProducer, done: asyncio.Future[RecordMetadata]) -> None:
+        if not done.cancelled() and isinstance(done.exception(), PRODUCER_BROKEN):
+            self._renew(client)
+
+    def _renew(self, broken: AIOKafkaProducer) -> None:
+        """Replace ``broken`` once, however many writes report it."""
+        if broken is not self._client or (self._renewing is not None
+                                          and not self._renewing.done()):
+            return
+        self._renewing = asyncio.get_running_loop().create_task(self._replace(broken))
+
+    async def _replace(self, broken: AIOKafkaProducer) -> None:
+        fresh = self._make()
+        try:
+            await fresh.start()
+        except Exception:  # the broker is still away: the next failed write tries again
+            with contextlib.suppress(Exception):
+                await fresh.stop()
+            return
+        self._client = fresh
+        self.renewals += 1
+        log.warning("producer renewed after a write it could not recover from",
+                    renewals=self.renewals)
+        with contextlib.suppress(Exception):
+            await broken.stop()
+
+
+Producer = AIOKafkaProducer | RenewingProducer
+"""What a durable write needs: ``send``, ``send_and_wait``, ``partitions_for``."""
 
 
 def transactional_producer(settings: Settings, transactional_id: str,

@@ -9,7 +9,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -28,7 +27,13 @@ from schemas.api import (
     Accepted,
 )
 from schemas.settings import Settings
-from streams.kafka import admin_client, durable_producer, ensure_topics, wait_for_broker
+from streams.kafka import (
+    RenewingProducer,
+    admin_client,
+    durable_producer,
+    ensure_topics,
+    wait_for_broker,
+)
 from streams.logging import get_logger
 from streams.topics import TopicCatalogue
 
@@ -71,7 +76,7 @@ class Services:
     settings: Settings
     catalogue: TopicCatalogue
     verifier: TokenVerifier
-    producer: AIOKafkaProducer | None = None
+    producer: RenewingProducer | None = None
     queues: QueueStore | None = None
     ledger: DocumentLedger | None = None
     actors: ActorRegistry | None = None
@@ -80,7 +85,7 @@ class Services:
     processors_seen: float = 0.0
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
 
-    def kafka(self) -> tuple[AIOKafkaProducer, QueueStore, DocumentLedger]:
+    def kafka(self) -> tuple[RenewingProducer, QueueStore, DocumentLedger]:
         if (self.producer is None or self.queues is None or self.ledger is None
                 or not self.ready.is_set()):
             raise Problem(503, Code.BROKER_UNAVAILABLE, "The message broker is not reachable yet",
@@ -144,7 +149,8 @@ async def _connect(services: Services) -> None:
                 await admin.close()
             # no linger: a request waits for its own write; under load records batch anyway
             # while the previous batch of a partition is in flight
-            producer = durable_producer(settings, "straum-api", linger_ms=0)
+            producer = RenewingProducer(
+                lambda: durable_producer(settings, "straum-api", linger_ms=0))
             await producer.start()
             queues = QueueStore(settings, services.catalogue, producer)
             await queues.start()
