@@ -266,6 +266,38 @@ async def wait_for_broker(settings: Settings, deadline_s: float = 60.0) -> None:
     raise TimeoutError(f"Kafka at {resolve_bootstrap(settings)} did not answer: {last}")
 
 
+#: A read of a known offset range waits for records in steps this long, and gives up after this
+#: many steps that brought nothing (5 s): short steps, because a range that ends in transaction
+#: markers yields no record at all, and a read that waited 500 ms for one made every poll of a
+#: drained queue take half a second.
+READ_STEP_MS = 20
+READ_PATIENCE_STEPS = 250
+
+
+def seek_one(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+    """Point ``consumer`` at ``offset`` of ``tp`` and nothing else. A reader that already holds
+    exactly ``tp`` keeps its assignment (a new one would refresh metadata first); the seek
+    drops whatever it had fetched ahead."""
+    if consumer.assignment() != {tp}:
+        consumer.assign([tp])
+    consumer.resume(tp)
+    consumer.seek(tp, offset)
+
+
+async def log_bounds(consumer: AIOKafkaConsumer, tp: TopicPartition) -> tuple[int, int]:
+    """The first offset of ``tp`` and its end (the last stable offset, for a read_committed
+    consumer), asked together.
+
+    ``consumer`` must be one that is never assigned: its metadata then keeps every topic it
+    was asked about, and a bound costs one round trip. An assigned consumer tracks only its
+    assignment's topics, so asking it about another topic fails with StaleMetadata inside
+    aiokafka, which retries after ``retry_backoff_ms`` (100 ms per poll, measured)."""
+    await consumer._client.add_topic(tp.topic)  # tracked from now on; no public way
+    start, end = await asyncio.gather(consumer.beginning_offsets([tp]),
+                                      consumer.end_offsets([tp]))
+    return start[tp], end[tp]
+
+
 async def count_records(consumer: AIOKafkaConsumer, tp: TopicPartition, start: int, end: int,
                         limit: int) -> int | None:
     """How many committed records lie in offsets [start, end) of ``tp``, read one by one (a
@@ -274,12 +306,11 @@ async def count_records(consumer: AIOKafkaConsumer, tp: TopicPartition, start: i
         return None
     if end <= start:
         return 0
-    consumer.assign([tp])
-    consumer.seek(tp, start)
+    seek_one(consumer, tp, start)
     count = 0
     idle = 0
-    while idle < 10 and await consumer.position(tp) < end:
-        batch = await consumer.getmany(tp, timeout_ms=500, max_records=10_000)
+    while idle < READ_PATIENCE_STEPS and await consumer.position(tp) < end:
+        batch = await consumer.getmany(tp, timeout_ms=READ_STEP_MS, max_records=10_000)
         records = batch.get(tp, [])
         idle = 0 if records else idle + 1
         count += sum(1 for r in records if r.offset < end)
