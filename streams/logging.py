@@ -1,7 +1,7 @@
 """structlog configured once: JSON lines on stderr, with personal ids masked.
 
-Every process calls :func:`configure_logging` at start. Standard-library loggers (Faust,
-aiokafka, uvicorn) are routed through the same processors so that their lines are JSON too and
+Every process calls :func:`configure_logging` at start. Standard-library loggers (aiokafka,
+uvicorn) are routed through the same processors so that their lines are JSON too and
 are masked as well: a fødselsnummer must never reach a log line, whoever writes it.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping, MutableMapping
+import time
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -47,6 +48,41 @@ _SHARED: list[Any] = [
 ]
 
 
+#: The client libraries whose lines are capped by :class:`RepeatLimit`.
+CLIENT_LOGGERS = ("aiokafka", "kafka")
+
+
+class RepeatLimit(logging.Filter):
+    """Lets one line of each kind from the Kafka client through per ``window_s``, and says on
+    the next one how many like it were held back.
+
+    While a broker is down aiokafka logs every reconnect attempt of every client: during one
+    60 s outage an API process wrote about 130,000 such lines, which buried the lines that
+    said what straum did about it. A kind is the logger, level and message template, so a
+    different error still shows at once."""
+
+    def __init__(self, window_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window_s = window_s
+        self.clock = clock
+        self._shown: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(CLIENT_LOGGERS):
+            return True
+        kind = (record.name, record.levelno, str(record.msg))
+        now = self.clock()
+        shown_at, held = self._shown.get(kind, (float("-inf"), 0))
+        if now - shown_at < self.window_s:
+            self._shown[kind] = (shown_at, held + 1)
+            return False
+        if held:
+            record.msg = f"{record.msg} ({held} more like it in the last {now - shown_at:.0f} s)"
+        self._shown[kind] = (now, 0)
+        return True
+
+
 def configure_logging(process: str, level: str = "INFO") -> None:
     """Route structlog and stdlib logging to JSON on stderr, tagged with the process name."""
     renderer = structlog.processors.JSONRenderer()
@@ -70,10 +106,11 @@ def configure_logging(process: str, level: str = "INFO") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(RepeatLimit())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka", "faust", "mode"):
+    for noisy in CLIENT_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.bind_contextvars(process=process)
 
