@@ -42,8 +42,8 @@ from bench.common import Run, Table, num, percentile, progress
 from bench.forwarder import create_topics
 from bench.intake import start_api, wait_ready
 from bench.probe import Probe, produce
-from bench.procs import Processes
-from bench.standalone import log_size, log_summary, main, rss_kib
+from bench.procs import Processes, rss_kib
+from bench.standalone import log_size, log_summary, main
 from bench.wait import caught_up
 from connectors.http.auth import issue_dev_token
 from connectors.http.norgespris import point_state, point_values

@@ -23,7 +23,9 @@ commit markers as the worker's do. Then:
 2. one ``straum api`` process starts; 50 asyncio loops, each an actor at a time (its own
    token), poll (``max=500``) and acknowledge until the actor's poll answers 204, then take
    the next actor, until all are drained. Poll latency is request to whole answer read. The
-   API's VmRSS is sampled every 0.5 s, its CPU read from /proc.
+   API's VmRSS is sampled every 0.5 s, its CPU read from /proc; both are summed over the
+   ``straum api`` process and any process below it (bench/procs.py: a supervisor would
+   otherwise show its own idle figures, not those of the server it runs).
 
 The actors do not parse the JSON answers (they find the pollId and count ``"messageId":``
 keys), so that the benchmark's own CPU stays small beside the API's on two cores.
@@ -46,8 +48,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import Run, Table, console, num, percentile, progress
 from bench.intake import start_api
-from bench.procs import Processes, cpu_snapshot
-from bench.standalone import RssSampler, log_size, log_summary, main, rss_kib
+from bench.procs import Processes, RssSampler, cpu_snapshot, rss_kib
+from bench.standalone import log_size, log_summary, main
 from connectors.http.auth import issue_dev_token
 from connectors.http.queues import READERS
 from domain.forwarding import NOTIFY_VALUES

@@ -45,9 +45,9 @@ from bench.common import Run, Table, console, num, percentile
 from bench.comparison_bench import FIRST, LAST, contract_records, year_prices, year_series
 from bench.forwarder import create_topics
 from bench.probe import Probe, produce
-from bench.procs import Processes, cpu_snapshot
+from bench.procs import Processes, cpu_snapshot, rss_kib
 from bench.queues import broker_ok
-from bench.standalone import log_size, log_summary, main, rss_kib
+from bench.standalone import log_size, log_summary, main
 from bench.wait import caught_up
 from connectors.broker.embedded import free_port
 from connectors.http.auth import issue_dev_token
