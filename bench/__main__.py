@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -27,9 +25,8 @@ from bench.latency_report import capacity_table, latency_table
 from bench.master_data import measure_master_data
 from bench.procs import LoadMeter
 from bench.profiling import summarise
-from bench.report import load_note, other_sections, render
-from connectors.broker.embedded import EmbeddedBroker
-from schemas.settings import Settings
+from bench.report import Section, load_fact, load_note, run_facts, write
+from bench.standalone import run_options, scratch_broker
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "bench" / "results" / "forwarder.prof"
@@ -38,6 +35,7 @@ NAMES = ("baseline", "forwarder", "master-data", "latency", "queues", "reads", "
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    run_options(parser, "docs/BENCHMARKS.md, or bench/results/BENCHMARKS-quick.md with --quick")
     parser.add_argument("--series", type=int, default=20_000,
                         help="series (records) per throughput benchmark (default 20000)")
     parser.add_argument("--workers", default="1,2",
@@ -46,19 +44,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--documents", type=int, default=10_000,
                         help="registrations per phase of the master-data benchmark "
                              "(default 10000)")
-    parser.add_argument("--quick", action="store_true",
-                        help="small counts for a smoke run; writes bench/results/ by default")
     parser.add_argument("--only", choices=NAMES,
                         help="run one benchmark (the baseline always runs: figures stand "
                              "beside it)")
     parser.add_argument("--profile", action="store_true",
                         help="profile the worker (a separate pass under cProfile, written to "
                              "bench/results/forwarder.prof) even when the targets are met")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the scratch directory (broker data, straum logs)")
-    parser.add_argument("--output", type=Path,
-                        help="report file (default docs/BENCHMARKS.md, or "
-                             "bench/results/BENCHMARKS-quick.md with --quick)")
     return parser.parse_args(argv)
 
 
@@ -121,37 +112,32 @@ async def issue_15_pieces(run: Run, wanted: set[str]) -> list[Table]:
     return tables
 
 
+INTRO = (
+    "Written by `make bench` (`python -m bench`) down to the next top-level heading; do not "
+    "edit that part by hand, rerun instead (sections under later top-level headings are "
+    "kept). Every straum figure stands beside a baseline of raw aiokafka clients measured in "
+    "the same run, on the same broker and machine, with the same records. Broker, straum "
+    "processes and the benchmark's own clients share the machine's CPUs.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # coordinator retries are noise
     series = min(args.series, 2_000) if args.quick else args.series
     output = args.output or (ROOT / "bench" / "results" / "BENCHMARKS-quick.md" if args.quick
                              else ROOT / "docs" / "BENCHMARKS.md")
-    settings = Settings()
     started, clock = datetime.now(UTC), time.monotonic()
     meter = LoadMeter()
-    root = Path(tempfile.mkdtemp(prefix="straum-bench-"))
-    broker = EmbeddedBroker(root / "kafka", settings.kafka_cache_dir, settings.kafka_version,
-                            port=0, controller_port=0, heap="1g")
-    try:
-        console.print(f"bench: starting Kafka {settings.kafka_version} (scratch in {root})")
-        info = broker.start(timeout=120)
-        run = Run(info.bootstrap, info.pid, root, series, args.quick)
+    with scratch_broker("bench", args.keep) as scratch:
+        run = Run(scratch.bootstrap, scratch.broker_pid, scratch.root, series, args.quick)
         tables, extra = asyncio.run(run_all(run, args))
-    finally:
-        broker.stop()
-        if args.keep:
-            console.print(f"bench: kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    elapsed = time.monotonic() - clock
     load = meter.share()
     given = sys.argv[1:] if argv is None else argv
     command = "python -m bench " + " ".join(given) if given else "make bench"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    kept = other_sections(output.read_text()) if output.exists() else ""
-    report = render(tables, settings.kafka_version, command, started, elapsed, extra, load)
-    output.write_text(report + ("\n" + kept if kept else ""))
+    facts = run_facts(command, started, time.monotonic() - clock, scratch.kafka,
+                      load_fact(load))
+    body: list[Table | str] = [*tables, *(["\n".join(extra)] if extra else [])]
+    write(output, Section("# Benchmarks", facts, INTRO, body))
     console.print(f"bench: wrote {output}")
     print("\n".join(t.markdown() for t in tables))
     return 0

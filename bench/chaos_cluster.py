@@ -34,10 +34,9 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from bench.chaos import (
+    NEW_REPORT,
     PARTITIONS,
     REPORT,
     Apis,
@@ -55,20 +55,18 @@ from bench.chaos import (
     State,
     _raise_exit,
     dead_letters,
-    drain,
     judge,
     log_findings,
-    machine,
-    master_data_processed,
+    open_market,
     say,
-    send_load,
+    scheduled,
     stored_copies,
-    wait_ready,
+    under_load,
     wait_recovered,
-    write_report,
 )
+from bench.common import Table
+from bench.report import Section, run_facts, write
 from connectors.broker.cluster import EmbeddedCluster, quorum_leader
-from connectors.simulator import DevClients, oslo_today, plan_population, register
 from schemas.settings import Settings
 
 BEGIN = ("<!-- chaos-cluster:begin (written by python -m bench.chaos --nodes 3; "
@@ -128,6 +126,13 @@ class NodeCluster(Cluster):
         self.settings = settings.model_copy(update={"replication_factor":
                                                     self.kafka.replication})
         return self.settings
+
+    def start_straum(self) -> None:
+        super().start_straum()
+        self.start("monitor", "monitor")
+
+    def describe(self) -> str:
+        return f"{len(self.workers)} worker(s), two API processes and a monitor"
 
     def restart(self, name: str) -> None:
         if name == "monitor":
@@ -300,13 +305,8 @@ async def inject(kind: str, cluster: NodeCluster, state: State, rng: random.Rand
 
 async def run_faults(plan: list[str], cluster: NodeCluster, state: State, rng: random.Random,
                      load_until: float) -> None:
-    await asyncio.sleep(rng.uniform(15, 20))  # a baseline first
-    for i, kind in enumerate(plan):
-        if time.monotonic() + 90 > load_until:
-            state.faults.append(NodeFault(kind, kind, skipped=True,
-                                          note="skipped: out of time budget"))
-            continue
-        say(f"fault {i + 1}/{len(plan)}: {kind}")
+    async for i, kind in scheduled(plan, state, rng, load_until, 90, (15, 20),
+                                   lambda kind: NodeFault(kind, kind)):
         fault = await inject(kind, cluster, state, rng, i)
         await wait_recovered(fault, state, 90)
         # the alert resolves 15 s after the replicas are back: let it, so that the next
@@ -318,34 +318,15 @@ async def run_faults(plan: list[str], cluster: NodeCluster, state: State, rng: r
 
 
 async def chaos(cluster: NodeCluster, options: Options, began: float) -> dict[str, Any]:
-    settings = cluster.configure()
-    rng = random.Random(options.seed)
-    for name in cluster.workers:
-        cluster.start_worker(name)
-    cluster.start_api(0)
-    cluster.start_api(1)
-    cluster.start("monitor", "monitor")
-    urls = [cluster.url(0), cluster.url(1)]
-    await asyncio.to_thread(wait_ready, urls, cluster)
-    watcher = asyncio.create_task(cluster.watch())
-    say(f"{len(cluster.workers)} worker(s), two API processes and a monitor ready "
-        f"({time.monotonic() - began:.0f} s)")
-    population = plan_population(options.seed, options.points, options.grid_owners,
-                                 options.suppliers, third_parties=0)
-    today = oslo_today()
-    supply_start = today - timedelta(days=13)
-    days = [supply_start + timedelta(days=i) for i in range((today - supply_start).days)]
-    state = State(supply_start)
-    async with DevClients(urls[1], settings) as clients:
-        registered = await register(population, clients, supply_start=supply_start,
-                                    concurrency=16, settle_timeout=150, quiet=True)
-    if registered.errors or registered.rejected or not registered.settled:
-        raise RuntimeError(f"registration failed: {registered.errors} errors, "
-                           f"{registered.rejected} rejected, settled {registered.settled}")
-    await master_data_processed(cluster.bootstrap, within=120)
-    say(f"{population.describe()} registered ({time.monotonic() - began:.0f} s)")
+    watcher: asyncio.Task[None] | None = None
 
-    apis = Apis(urls, settings, state)
+    def watch() -> None:  # once the processes are ready: replica samples all along
+        nonlocal watcher
+        watcher = asyncio.create_task(cluster.watch())
+
+    market = await open_market(cluster, options, began, ready=watch)
+    state, rng = market.state, random.Random(options.seed)
+    apis = Apis(market.urls, market.settings, state)
 
     async def record(response: httpx.Response) -> None:
         if response.request.url.path == "/v1/metering-values":
@@ -354,40 +335,18 @@ async def chaos(cluster: NodeCluster, options: Options, began: float) -> dict[st
 
     for client in apis.clients:
         client.event_hooks["response"].append(record)
-    stop_load, stop_drain = asyncio.Event(), asyncio.Event()
     plan = options.faults if options.faults is not None else list(PLAN)
     deadline = began + options.budget
     load_until = deadline - 150
-    load_started = time.time()
-    drainers = [asyncio.create_task(drain(apis, party, role, state, stop_drain))
-                for party, role in [(s, "supplier") for s in population.suppliers]
-                + [(g, "grid_owner") for g in population.grid_owners]]
-    load = asyncio.create_task(send_load(apis, population, days, state, stop_load,
-                                         options.rate, options.batch, options.concurrency,
-                                         uuid.uuid4().hex))
-    try:
-        await run_faults(plan, cluster, state, rng, load_until)
-        await asyncio.sleep(min(15.0, max(0.0, load_until - time.monotonic())))
-    finally:
-        stop_load.set()
-        await load
-    load_stopped = time.time()
-    say(f"load stopped after {load_stopped - load_started:.0f} s: {len(state.sent)} series; "
-        f"waiting for the hub to deliver everything")
-    last, last_change = state.missing(), time.monotonic()
-    while last and time.monotonic() < deadline - 45 and time.monotonic() - last_change < 60:
-        await asyncio.sleep(2)
-        missing = state.missing()
-        if missing != last:
-            last, last_change = missing, time.monotonic()
-    await asyncio.sleep(3)
-    stop_drain.set()
-    await asyncio.gather(*drainers)
+    load_started, load_stopped = await under_load(
+        market, apis, options, run_faults(plan, cluster, state, rng, load_until), load_until,
+        deadline)
     # the last fault's alert resolves 15 s after the replicas are back: wait for it
     last_fault = next((f for f in reversed(state.faults) if not f.skipped), None)
     if last_fault is not None:
         await until(alert_seen(cluster, "resolved", last_fault.injected_at), 60)
-    watcher.cancel()
+    if watcher is not None:
+        watcher.cancel()
     await apis.aclose()
     for fault in state.faults:
         if isinstance(fault, NodeFault) and not fault.skipped:
@@ -395,7 +354,7 @@ async def chaos(cluster: NodeCluster, options: Options, began: float) -> dict[st
                 if fault.kind != "rolling-restart" else 0.0
             fault.alert_fired_at = cluster.alert_after("firing", fault.injected_at)
             fault.alert_resolved_at = cluster.alert_after("resolved", fault.injected_at)
-    return {"state": state, "population": population, "days": days,
+    return {"state": state, "population": market.population, "days": market.days,
             "load_started": load_started, "load_stopped": load_stopped}
 
 
@@ -404,12 +363,15 @@ def _after(moment: float, base: float) -> str:
 
 
 def render(result: dict[str, Any], cluster: NodeCluster, options: Options, command: str,
-           started: datetime, elapsed: float, letters: int, logs: dict[str, Any]) -> str:
+           started: datetime, elapsed: float, letters: int, logs: dict[str, Any]
+           ) -> Section:
+    """The cluster-mode section of docs/RELIABILITY.md: the verdict, and per broker fault what
+    it did to intake, leadership, replication and the monitor's alert."""
     state: State = result["state"]
     t0 = result["load_started"]
     faults = [f for f in state.faults if isinstance(f, NodeFault) and not f.skipped]
     edges = [state.started] + [f.injected_at for f in faults] + [float("inf")]
-    rows = []
+    rows: list[list[str]] = []
     for i, fault in enumerate([None, *faults]):
         lo, hi = edges[i], edges[i + 1]
         sent = [s for s in state.sent.values() if lo <= s.sent_at < hi]
@@ -418,52 +380,47 @@ def render(result: dict[str, Any], cluster: NodeCluster, options: Options, comma
         unavailable = [t for t, _, status in cluster.http if lo <= t < hi and status == 503]
         window = f"{max(unavailable) - min(unavailable):.1f}" if unavailable else "–"
         if fault is None:
-            rows.append(f"| baseline (no fault) | – | – | {len(sent):,} | {len(accepted):,} | "
-                        f"{len(verdict.lost)} | {len(verdict.duplicated)} | {len(unavailable)} "
-                        f"| {window} | – | – | – | – |")
+            rows.append(["baseline (no fault)", "–", "–", f"{len(sent):,}",
+                         f"{len(accepted):,}", str(len(verdict.lost)),
+                         str(len(verdict.duplicated)), str(len(unavailable)), window, "–", "–",
+                         "–", "–"])
             continue
         base = fault.injected_at
-        rows.append(
-            f"| {fault.label} | T+{base - t0:.0f} s | {fault.lifted_at - base:.1f} | "
-            f"{len(sent):,} | {len(accepted):,} | {len(verdict.lost)} | "
-            f"{len(verdict.duplicated)} | {len(unavailable)} | {window} | "
-            f"{_after(fault.led_at, base)} | "
-            f"{_after(fault.replicated_at, max(base, fault.lifted_at))} | "
-            f"{_after(fault.alert_fired_at, base)} | "
-            f"{_after(fault.alert_resolved_at, fault.replicated_at or base)} |")
+        rows.append([
+            fault.label, f"T+{base - t0:.0f} s", f"{fault.lifted_at - base:.1f}",
+            f"{len(sent):,}", f"{len(accepted):,}", str(len(verdict.lost)),
+            str(len(verdict.duplicated)), str(len(unavailable)), window,
+            _after(fault.led_at, base), _after(fault.replicated_at, max(base, fault.lifted_at)),
+            _after(fault.alert_fired_at, base),
+            _after(fault.alert_resolved_at, fault.replicated_at or base)])
     accepted_all = [s for s in state.sent.values() if s.outcome == "accepted"]
     total = judge(state.expected(accepted_all), state.deliveries)
     stored = result["stored"]
     all_503 = sum(1 for _, _, s in cluster.http if s == 503)
-    rows.append(f"| **all** | | | {len(state.sent):,} | {len(accepted_all):,} | "
-                f"**{len(total.lost)}** | **{len(total.duplicated)}** | {all_503} | | | | | |")
+    rows.append(["**all**", "", "", f"{len(state.sent):,}", f"{len(accepted_all):,}",
+                 f"**{len(total.lost)}**", f"**{len(total.duplicated)}**", str(all_503), "", "",
+                 "", "", ""])
     clean = not total.lost and not total.duplicated and not stored.repeated \
         and not total.wrong_id
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(state.statuses.items()))
-    facts = [("Date", started.strftime("%Y-%m-%d %H:%M UTC")), ("Command", f"`{command}`"),
-             ("Duration of the run", f"{elapsed / 60:.1f} min"), *machine(),
-             ("Kafka", f"Apache Kafka {cluster.kafka_version}, {cluster.kafka.count} KRaft "
-                       f"nodes on this machine (each broker and controller, heap "
-                       f"{cluster.heap}), replication {cluster.kafka.replication}, "
-                       "min.insync.replicas 2 for every topic incl. offsets and transaction "
-                       "state"),
-             ("straum", f"{len(cluster.workers)} workers, 2 API processes, a monitor at its "
-                        f"production settings (rounds 5 s, alert after 10 s), {PARTITIONS} "
-                        "partitions"),
-             ("Seed", str(options.seed))]
-    lines = [BEGIN, "## Chaos on three brokers: nothing lost while brokers fail", "",
-             "| Fact | Value |", "|---|---|", *[f"| {k} | {v} |" for k, v in facts], "",
-             f"**Lost: {len(total.lost)}. Delivered twice: {len(total.duplicated)}.** Of "
-             f"{total.expected:,} expected deliveries of {len(accepted_all):,} series answered "
-             f"202 ({len(state.sent):,} series sent at ≤ {options.rate:g} series/s). In the "
-             f"queue topics (read back, read_committed): {stored.records:,} records, "
-             f"{len(stored.repeated)} message ids committed more than once. "
-             + ("**Verdict: 0 lost and 0 delivered twice.**" if clean else
-                "**Verdict: not clean** (target: 0 lost and 0 delivered twice)."), "",
-             "| Fault | Injected at | Node down s | Series sent | Answered 202 | Lost | Twice "
-             "| 503 answers | 503 window s | Every partition led after s | Fully replicated "
-             "after s | Alert fired after s | Alert resolved after s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows, ""]
+    facts = run_facts(
+        command, started, elapsed,
+        f"Apache Kafka {cluster.kafka_version}, {cluster.kafka.count} KRaft nodes on this "
+        f"machine (each broker and controller, heap {cluster.heap}), replication "
+        f"{cluster.kafka.replication}, min.insync.replicas 2 for every topic incl. offsets and "
+        "transaction state",
+        ("straum", f"{len(cluster.workers)} workers, 2 API processes, a monitor at its "
+                   f"production settings (rounds 5 s, alert after 10 s), {PARTITIONS} "
+                   "partitions"),
+        ("Seed", str(options.seed)))
+    verdict_text = (
+        f"**Lost: {len(total.lost)}. Delivered twice: {len(total.duplicated)}.** Of "
+        f"{total.expected:,} expected deliveries of {len(accepted_all):,} series answered "
+        f"202 ({len(state.sent):,} series sent at ≤ {options.rate:g} series/s). In the "
+        f"queue topics (read back, read_committed): {stored.records:,} records, "
+        f"{len(stored.repeated)} message ids committed more than once. "
+        + ("**Verdict: 0 lost and 0 delivered twice.**" if clean else
+           "**Verdict: not clean** (target: 0 lost and 0 delivered twice)."))
     notes = [
         "Node down: from the kill (SIGTERM of the first node for the rolling restart) until "
         "the node answered again; a killed node is started again once the monitor's "
@@ -488,8 +445,12 @@ def render(result: dict[str, Any], cluster: NodeCluster, options: Options, comma
     for name, kinds in logs.items():
         top = "; ".join(f"{n:,}× `{kind}`" for kind, n in kinds.most_common(3))
         notes.append(f"Error lines in {name}: {sum(kinds.values()):,}, most of them: {top}.")
-    lines += [f"- {note}" for note in notes] + ["", END]
-    return "\n".join(lines) + "\n"
+    table = Table("", ["Fault", "Injected at", "Node down s", "Series sent", "Answered 202",
+                       "Lost", "Twice", "503 answers", "503 window s",
+                       "Every partition led after s", "Fully replicated after s",
+                       "Alert fired after s", "Alert resolved after s"], rows, notes)
+    return Section("## Chaos on three brokers: nothing lost while brokers fail", facts,
+                   body=[verdict_text, table], markers=(BEGIN, END))
 
 
 def parse(argv: list[str]) -> tuple[Options, int, str]:
@@ -546,9 +507,9 @@ def main(argv: list[str]) -> int:
         result["stored"] = asyncio.run(stored_copies(
             cluster, sorted(set(population.suppliers) | set(population.grid_owners))))
         logs = log_findings(cluster)
-        section = render(result, cluster, options, command, started,
-                         time.monotonic() - began, letters, logs)
-        write_report(section, options.output, BEGIN, END)
+        write(options.output, render(result, cluster, options, command, started,
+                                     time.monotonic() - began, letters, logs),
+              new_file=NEW_REPORT)
         state = result["state"]
         verdict = judge(state.expected([s for s in state.sent.values()
                                         if s.outcome == "accepted"]), state.deliveries)

@@ -43,7 +43,8 @@ class Run:
 
 @dataclass
 class Table:
-    """One benchmark's figures as a Markdown table, with notes under it."""
+    """One benchmark's figures as a Markdown table, with notes under it; under a heading of
+    ``level`` unless the title is empty."""
 
     title: str
     headers: list[str]
@@ -52,10 +53,10 @@ class Table:
     level: int = 2
 
     def markdown(self) -> str:
-        lines = ["#" * self.level + f" {self.title}", "",
-                 "| " + " | ".join(self.headers) + " |",
-                 "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.headers)))
-                 + "|"]
+        lines = ["#" * self.level + f" {self.title}", ""] if self.title else []
+        lines += ["| " + " | ".join(self.headers) + " |",
+                  "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.headers)))
+                  + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         if self.notes:
             lines.append("")

@@ -40,10 +40,10 @@ import httpx
 
 from bench.common import Run, Table, num, percentile, progress
 from bench.forwarder import create_topics
-from bench.intake import start_api, wait_ready
+from bench.intake import start_api, until_broker_ok, wait_ready
 from bench.probe import Probe, produce
-from bench.procs import Processes
-from bench.standalone import log_size, log_summary, main, rss_kib
+from bench.procs import Processes, rss_kib
+from bench.standalone import log_size, log_summary, main
 from bench.wait import caught_up
 from connectors.http.auth import issue_dev_token
 from connectors.http.norgespris import point_state, point_values
@@ -261,13 +261,6 @@ class ContractResult:
     reads: list[Reads]
 
 
-async def broker_ok(client: httpx.AsyncClient) -> bool:
-    try:
-        return bool((await client.get("/readyz")).json().get("broker") == "ok")
-    except httpx.HTTPError:
-        return False
-
-
 async def contracts_part(settings: Settings, catalogue: TopicCatalogue, procs: Processes,
                          count: int, seconds: float) -> ContractResult:
     records, points, ids = contract_records(count)
@@ -279,9 +272,7 @@ async def contracts_part(settings: Settings, catalogue: TopicCatalogue, procs: P
     async with httpx.AsyncClient(base_url=base_url, timeout=120, headers={
             "Authorization": f"Bearer {issue_dev_token(settings, OPERATOR, ['operator'])}"}
                                  ) as client:
-        while not await broker_ok(client):
-            procs.check()
-            await asyncio.sleep(0.1)
+        await until_broker_ok(client, procs, 120)
         api_start_s = time.monotonic() - procs.started_at["api"]
         rss_before = (rss_kib(procs.running["api"].pid) or 0) / 1024
         t1 = time.perf_counter()

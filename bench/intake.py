@@ -42,6 +42,25 @@ async def wait_ready(client: httpx.AsyncClient, procs: Processes, within: float 
     raise TimeoutError(f"the API was not ready within {within:.0f} s")
 
 
+async def broker_ok(client: httpx.AsyncClient) -> bool:
+    """Whether the API's own Kafka clients reach the broker (its /readyz says so even while
+    no worker runs, when the whole answer is 503: processors not assigned)."""
+    try:
+        return bool((await client.get("/readyz")).json().get("broker") == "ok")
+    except httpx.HTTPError:
+        return False
+
+
+async def until_broker_ok(client: httpx.AsyncClient, procs: Processes, within: float = 90
+                          ) -> None:
+    deadline = time.monotonic() + within
+    while not await broker_ok(client):
+        procs.check()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the API did not reach the broker within {within:.0f} s")
+        await asyncio.sleep(0.2)
+
+
 async def register_market(client: httpx.AsyncClient, market: Market,
                           token: dict[str, str]) -> None:
     """POST every registration, then every start of supply (same key as its registration,

@@ -30,8 +30,8 @@ import orjson
 from bench import http_load
 from bench.common import Run, Table, console, num, percentile
 from bench.forwarder import create_topics
+from bench.intake import until_broker_ok
 from bench.procs import Processes, cpu_snapshot
-from bench.queues import broker_ok
 from bench.standalone import log_size, log_summary, main
 from connectors.broker.embedded import free_port
 from connectors.http.auth import issue_dev_token
@@ -103,11 +103,7 @@ async def measure(run: Run, args: argparse.Namespace) -> list[Table]:
         procs.start("api", "api", "--port", str(port), "--processes", "1", python=python)
         base_url = f"http://{host}:{port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-            deadline = time.monotonic() + 60
-            while not await broker_ok(client):
-                procs.check()
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the API did not reach the broker within 60 s")
+            await until_broker_ok(client, procs, 60)
         api = procs.running["api"]
         log_from = log_size(procs.log("api"))
         requests = {per: [http_load.request("POST", "/v1/metering-values",

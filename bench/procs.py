@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -85,13 +87,40 @@ class Processes:
         self.stop_all()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc); NaN if unknown."""
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (field 3 onwards)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def family(pid: int) -> list[int]:
+    """``pid`` and every live process below it: ``straum api`` serves from child processes
+    under a supervisor (straum/api_processes.py), so its CPU and memory are theirs too.
+    Nothing for pid 0 (no process of ours: ``--bootstrap``'s broker)."""
+    if pid <= 0:
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            with contextlib.suppress(ValueError):
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += children.get(current, [])
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process and every process below it have used so far (Linux
+    /proc: each live one's own time and that of the children it has reaped); NaN if the
+    process is gone."""
+    ticks = [sum(int(f) for f in fields[11:15])
+             for member in family(pid) if (fields := _stat(member)) is not None]
+    return sum(ticks) / os.sysconf("SC_CLK_TCK") if ticks else float("nan")
 
 
 def busy_cpu_seconds() -> float:
@@ -130,3 +159,55 @@ class LoadMeter:
         (t0, busy0, own0), (t1, busy1, own1) = self.start, self._read()
         other = max(0.0, (busy1 - busy0) - (own1 - own0))
         return other / (max(t1 - t0, 1e-9) * (os.cpu_count() or 1))
+
+
+def rss_kib(pid: int) -> int | None:
+    """Resident memory (VmRSS, KiB) of a process and every process below it, summed (pages
+    they share count once per process); None once it is gone."""
+    total: int | None = None
+    for member in family(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total = (total or 0) + int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+class RssSampler:
+    """Samples :func:`rss_kib` of a process every ``every`` seconds while its ``async with``
+    block runs."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        self.pid, self.every = pid, every
+        self.samples: list[int] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            value = rss_kib(self.pid)
+            if value is not None:
+                self.samples.append(value)
+            await asyncio.sleep(self.every)
+
+    async def __aenter__(self) -> RssSampler:
+        self._task = asyncio.create_task(self._loop())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        value = rss_kib(self.pid)
+        if value is not None:
+            self.samples.append(value)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.samples, default=0) / 1024
+
+    @property
+    def last_mib(self) -> float:
+        return (self.samples[-1] if self.samples else 0) / 1024

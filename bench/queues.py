@@ -23,7 +23,9 @@ commit markers as the worker's do. Then:
 2. one ``straum api`` process starts; 50 asyncio loops, each an actor at a time (its own
    token), poll (``max=500``) and acknowledge until the actor's poll answers 204, then take
    the next actor, until all are drained. Poll latency is request to whole answer read. The
-   API's VmRSS is sampled every 0.5 s, its CPU read from /proc.
+   API's VmRSS is sampled every 0.5 s, its CPU read from /proc; both are summed over the
+   ``straum api`` process and any process below it (bench/procs.py: a supervisor would
+   otherwise show its own idle figures, not those of the server it runs).
 
 The actors do not parse the JSON answers (they find the pollId and count ``"messageId":``
 keys), so that the benchmark's own CPU stays small beside the API's on two cores.
@@ -45,9 +47,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import Run, Table, console, num, percentile, progress
-from bench.intake import start_api
-from bench.procs import Processes, cpu_snapshot
-from bench.standalone import RssSampler, log_size, log_summary, main, rss_kib
+from bench.intake import start_api, until_broker_ok
+from bench.procs import Processes, RssSampler, cpu_snapshot, rss_kib
+from bench.standalone import log_size, log_summary, main
 from connectors.http.auth import issue_dev_token
 from connectors.http.queues import READERS
 from domain.forwarding import NOTIFY_VALUES
@@ -238,13 +240,6 @@ async def drain(base_url: str, tokens: dict[str, str], kind: str, concurrency: i
     return out
 
 
-async def broker_ok(client: httpx.AsyncClient) -> bool:
-    try:
-        return bool((await client.get("/readyz")).json().get("broker") == "ok")
-    except httpx.HTTPError:
-        return False
-
-
 @dataclass
 class KindResult:
     loaded: Loaded
@@ -273,12 +268,7 @@ async def one_kind(run: Run, kind: str, actors: list[str], per_actor: int,
         async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
             # No worker runs, so /readyz stays 503 ("processors not assigned"): wait for the
             # API's own Kafka clients (queues, positions) instead.
-            deadline = time.monotonic() + 60
-            while not await broker_ok(client):
-                procs.check()
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the API did not reach the broker within 60 s")
-                await asyncio.sleep(0.2)
+            await until_broker_ok(client, procs, 60)
         api_ready_s = time.monotonic() - procs.started_at["api"]
         tokens = {a: issue_dev_token(settings, a, ["supplier"]) for a in actors}
         first = {a: tokens[a] for a in actors[:alone]}

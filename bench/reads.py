@@ -28,7 +28,6 @@ contracts topic.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import time
 import uuid
@@ -44,10 +43,10 @@ from bench import http_load
 from bench.common import Run, Table, console, num, percentile
 from bench.comparison_bench import FIRST, LAST, contract_records, year_prices, year_series
 from bench.forwarder import create_topics
+from bench.intake import until_broker_ok
 from bench.probe import Probe, produce
-from bench.procs import Processes, cpu_snapshot
-from bench.queues import broker_ok
-from bench.standalone import log_size, log_summary, main, rss_kib
+from bench.procs import Processes, cpu_snapshot, rss_kib
+from bench.standalone import log_size, log_summary, main
 from bench.wait import caught_up
 from connectors.broker.embedded import free_port
 from connectors.http.auth import issue_dev_token
@@ -216,12 +215,7 @@ async def point_reads(run: Run, args: argparse.Namespace) -> list[Table]:
             su_token = issue_dev_token(settings, supplier, ["supplier"])
             op_token = issue_dev_token(settings, OPERATORS_GLN, ["operator"])
             async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-                deadline = time.monotonic() + 90
-                while not await broker_ok(client):
-                    procs.check()
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("the API did not reach the broker within 90 s")
-                    await asyncio.sleep(0.2)
+                await until_broker_ok(client, procs)
                 await produce(settings, catalogue.master_data,
                               [r for p in [point, *others]
                                for r in master_data(p, owner, supplier)])
@@ -347,12 +341,7 @@ async def contracts(run: Run, args: argparse.Namespace) -> list[Table]:
         procs.start("api", "api", "--port", str(port), "--processes", "1")
         api = procs.running["api"]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as c:
-            deadline = time.monotonic() + 90
-            while not await broker_ok(c):
-                procs.check()
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the API did not reach the broker within 90 s")
-                await asyncio.sleep(0.2)
+            await until_broker_ok(c, procs)
             log_from = log_size(procs.log("api"))
             rss_before = (rss_kib(api.pid) or 0) / 1024
             started = time.monotonic()

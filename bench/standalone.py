@@ -3,8 +3,9 @@
 Each of bench/queues.py, replay_bench.py, detection.py, scaleout.py and comparison_bench.py is
 one async function ``measure(run, args) -> list[Table]``; :func:`main` gives it a broker (an
 embedded Kafka on free ports in a scratch directory, or ``--bootstrap``), stops that broker and
-every straum process whatever happens (also on SIGTERM), and writes the tables as one Markdown
-section to ``bench/results/<name>.md`` with the date, the exact command and the machine.
+every straum process whatever happens (also on SIGTERM), and has bench/report.py write the
+tables as one Markdown section to ``bench/results/<name>.md`` with the date, the exact command
+and the machine.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -28,7 +29,7 @@ from typing import Any
 from bench.common import Run, Table, console
 from bench.probe import Probe
 from bench.procs import LoadMeter, Processes
-from bench.report import cpu_model, load_note, memory_gib
+from bench.report import Section, embedded_kafka, load_fact, run_facts, write
 from connectors.broker.embedded import EmbeddedBroker
 from schemas.settings import Settings
 
@@ -38,16 +39,21 @@ RESULTS = ROOT / "bench" / "results"
 Measure = Callable[[Run, argparse.Namespace], Coroutine[Any, Any, list[Table]]]
 
 
+def run_options(p: argparse.ArgumentParser, output: str) -> None:
+    """The options every benchmark entry point has: ``--quick``, ``--keep``, ``--output``
+    (``output``: where it writes by default)."""
+    p.add_argument("--quick", action="store_true", help="small counts for a smoke run")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the scratch directory (broker data, straum logs)")
+    p.add_argument("--output", type=Path, help=f"Markdown file to write (default {output})")
+
+
 def parser(name: str, doc: str | None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small counts for a smoke run")
+    run_options(p, f"bench/results/{name}.md")
     p.add_argument("--bootstrap", help="an existing Kafka (host:port) instead of an embedded "
                                        "broker; its CPU is then not measured")
-    p.add_argument("--keep", action="store_true",
-                   help="keep the scratch directory (broker data, straum logs)")
-    p.add_argument("--output", type=Path,
-                   help=f"Markdown file to write (default bench/results/{name}.md)")
     return p
 
 
@@ -55,66 +61,49 @@ def _raise_exit(signum: int, _: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def rss_kib(pid: int) -> int | None:
-    """Resident memory of a process (VmRSS, KiB); None once it is gone."""
+@dataclass(frozen=True)
+class Scratch:
+    """A run's broker and scratch directory; ``kafka``: the broker in words, for the report."""
+
+    bootstrap: str
+    broker_pid: int  # 0: not ours (--bootstrap), its CPU is not measured
+    root: Path
+    kafka: str
+
+
+@contextlib.contextmanager
+def scratch_broker(name: str, keep: bool, bootstrap: str | None = None) -> Iterator[Scratch]:
+    """A scratch directory and an embedded Kafka on free ports in it (or the broker at
+    ``bootstrap``), both gone when the block ends whatever happens, SIGTERM included."""
+    settings = Settings()
+    previous = signal.signal(signal.SIGTERM, _raise_exit)
+    root = Path(tempfile.mkdtemp(prefix="straum-bench-" if name == "bench"
+                                 else f"straum-bench-{name}-"))
+    broker: EmbeddedBroker | None = None
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
+        if bootstrap:
+            yield Scratch(bootstrap, 0, root, f"existing broker at {bootstrap} (--bootstrap)")
+        else:
+            broker = EmbeddedBroker(root / "kafka", settings.kafka_cache_dir,
+                                    settings.kafka_version, port=0, controller_port=0,
+                                    heap="1g")
+            console.print(f"{name}: starting Kafka {settings.kafka_version} (scratch in {root})")
+            info = broker.start(timeout=120)
+            yield Scratch(info.bootstrap, info.pid, root, embedded_kafka(settings.kafka_version))
+    finally:
+        if broker is not None:
+            broker.stop()
+        signal.signal(signal.SIGTERM, previous)
+        if keep:
+            console.print(f"{name}: kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
-class RssSampler:
-    """Samples a process's VmRSS every ``every`` seconds while its ``async with`` block runs."""
-
-    def __init__(self, pid: int, every: float = 0.5) -> None:
-        self.pid, self.every = pid, every
-        self.samples: list[int] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def _loop(self) -> None:
-        while True:
-            value = rss_kib(self.pid)
-            if value is not None:
-                self.samples.append(value)
-            await asyncio.sleep(self.every)
-
-    async def __aenter__(self) -> RssSampler:
-        self._task = asyncio.create_task(self._loop())
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        value = rss_kib(self.pid)
-        if value is not None:
-            self.samples.append(value)
-
-    @property
-    def peak_mib(self) -> float:
-        return max(self.samples, default=0) / 1024
-
-    @property
-    def last_mib(self) -> float:
-        return (self.samples[-1] if self.samples else 0) / 1024
-
-
-def machine_facts(command: str, started: datetime, elapsed_s: float, load: float,
-                  kafka: str) -> list[str]:
-    return [
-        "| Fact | Value |", "|---|---|",
-        f"| Date | {started.astimezone(UTC):%Y-%m-%d %H:%M UTC} |",
-        f"| Command | `{command}` |",
-        f"| Duration of the run | {elapsed_s / 60:.1f} min |",
-        f"| Machine | {os.cpu_count()} CPUs ({cpu_model()}), {memory_gib()} memory, "
-        f"Python {sys.version.split()[0]} |",
-        f"| Kafka | {kafka} |",
-        f"| Load from other processes | {load_note(load)} |",
-    ]
+def quiet_clients() -> None:
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # coordinator retries are noise
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(name: str, title: str, doc: str | None, measure: Measure,
@@ -124,52 +113,24 @@ def main(name: str, title: str, doc: str | None, measure: Measure,
     if extend:
         extend(p)
     args = p.parse_args(argv)
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # coordinator retries are noise
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_clients()
     output = args.output or RESULTS / f"{name}.md"
     given = sys.argv[1:] if argv is None else argv
     command = " ".join([".venv/bin/python -m", f"bench.{name}", *given])
-    settings = Settings()
     started, clock = datetime.now(UTC), time.monotonic()
-    previous = signal.signal(signal.SIGTERM, _raise_exit)
-    root = Path(tempfile.mkdtemp(prefix=f"straum-bench-{name}-"))
-    broker: EmbeddedBroker | None = None
     meter = LoadMeter()
-    try:
-        if args.bootstrap:
-            bootstrap, pid = args.bootstrap, 0
-            kafka = f"existing broker at {args.bootstrap} (--bootstrap)"
-        else:
-            broker = EmbeddedBroker(root / "kafka", settings.kafka_cache_dir,
-                                    settings.kafka_version, port=0, controller_port=0,
-                                    heap="1g")
-            console.print(f"{name}: starting Kafka {settings.kafka_version} (scratch in {root})")
-            info = broker.start(timeout=120)
-            bootstrap, pid = info.bootstrap, info.pid
-            meter = LoadMeter(pid)
-            kafka = (f"Apache Kafka {settings.kafka_version}, embedded single node (KRaft), "
-                     "heap 1 GiB, on this machine")
-        run = Run(bootstrap, pid, root, 0, args.quick)
+    with scratch_broker(name, args.keep, args.bootstrap) as scratch:
+        if scratch.broker_pid:
+            meter = LoadMeter(scratch.broker_pid)
+        run = Run(scratch.bootstrap, scratch.broker_pid, scratch.root, 0, args.quick)
         tables = asyncio.run(measure(run, args))
-    finally:
-        if broker is not None:
-            broker.stop()
-        signal.signal(signal.SIGTERM, previous)
-        if args.keep:
-            console.print(f"{name}: kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    elapsed = time.monotonic() - clock
-    parts = [f"## {title}", "", *machine_facts(command, started, elapsed, meter.share(), kafka),
-             ""]
     for table in tables:
         table.level = 3
-        parts.append(table.markdown())
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text("\n".join(parts).rstrip() + "\n")
+    facts = run_facts(command, started, time.monotonic() - clock, scratch.kafka,
+                      load_fact(meter.share()), compact=True)
+    text = write(output, Section(f"## {title}", facts, body=list(tables)))
     console.print(f"{name}: wrote {output}")
-    print("\n".join(parts))
+    print(text)
     return 0
 
 
