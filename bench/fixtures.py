@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bench.common import progress
+from domain.norgespris import Change, Contract, ContractStatus
 from domain.series import HUB_TIMEZONE, expected_point_count
+from streams.records.contracts import encode_contract
 from streams.records.series import encode_series
 from tests.helpers import gln, gsrn, oslo_midnight
 
@@ -109,3 +112,75 @@ def series_records(market: Market, count: int) -> list[tuple[bytes, bytes]]:
 def warmup_records(market: Market) -> list[tuple[bytes, bytes]]:
     """One series per warm-up point: every actor's queue topics exist afterwards."""
     return [(p.point_id.encode(), series_value(p, market.days[0])) for p in market.warmup]
+
+
+# A year of one household point, its area's prices, and a million contracts: the reads benchmark
+# (bench/reads.py) compares, asks for history and reads contracts over these.
+
+FIRST, LAST = date(2025, 11, 1), date(2026, 10, 31)
+QUARTER = timedelta(minutes=15)
+
+
+def year_series(point: str, owner: str) -> tuple[list[tuple[bytes, bytes]],
+                                                 list[tuple[datetime, float, str]]]:
+    """The point's daily PT15M series FIRST..LAST as intake records, and its values."""
+    encode = encode_series
+    records, values = [], []
+    day = FIRST
+    rng = random.Random(1)
+    while day <= LAST:
+        start, end = oslo_midnight(day), oslo_midnight(day + timedelta(days=1))
+        count = expected_point_count(start, end, "PT15M")
+        quantities = [round(rng.uniform(0.05, 1.5), 3) for _ in range(count)]
+        records.append((point.encode(), encode({
+            "messageId": str(uuid.uuid4()), "transactionId": str(uuid.uuid4()),
+            "sender": owner, "receivedAt": datetime.now(UTC), "meteringPointId": point,
+            "start": start, "end": end, "resolution": "PT15M", "unit": "kWh",
+            "quantities": quantities, "qualities": ["measured"] * count})))
+        first = start.astimezone(UTC)
+        values += [(first + i * QUARTER, q, "measured") for i, q in enumerate(quantities)]
+        day += timedelta(days=1)
+    return records, values
+
+
+def year_prices() -> list[dict[str, Any]]:
+    start = oslo_midnight(FIRST).astimezone(UTC)
+    end = oslo_midnight(LAST + timedelta(days=1)).astimezone(UTC)
+    rng = random.Random(2)
+    out = []
+    moment = start
+    while moment < end:
+        out.append({"area": "NO1", "start": moment.isoformat(), "resolution": "PT15M",
+                    "price": round(rng.uniform(50, 2500), 2), "unit": "NOK/MWh"})
+        moment += QUARTER
+    return out
+
+
+def contract_records(count: int) -> tuple[list[tuple[bytes, bytes]], list[str], list[str]]:
+    rng = random.Random(4)
+    owners = [gln(rng) for _ in range(10)]
+    suppliers = [gln(rng) for _ in range(20)]
+    now = datetime.now(UTC)
+    records: list[tuple[bytes, bytes]] = []
+    points: list[str] = []
+    ids: list[str] = []
+    seen: set[str] = set()
+    with progress() as bar:
+        task = bar.add_task("encode contracts", total=count)
+        while len(records) < count:
+            point = gsrn(rng)
+            if point in seen:
+                continue
+            seen.add(point)
+            contract_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            owner = owners[len(records) % len(owners)]
+            contract = Contract(contract_id, point, owner, ContractStatus.ACTIVATED,
+                                date(2025, 10, 1), None, now, now, owner, owner,
+                                (Change(now, owner, "created"),), "Norgespris")
+            records.append((contract_id.encode(), encode_contract(
+                contract, suppliers[len(records) % len(suppliers)])))
+            points.append(point)
+            ids.append(contract_id)
+            if len(records) % 5000 == 0:
+                bar.update(task, completed=len(records))
+    return records, points, ids

@@ -41,7 +41,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from bench import http_load
 from bench.common import Run, Table, console, num, percentile
-from bench.comparison_bench import FIRST, LAST, contract_records, year_prices, year_series
+from bench.fixtures import FIRST, LAST, contract_records, year_prices, year_series
 from bench.forwarder import create_topics
 from bench.intake import until_broker_ok
 from bench.probe import Probe, produce

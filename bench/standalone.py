@@ -1,6 +1,6 @@
 """What the benchmarks that run on their own share: ``python -m bench.<name> [--quick]``.
 
-Each of bench/queues.py, replay_bench.py, detection.py, scaleout.py and comparison_bench.py is
+Each of bench/queues.py, replay_bench.py, detection.py and scaleout.py is
 one async function ``measure(run, args) -> list[Table]``; :func:`main` gives it a broker (an
 embedded Kafka on free ports in a scratch directory, or ``--bootstrap``), stops that broker and
 every straum process whatever happens (also on SIGTERM), and has bench/report.py write the

@@ -25,19 +25,14 @@ from connectors.http.json_body import StrictJsonRoute
 from connectors.http.point_reads import PointReads, grid_of, periods_of
 from connectors.http.price_book import PriceBook
 from connectors.http.problems import Problem
-from connectors.point_records import records_for_key
 from domain.comparison import compare_exact, tariffs_for
-from domain.metering_point import MeteringPoint
 from domain.prices import AreaPrice, parse_price
 from domain.problem_codes import Code
 from domain.read_access import Period, midnight
-from domain.routing import check_series_against_point
-from domain.series import HUB_TIMEZONE, point_time
 from schemas.answers import NorgesprisComparison, PricesAccepted, camel_case
 from schemas.api import ContractModel
 from schemas.settings import Settings
-from streams.records import area_price, metering_point
-from streams.records import series as intake_series
+from streams.records import area_price
 from streams.topics import TopicCatalogue
 
 MAX_PRICES = 50_000
@@ -61,49 +56,6 @@ async def publish_prices(producer: AIOKafkaProducer, catalogue: TopicCatalogue,
                                    key=p.key.encode(), partition=0) for p in prices]
     for future in futures:
         await future
-
-
-# The reads the comparison made before the per-point store: the point's changelog records and a
-# scan of its intake partition. Kept for bench/comparison_bench.py's figures of that path.
-
-
-async def point_state(settings: Settings, catalogue: TopicCatalogue,
-                      point_id: str) -> MeteringPoint | None:
-    records = await records_for_key(settings, catalogue.metering_point_changelog,
-                                    point_id.encode())
-    if not records:
-        return None
-    return metering_point.decode(records[-1][1])
-
-
-async def point_values(settings: Settings, catalogue: TopicCatalogue, point: MeteringPoint,
-                       first: date, last: date) -> list[tuple[datetime, float, str]]:
-    """The point's accepted values in the period, the latest version of each series."""
-    start = datetime.combine(first, datetime.min.time(), HUB_TIMEZONE)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), HUB_TIMEZONE)
-    since = int((start - timedelta(days=1)).timestamp() * 1000)
-    latest: dict[tuple[datetime, datetime], intake_series.Series] = {}
-    decode = intake_series.decode
-    for _, value in await records_for_key(settings, catalogue.metering_values,
-                                          point.metering_point_id.encode(), since):
-        try:
-            series = decode(value)
-        except ValueError:
-            continue  # a heartbeat or a dead letter
-        if series["end"] <= start or series["start"] >= end:
-            continue
-        if check_series_against_point(point, series["sender"], series["resolution"],
-                                      series["start"]):
-            continue  # rejected when it came in
-        latest[(series["start"], series["end"])] = series
-    values = []
-    for series in latest.values():
-        for i, (quantity, quality) in enumerate(zip(series["quantities"], series["qualities"],
-                                                    strict=True)):
-            moment = point_time(series["start"], series["resolution"], i)
-            if start <= moment < end:
-                values.append((moment, quantity, quality))
-    return sorted(values)
 
 
 def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> APIRouter:
