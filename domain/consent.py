@@ -74,6 +74,11 @@ class AuthorizationRequest:
     approved_by: str | None = None
     grant_id: str | None = None
 
+    @property
+    def parties(self) -> tuple[str, str]:
+        """Whom it concerns: the supplier (GLN) and the end user who answers it."""
+        return self.requested_by, self.requested_to
+
     def status_at(self, moment: datetime) -> RequestStatus:
         """Expired is derived: a request still pending at its ``valid_to``."""
         if self.status == RequestStatus.PENDING and moment >= self.valid_to:
@@ -99,6 +104,11 @@ class AuthorizationGrant:
     created_at: datetime
     updated_at: datetime
     used_by: str | None = None  # the message id of the process that exhausted it
+
+    @property
+    def parties(self) -> tuple[str, str]:
+        """Whom it concerns: the supplier (GLN) it was given to and the end user who gave it."""
+        return self.granted_to, self.granted_for
 
     def status_at(self, moment: datetime) -> GrantStatus:
         if self.status == GrantStatus.ACTIVE and moment >= self.valid_to:
