@@ -30,9 +30,9 @@ from domain.comparison import compare_exact, tariffs_for
 from domain.metering_point import MeteringPoint
 from domain.prices import AreaPrice, parse_price
 from domain.problem_codes import Code
-from domain.read_access import Period, midnight
+from domain.read_access import Period
 from domain.routing import check_series_against_point
-from domain.series import HUB_TIMEZONE, point_time
+from domain.series import HUB_TIMEZONE, midnight, point_time
 from schemas.answers import NorgesprisComparison, PricesAccepted, camel_case
 from schemas.api import ContractModel
 from schemas.settings import Settings
