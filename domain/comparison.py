@@ -84,6 +84,14 @@ def day_ahead_resolution(hour_start: datetime) -> str:
     return "PT15M" if hour_start >= QUARTER_HOUR_PRICES_FROM else "PT1H"
 
 
+def price_resolution_at(price_resolution: str | Callable[[datetime], str]
+                        ) -> Callable[[datetime], str]:
+    """The prices' resolution as a function of the hour's start (a fixed one for every hour)."""
+    if callable(price_resolution):
+        return price_resolution
+    return lambda _hour: price_resolution
+
+
 Number = Decimal | int | float | str
 
 
@@ -392,9 +400,7 @@ def compare(
     for one interval, or a negative value.
     """
     step = check_request(consumption_code, first, last, resolution, tariffs_by_year)
-    resolution_at = (
-        price_resolution if callable(price_resolution) else (lambda _hour: price_resolution)
-    )
+    resolution_at = price_resolution_at(price_resolution)
     grid = _grid(values, step, resolution, first, last, readable)
     return compare_exact(grid, MappedPrices(prices, resolution_at), consumption_code,
                          vat_exempt, tariffs_by_year, first, last, resolution=resolution,

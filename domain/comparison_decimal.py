@@ -28,6 +28,7 @@ from domain.comparison import (
     check_request,
     comparison_of,
     day_ahead_resolution,
+    price_resolution_at,
 )
 from domain.read_access import Period
 from domain.series import HUB_TIMEZONE, MAX_QUANTITY_KWH, as_utc, midnight
@@ -171,24 +172,11 @@ def compare_decimal(
     price_resolution: str | Callable[[datetime], str] = day_ahead_resolution,
     readable: Sequence[Period] | None = None,
 ) -> Comparison:
-    """Compare the point's energy cost with and without Norgespris, days ``first..last``.
-
-    ``values``: ``(interval start, kWh, quality)`` at the point's ``resolution`` (PT15M or
-    PT1H), from the 1st of ``first``'s month when ``first`` is not the 1st (for the caps).
-    ``prices``: the area's prices by interval start, NOK/MWh, at ``price_resolution`` (a
-    resolution, or a function of the hour's start; by default PT1H before 1 Oct 2025 and
-    PT15M from then on). ``tariffs_by_year`` must hold every year the period touches.
-    ``readable``: the periods whose values the caller may see (None: all of them); values
-    outside them are ignored, whatever ``values`` holds.
-
-    Raises ``ValueError`` for a consumption code other than 35/36, ``last < first``, an
-    unknown resolution, a missing year of tariffs, values off the resolution grid, two values
-    for one interval, or a negative value.
-    """
+    """``domain.comparison.compare``, one Decimal per interval: the same arguments, the same
+    ``ValueError`` for what cannot be compared, and (the property test's claim) the same
+    result."""
     step = check_request(consumption_code, first, last, resolution, tariffs_by_year)
-    resolution_at = (
-        price_resolution if callable(price_resolution) else (lambda _hour: price_resolution)
-    )
+    resolution_at = price_resolution_at(price_resolution)
     period_start, period_end = midnight(first), midnight(last + timedelta(days=1))
     lead_start = midnight(first.replace(day=1))
     if readable is not None:  # what the caller may not see is not even checked
