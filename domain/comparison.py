@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal
 
@@ -62,7 +62,7 @@ from domain.comparison_core import ExactPrices, ValueGrid, compare_grid, quality
 from domain.exact_numbers import number_scaled, power, rescale
 from domain.norgespris import HOLIDAY_HOME, HOUSEHOLD
 from domain.read_access import Period
-from domain.series import HUB_TIMEZONE, MAX_QUANTITY_KWH, RESOLUTIONS
+from domain.series import HUB_TIMEZONE, MAX_QUANTITY_KWH, RESOLUTIONS, as_utc, midnight
 
 SupportBasis = Literal["hour", "quarter-hour"]
 SUPPORT_BASES: Final = ("hour", "quarter-hour")
@@ -82,6 +82,14 @@ QUARTER_HOUR_PRICES_FROM: Final = datetime(2025, 10, 1, tzinfo=HUB_TIMEZONE).ast
 def day_ahead_resolution(hour_start: datetime) -> str:
     """Resolution of the day-ahead prices for the hour starting at ``hour_start``."""
     return "PT15M" if hour_start >= QUARTER_HOUR_PRICES_FROM else "PT1H"
+
+
+def price_resolution_at(price_resolution: str | Callable[[datetime], str]
+                        ) -> Callable[[datetime], str]:
+    """The prices' resolution as a function of the hour's start (a fixed one for every hour)."""
+    if callable(price_resolution):
+        return price_resolution
+    return lambda _hour: price_resolution
 
 
 Number = Decimal | int | float | str
@@ -356,7 +364,7 @@ def check_request(consumption_code: str, first: date, last: date, resolution: st
 
 def lead_start(first: date) -> datetime:
     """00:00 Norwegian time on the 1st of ``first``'s month, in UTC: where the caps begin."""
-    return datetime.combine(first.replace(day=1), time(0), HUB_TIMEZONE).astimezone(UTC)
+    return midnight(first.replace(day=1))
 
 
 def period_seconds(periods: Sequence[Period]) -> list[tuple[int, int]]:
@@ -392,9 +400,7 @@ def compare(
     for one interval, or a negative value.
     """
     step = check_request(consumption_code, first, last, resolution, tariffs_by_year)
-    resolution_at = (
-        price_resolution if callable(price_resolution) else (lambda _hour: price_resolution)
-    )
+    resolution_at = price_resolution_at(price_resolution)
     grid = _grid(values, step, resolution, first, last, readable)
     return compare_exact(grid, MappedPrices(prices, resolution_at), consumption_code,
                          vat_exempt, tariffs_by_year, first, last, resolution=resolution,
@@ -419,8 +425,20 @@ def compare_exact(
     rows, flag_rows = compare_grid(
         grid, prices, consumption_code, vat_exempt, tariffs_by_year, first, last,
         None if readable is None else period_seconds(readable))
-    results = tuple(MonthComparison(**row) for row in rows)  # type: ignore[arg-type]
-    used_years = sorted({m.tariffs_year for m in results})
+    return comparison_of(
+        tuple(MonthComparison(**row) for row in rows),  # type: ignore[arg-type]
+        tuple(Flag(*row) for row in flag_rows), consumption_code, vat_exempt,
+        tariffs_by_year, first, last, resolution)
+
+
+def comparison_of(months: tuple[MonthComparison, ...], flags: tuple[Flag, ...],
+                  consumption_code: str, vat_exempt: bool,
+                  tariffs_by_year: Mapping[int, Tariffs], first: date, last: date,
+                  resolution: str) -> Comparison:
+    """The comparison from its months and flags: the totals, the tariffs the months used and
+    their notes, the method. Shared by the integer implementation and the Decimal reference,
+    which differ only in how they reach the months."""
+    used_years = sorted({m.tariffs_year for m in months})
     used = tuple(tariffs_by_year[y] for y in used_years)
     notes = tuple(
         [f"{t.year}: {note}" for t in used for note in t.notes]
@@ -432,9 +450,9 @@ def compare_exact(
         consumption_code=consumption_code,
         vat_exempt=vat_exempt,
         resolution=resolution,
-        months=results,
-        totals=_total(results),
-        flags=tuple(Flag(*row) for row in flag_rows),
+        months=months,
+        totals=_total(months),
+        flags=flags,
         tariffs=used,
         method=_method(resolution, consumption_code),
         notes=notes,
@@ -445,7 +463,7 @@ def _grid(values: Iterable[tuple[datetime, Number, str]], step: timedelta, resol
           first: date, last: date, readable: Sequence[Period] | None) -> ValueGrid:
     """The values on the comparison's grid, checked as the reference checks them."""
     start = lead_start(first)
-    end = datetime.combine(last + timedelta(days=1), time(0), HUB_TIMEZONE).astimezone(UTC)
+    end = midnight(last + timedelta(days=1))
     count = (end - start) // step
     step_s = int(step.total_seconds())
     start_s = int(start.timestamp())
@@ -454,7 +472,7 @@ def _grid(values: Iterable[tuple[datetime, Number, str]], step: timedelta, resol
     marks = bytearray(count)
     periods = None if readable is None else period_seconds(readable)
     for moment, quantity, quality in values:
-        at = _utc_moment(moment, "value start")
+        at = as_utc(moment, "value start")
         if periods is not None:
             s = int(at.timestamp()) if at.microsecond == 0 else None
             if s is None or not any(a <= s and s + step_s <= b for a, b in periods):
@@ -479,11 +497,6 @@ def _grid(values: Iterable[tuple[datetime, Number, str]], step: timedelta, resol
     return ValueGrid(start_s, step_s, quantities, bytes(marks), scale)
 
 
-def _utc_moment(moment: datetime, name: str) -> datetime:
-    if moment.utcoffset() is None:
-        raise ValueError(f"{name} {moment.isoformat()} has no UTC offset")
-    return moment.astimezone(UTC)
-
 
 class MappedPrices:
     """Prices given as a mapping of interval starts (NOK/MWh), as exact integers; every price
@@ -493,7 +506,7 @@ class MappedPrices:
                  resolution_at: Callable[[datetime], str]) -> None:
         exact: dict[int, tuple[int, int]] = {}
         for start, price in prices.items():
-            at = _utc_moment(start, "price start")
+            at = as_utc(start, "price start")
             k_s = number_scaled(price, f"price at {start.isoformat()}")
             if at.microsecond == 0:  # a start between whole seconds is no interval's start
                 exact[int(at.timestamp())] = k_s

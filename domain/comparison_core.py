@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from itertools import accumulate
@@ -27,7 +27,7 @@ from operator import mul
 from typing import TYPE_CHECKING, Final, Protocol
 
 from domain.exact_numbers import as_decimal, decimal_scaled, power, rescale, round_half_up
-from domain.series import HUB_TIMEZONE
+from domain.series import midnight_s
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -117,9 +117,6 @@ class _Acc:
     readable_seen: bool = False
 
 
-def _midnight_s(day: date) -> int:
-    return int(datetime.combine(day, time(0), HUB_TIMEZONE).timestamp())
-
 
 def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
@@ -155,7 +152,7 @@ def compare_grid(values: ValueGrid, prices: ExactPrices, consumption_code: str,
     ``(start, end, reason, intervals, in_period)``.
     """
     step = values.step_s
-    period_start = _midnight_s(first)
+    period_start = midnight_s(first)
     lead_day = first.replace(day=1)
     years = sorted({d for d in range(lead_day.year, last.year + 1)})
     tariffs = {y: t for y, t in tariffs_by_year.items() if y in years}
@@ -246,7 +243,7 @@ def compare_grid(values: ValueGrid, prices: ExactPrices, consumption_code: str,
         days: list[tuple[date, int, int]] = []
         d = day
         while d <= month_end:
-            count = (_midnight_s(d + timedelta(days=1)) - _midnight_s(d)) // step
+            count = (midnight_s(d + timedelta(days=1)) - midnight_s(d)) // step
             days.append((d, index, index + count))
             index += count
             d += timedelta(days=1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
@@ -25,13 +25,13 @@ from domain.comparison import (
     Number,
     Tariffs,
     _dec,
-    _method,
-    _total,
+    check_request,
+    comparison_of,
     day_ahead_resolution,
+    price_resolution_at,
 )
-from domain.norgespris import HOLIDAY_HOME, HOUSEHOLD
 from domain.read_access import Period
-from domain.series import HUB_TIMEZONE, MAX_QUANTITY_KWH, RESOLUTIONS
+from domain.series import HUB_TIMEZONE, MAX_QUANTITY_KWH, as_utc, midnight
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ORE: Final = Decimal("0.01")
@@ -62,15 +62,6 @@ class _Month:
     readable_seen: bool = False
 
 
-def _utc(moment: datetime, name: str) -> datetime:
-    if moment.utcoffset() is None:
-        raise ValueError(f"{name} {moment.isoformat()} has no UTC offset")
-    return moment.astimezone(UTC)
-
-
-def _midnight(day: date) -> datetime:
-    """00:00 Europe/Oslo on ``day``, in UTC."""
-    return datetime.combine(day, time(0), HUB_TIMEZONE).astimezone(UTC)
 
 
 def _round(amount: Decimal) -> Decimal:
@@ -90,7 +81,7 @@ class _Prices:
         resolution_at: Callable[[datetime], str],
     ) -> None:
         self._by_start = {
-            _utc(start, "price start"): _dec(price, f"price at {start.isoformat()}") / 1000
+            as_utc(start, "price start"): _dec(price, f"price at {start.isoformat()}") / 1000
             for start, price in prices.items()
         }
         self._resolution_at = resolution_at
@@ -151,7 +142,7 @@ def _parse_values(
 ) -> dict[datetime, tuple[Decimal, str]]:
     parsed: dict[datetime, tuple[Decimal, str]] = {}
     for moment, quantity, quality in values:
-        at = _utc(moment, "value start")
+        at = as_utc(moment, "value start")
         if (at - _EPOCH) % step:
             raise ValueError(f"value at {moment.isoformat()} is not on the {resolution} grid")
         if not start <= at < end:
@@ -181,43 +172,15 @@ def compare_decimal(
     price_resolution: str | Callable[[datetime], str] = day_ahead_resolution,
     readable: Sequence[Period] | None = None,
 ) -> Comparison:
-    """Compare the point's energy cost with and without Norgespris, days ``first..last``.
-
-    ``values``: ``(interval start, kWh, quality)`` at the point's ``resolution`` (PT15M or
-    PT1H), from the 1st of ``first``'s month when ``first`` is not the 1st (for the caps).
-    ``prices``: the area's prices by interval start, NOK/MWh, at ``price_resolution`` (a
-    resolution, or a function of the hour's start; by default PT1H before 1 Oct 2025 and
-    PT15M from then on). ``tariffs_by_year`` must hold every year the period touches.
-    ``readable``: the periods whose values the caller may see (None: all of them); values
-    outside them are ignored, whatever ``values`` holds.
-
-    Raises ``ValueError`` for a consumption code other than 35/36, ``last < first``, an
-    unknown resolution, a missing year of tariffs, values off the resolution grid, two values
-    for one interval, or a negative value.
-    """
-    if consumption_code not in (HOUSEHOLD, HOLIDAY_HOME):
-        raise ValueError(
-            f"consumption code {consumption_code} cannot have Norgespris (only 35 and 36)"
-        )
-    if last < first:
-        raise ValueError(f"last {last.isoformat()} is before first {first.isoformat()}")
-    try:
-        step = RESOLUTIONS[resolution]
-    except KeyError:
-        raise ValueError(f"resolution {resolution!r} is not PT15M or PT1H") from None
-    missing_years = sorted(set(range(first.year, last.year + 1)) - set(tariffs_by_year))
-    if missing_years:
-        raise ValueError(
-            "no tariffs for " + ", ".join(str(y) for y in missing_years)
-            + " (tariffs_for(year) or Tariffs(year, ...))"
-        )
-    resolution_at = (
-        price_resolution if callable(price_resolution) else (lambda _hour: price_resolution)
-    )
-    period_start, period_end = _midnight(first), _midnight(last + timedelta(days=1))
-    lead_start = _midnight(first.replace(day=1))
+    """``domain.comparison.compare``, one Decimal per interval: the same arguments, the same
+    ``ValueError`` for what cannot be compared, and (the property test's claim) the same
+    result."""
+    step = check_request(consumption_code, first, last, resolution, tariffs_by_year)
+    resolution_at = price_resolution_at(price_resolution)
+    period_start, period_end = midnight(first), midnight(last + timedelta(days=1))
+    lead_start = midnight(first.replace(day=1))
     if readable is not None:  # what the caller may not see is not even checked
-        values = [v for v in values if _covered(readable, _utc(v[0], "value start"), step)]
+        values = [v for v in values if _covered(readable, as_utc(v[0], "value start"), step)]
     by_start = _parse_values(values, step, resolution, lead_start, period_end)
     area_prices = _Prices(prices, resolution_at)
 
@@ -295,26 +258,9 @@ def compare_decimal(
             month.with_np += np_kwh * tariffs.norgespris_ore / 100 + (kwh - np_kwh) * spot
         at += step
 
-    results = tuple(_finish(m, vat_exempt) for m in months if m.intervals)
-    used_years = sorted({m.tariffs_year for m in results})
-    used = tuple(tariffs_by_year[y] for y in used_years)
-    notes = tuple(
-        [f"{t.year}: {note}" for t in used for note in t.notes]
-        + [f"{t.year}: {name} is an unconfirmed default" for t in used for name in t.unconfirmed]
-    )
-    return Comparison(
-        first=first,
-        last=last,
-        consumption_code=consumption_code,
-        vat_exempt=vat_exempt,
-        resolution=resolution,
-        months=results,
-        totals=_total(results),
-        flags=tuple(flags),
-        tariffs=used,
-        method=_method(resolution, consumption_code),
-        notes=notes,
-    )
+    return comparison_of(tuple(_finish(m, vat_exempt) for m in months if m.intervals),
+                         tuple(flags), consumption_code, vat_exempt, tariffs_by_year, first,
+                         last, resolution)
 
 
 def _covered(periods: Sequence[Period], start: datetime, step: timedelta) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.identifiers import (
     IdentifierError,
@@ -52,6 +52,16 @@ class GrantStatus(StrEnum):
     EXPIRED = "Expired"
 
 
+Status = TypeVar("Status", RequestStatus, GrantStatus)
+
+
+def _expired_or(status: Status, open_status: Status, expired: Status, valid_to: datetime,
+                moment: datetime) -> Status:
+    """The status at ``moment``: an item still open at its ``valid_to`` has expired (expiry is
+    read, never stored, so nothing has to run at the deadline)."""
+    return expired if status == open_status and moment >= valid_to else status
+
+
 @dataclass(frozen=True)
 class AuthorizationRequest:
     """A supplier's request for an end user's consent (national ids: personal data)."""
@@ -74,11 +84,15 @@ class AuthorizationRequest:
     approved_by: str | None = None
     grant_id: str | None = None
 
+    @property
+    def parties(self) -> tuple[str, str]:
+        """Whom it concerns: the supplier (GLN) and the end user who answers it."""
+        return self.requested_by, self.requested_to
+
     def status_at(self, moment: datetime) -> RequestStatus:
         """Expired is derived: a request still pending at its ``valid_to``."""
-        if self.status == RequestStatus.PENDING and moment >= self.valid_to:
-            return RequestStatus.EXPIRED
-        return self.status
+        return _expired_or(self.status, RequestStatus.PENDING, RequestStatus.EXPIRED,
+                           self.valid_to, moment)
 
 
 @dataclass(frozen=True)
@@ -100,10 +114,15 @@ class AuthorizationGrant:
     updated_at: datetime
     used_by: str | None = None  # the message id of the process that exhausted it
 
+    @property
+    def parties(self) -> tuple[str, str]:
+        """Whom it concerns: the supplier (GLN) it was given to and the end user who gave it."""
+        return self.granted_to, self.granted_for
+
     def status_at(self, moment: datetime) -> GrantStatus:
-        if self.status == GrantStatus.ACTIVE and moment >= self.valid_to:
-            return GrantStatus.EXPIRED
-        return self.status
+        """Expired is derived: a grant still active at its ``valid_to``."""
+        return _expired_or(self.status, GrantStatus.ACTIVE, GrantStatus.EXPIRED, self.valid_to,
+                           moment)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from enum import StrEnum
 from typing import Final
 
 from domain.problem_codes import ContractCode
-from domain.series import HUB_TIMEZONE
+from domain.series import HUB_TIMEZONE, as_utc
 
 CONTRACT_TYPE: Final = "Norgespris"
 """``contractType`` of a Norgespris contract (the spec's only enum value for it)."""
@@ -154,11 +154,6 @@ class Contract:
         return self.status is ContractStatus.CANCELLED
 
 
-def _utc(moment: datetime, name: str) -> datetime:
-    if moment.utcoffset() is None:
-        raise ValueError(f"{name} {moment.isoformat()} has no UTC offset")
-    return moment.astimezone(UTC)
-
 
 def _end_of_day(day: date) -> datetime:
     """23:59:59.999 Europe/Oslo on ``day``, in UTC (never inside a Norwegian DST gap)."""
@@ -190,7 +185,7 @@ def due_transitions(contract: Contract, now: datetime) -> list[tuple[ContractSta
     A transition never takes effect before the change that led to it (an end date set in the
     past expires the contract at the time it was set, not retroactively).
     """
-    now = _utc(now, "now")
+    now = as_utc(now, "now")
     due: list[tuple[ContractStatus, datetime]] = []
     status, since = contract.status, _last_change_at(contract)
     if status is ContractStatus.INITIATED:
@@ -241,7 +236,7 @@ def advance(contract: Contract, now: datetime) -> Contract:
         contract,
         status=status,
         changes=tuple(changes),
-        updated_at=_utc(now, "now"),
+        updated_at=as_utc(now, "now"),
         updated_by=HUB,
     )
 
@@ -309,7 +304,7 @@ def create(
     if refusal is not None:
         raise refusal
     _check_dates(start_date, end_date)
-    now = _utc(now, "now")
+    now = as_utc(now, "now")
     period = f"{start_date.isoformat()}..{end_date.isoformat() if end_date else 'open'}"
     return Contract(
         id=contract_id,
@@ -398,7 +393,7 @@ def edit(
 
 def _record(changed: Contract, by: str, now: datetime, what: str) -> Contract:
     """``changed`` with the change recorded at ``now``, then advanced to ``now``."""
-    now = _utc(now, "now")
+    now = as_utc(now, "now")
     recorded = replace(
         changed,
         updated_at=now,

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from domain.comparison_core import ABSENT, QUALITY_NAMES, quality_code
-from domain.series import HUB_TIMEZONE, RESOLUTIONS
+from domain.series import HUB_TIMEZONE, RESOLUTIONS, midnight_s
 
 STEP_SECONDS: Final = {name: int(step.total_seconds()) for name, step in RESOLUTIONS.items()}
 
-
-def midnight_s(day: date) -> int:
-    """00:00 Norwegian time on ``day``, as UTC epoch seconds."""
-    return int(datetime.combine(day, time(0), HUB_TIMEZONE).timestamp())
 
 
 def intervals_in(day: date, resolution: str) -> int:

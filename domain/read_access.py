@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 
 from domain.metering_point import MeteringPoint
-from domain.series import HUB_TIMEZONE
+from domain.series import midnight
 
 OPERATOR = "operator"
 GRID_OWNER = "grid_owner"
@@ -33,10 +33,6 @@ class Period:
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
-
-def midnight(day: date) -> datetime:
-    """00:00 in Norway on ``day``, as a UTC instant."""
-    return datetime.combine(day, time(0), HUB_TIMEZONE).astimezone(UTC)
 
 
 def _clip(start: datetime, end: datetime | None, within: Period) -> Period | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -97,7 +97,7 @@ def _step(resolution: str) -> timedelta:
         raise ValueError(f"unknown resolution {resolution!r}") from None
 
 
-def _utc(moment: datetime, name: str) -> datetime:
+def as_utc(moment: datetime, name: str) -> datetime:
     """The instant in UTC; ``ValueError`` when it is naive.
 
     Python subtracts and compares two datetimes sharing one ``tzinfo`` object
@@ -107,6 +107,16 @@ def _utc(moment: datetime, name: str) -> datetime:
     if moment.utcoffset() is None:
         raise ValueError(f"{name} {moment.isoformat()} has no UTC offset")
     return moment.astimezone(UTC)
+
+
+def midnight(day: date) -> datetime:
+    """00:00 in Norway on ``day``, as a UTC instant."""
+    return datetime.combine(day, time(0), HUB_TIMEZONE).astimezone(UTC)
+
+
+def midnight_s(day: date) -> int:
+    """00:00 in Norway on ``day``, as UTC epoch seconds."""
+    return int(midnight(day).timestamp())
 
 
 def _is_aligned(moment: datetime, step: timedelta) -> bool:
@@ -128,7 +138,7 @@ def expected_point_count(start: datetime, end: datetime, resolution: str) -> int
     number of steps.
     """
     step = _step(resolution)
-    elapsed = _utc(end, "end") - _utc(start, "start")
+    elapsed = as_utc(end, "end") - as_utc(start, "start")
     if elapsed < timedelta(0):
         raise ValueError(f"end {_fmt(end)} is before start {_fmt(start)}")
     count, rest = divmod(elapsed, step)
@@ -144,7 +154,7 @@ def point_time(start: datetime, resolution: str, index: int) -> datetime:
     UTC so that indexes keep counting through DST changes.
     """
     step = _step(resolution)
-    utc_start = _utc(start, "start")
+    utc_start = as_utc(start, "start")
     if index < 0:
         raise ValueError(f"point index {index} is negative")
     return utc_start + index * step
@@ -158,7 +168,7 @@ def hub_days(start: datetime, end: datetime) -> list[date]:
     with. ``end`` is exclusive: a period ending at local midnight does not
     touch the next day. An empty period touches no day.
     """
-    utc_start, utc_end = _utc(start, "start"), _utc(end, "end")
+    utc_start, utc_end = as_utc(start, "start"), as_utc(end, "end")
     if utc_end <= utc_start:
         return []
     first = utc_start.astimezone(HUB_TIMEZONE).date()
@@ -189,8 +199,8 @@ def split_at(
     """
     total = expected_point_count(start, end, resolution)
     step = RESOLUTIONS[resolution]
-    utc_start, utc_end = _utc(start, "start"), _utc(end, "end")
-    instants = (_utc(b, "boundary") for b in boundaries)
+    utc_start, utc_end = as_utc(start, "start"), as_utc(end, "end")
+    instants = (as_utc(b, "boundary") for b in boundaries)
     inside = sorted({b for b in instants if utc_start < b < utc_end})
     cuts = [0]
     for boundary in inside:

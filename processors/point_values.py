@@ -25,11 +25,11 @@ from domain.point_values import (
     day_parts,
     local_day,
     merge,
-    midnight_s,
     readable_runs,
 )
 from domain.problem_codes import PointReadCode
 from domain.read_access import SUPPLIER, Period, readable_periods, supplied_periods
+from domain.series import midnight_s
 from processors.outputs import queue_outputs
 from processors.tables import Tables
 from streams.engine import Context, Incoming, Output

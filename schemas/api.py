@@ -19,6 +19,8 @@ from pydantic.alias_generators import to_camel
 
 from domain.series import MAX_POINTS_PER_SERIES
 from schemas.fields import (
+    ContactKind,
+    ContactPurpose,
     ContactValue,
     FreeText,
     GridAreaId,
@@ -155,9 +157,9 @@ class MasterDataChangeIn(ContractModel):
 
 
 class ContactIn(ContractModel):
-    kind: Literal["mobile", "phone", "email", "fax"]
+    kind: ContactKind
     value: ContactValue
-    purpose: Literal["contract", "notification"]
+    purpose: ContactPurpose
 
 
 class CustomerInformationIn(ContractModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -111,6 +111,9 @@ ProductionType = Annotated[str, _bounded(64, 1), NoControlCharacters]
 PersonName = Annotated[str, _bounded(200, 1), NoControlCharacters]
 ContactValue = Annotated[str, _bounded(254, 1), NoControlCharacters]
 FreeText = Annotated[str, _bounded(500, 1), NoControlCharacters]
+#: A customer contact's kind and what it is for (BRS-NO-301), in the API and in the queues.
+ContactKind = Literal["mobile", "phone", "email", "fax"]
+ContactPurpose = Literal["contract", "notification"]
 
 
 CALENDAR = {"x-earliest": FIRST_DAY.isoformat(), "x-latest": LAST_DAY.isoformat()}

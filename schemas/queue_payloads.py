@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
 
+from schemas.fields import ContactKind, ContactPurpose
+
 
 class Payload(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
@@ -144,9 +146,9 @@ class SharedProductionMembershipPayload(Payload):
 
 
 class Contact(Payload):
-    kind: Literal["mobile", "phone", "email", "fax"]
+    kind: ContactKind
     value: str
-    purpose: Literal["contract", "notification"]
+    purpose: ContactPurpose
 
 
 class CustomerInformationPayload(Payload):

@@ -28,6 +28,11 @@ def gln(rng: random.Random | None = None) -> str:
 GRID_AREA = "10YNO-1--------2"
 
 
+def today() -> date:
+    """The hub's date now (Norwegian time), from which tests date their supply and values."""
+    return datetime.now(HUB_TIMEZONE).date()
+
+
 def oslo_midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), HUB_TIMEZONE)
 
@@ -78,6 +83,22 @@ def poll_until(client: httpx.Client, queue: str, predicate: Any, timeout: float 
                 return message
         client.post(f"/v1/queues/{queue}/ack", json={"pollId": body["pollId"]}).raise_for_status()
     raise AssertionError(f"no matching message in {queue} within {timeout}s; saw {seen}")
+
+
+def drain(client: httpx.Client, queue: str, settle: float = 3.0) -> list[dict[str, Any]]:
+    """Everything the queue delivers until it stays empty for ``settle`` seconds (acked)."""
+    messages: list[dict[str, Any]] = []
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < settle:
+        response = client.post(f"/v1/queues/{queue}/poll", params={"max": 500})
+        if response.status_code == 204:
+            time.sleep(0.2)
+            continue
+        body = response.json()
+        messages.extend(body["messages"])
+        client.post(f"/v1/queues/{queue}/ack", json={"pollId": body["pollId"]})
+        quiet_since = time.monotonic()
+    return messages
 
 
 def national_id(rng: random.Random | None = None) -> str:

@@ -16,9 +16,9 @@ import asyncio
 import json
 import pathlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Request
@@ -53,6 +53,7 @@ REPLY_WAIT_S = 15.0
 MAX_ID = 64
 MIN_SIDE_PAGE = pathlib.Path(__file__).resolve().parent / "static" / "min-side.html"
 REQUESTS, GRANTS = "/v1/authorization-requests", "/v1/authorization-grants"
+Item = TypeVar("Item", AuthorizationRequest, AuthorizationGrant)
 
 
 def is_access_api_path(path: str) -> bool:
@@ -297,6 +298,14 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         data: dict[str, Any] = body["data"]
         return data
 
+    async def request_body_of(request: Request) -> dict[str, Any]:
+        """The body's data object, which must be an AuthorizationRequest."""
+        data = await body_of(request)
+        if data.get("type") != "AuthorizationRequest":
+            raise AccessApiError(409, "type_mismatch", "Conflict",
+                                 "data.type must be AuthorizationRequest", "/data/type")
+        return data
+
     def member(data: dict[str, Any], name: str) -> dict[str, Any]:
         value = data.get(name, {})
         if not isinstance(value, dict):
@@ -336,25 +345,39 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
                            else grant_from(item))
         return changed
 
-    async def visible_request(who: Caller, request_id: str) -> AuthorizationRequest:
+    async def visible(who: Caller, item_id: str, kind: str,
+                      find: Callable[[str], Awaitable[Item | None]]) -> Item:
+        """The request or grant ``item_id`` if the caller may see it; else the 404 of an
+        unknown id (``kind``: ``authorization_request`` or ``authorization_grant``)."""
         services.kafka()
-        if len(request_id) > MAX_ID:
-            raise not_found("authorization_request")
-        found = await views.request(request_id)
-        if found is None or not may_see(who, found.requested_by, found.requested_to):
-            raise not_found("authorization_request")
+        if len(item_id) > MAX_ID:
+            raise not_found(kind)
+        found = await find(item_id)
+        if found is None or not may_see(who, *found.parties):
+            raise not_found(kind)
         return found
+
+    async def visible_request(who: Caller, request_id: str) -> AuthorizationRequest:
+        return await visible(who, request_id, "authorization_request", views.request)
 
     async def visible_grant(who: Caller, grant_id: str) -> AuthorizationGrant:
+        return await visible(who, grant_id, "authorization_grant", views.grant)
+
+    async def all_visible(who: Caller, kind: str,
+                          decode: Callable[[dict[str, Any]], Item]) -> list[Item]:
+        """Every request or grant (``kind``: ``request`` or ``grant``) the caller may see,
+        newest first."""
         services.kafka()
-        if len(grant_id) > MAX_ID:
-            raise not_found("authorization_grant")
-        found = await views.grant(grant_id)
-        if found is None or not may_see(who, found.granted_to, found.granted_for):
-            raise not_found("authorization_grant")
+        found = [item for item in (decode(v) for v in (await views.items()).values.values()
+                                   if v["kind"] == kind)
+                 if may_see(who, *item.parties)]
+        found.sort(key=lambda item: item.created_at, reverse=True)
         return found
 
-    def page(items: list[Any], number: str | None, size: str | None) -> list[Any]:
+    def page(items: list[Item], query: Mapping[str, str]) -> list[Item]:
+        """The page of ``items`` that ``page[number]`` (from 0) and ``page[size]`` (up to 100)
+        of the query name."""
+        number, size = query.get("page[number]"), query.get("page[size]")
         try:
             n = int(number) if number is not None else 0
             s = int(size) if size is not None else 100
@@ -372,10 +395,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         """A supplier asks an end user for consent to a switch (BRS-NO-101) or a move-in
         (BRS-NO-102/103): ``201`` with the request, ``Pending``, open for 28 days."""
         require(who, Role.SUPPLIER)
-        data = await body_of(request)
-        if data.get("type") != "AuthorizationRequest":
-            raise AccessApiError(409, "type_mismatch", "Conflict",
-                                 "data.type must be AuthorizationRequest", "/data/type")
+        data = await request_body_of(request)
         attributes, meta = member(data, "attributes"), member(data, "meta")
         today = clock().astimezone(HUB_TIMEZONE).date()
         new, errors = check_new_request(attributes.get("requestType"), meta, who.party, today)
@@ -408,14 +428,9 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
             raise AccessApiError(400, "invalid_input", "Malformed parameter",
                                  "filter[status] is Pending, Accepted, Rejected or Expired")
         now = clock()
-        found = [r for r in (request_from(v) for v in (await views.items()).values.values()
-                             if v["kind"] == "request")
-                 if may_see(who, r.requested_by, r.requested_to)
-                 and (wanted is None or r.status_at(now).value == wanted)]
-        found.sort(key=lambda r: r.created_at, reverse=True)
-        return jsonapi({"data": [request_resource(r, now) for r in
-                                 page(found, query.get("page[number]"),
-                                      query.get("page[size]"))]})
+        found = [r for r in await all_visible(who, "request", request_from)
+                 if wanted is None or r.status_at(now).value == wanted]
+        return jsonapi({"data": [request_resource(r, now) for r in page(found, query)]})
 
     @router.get(REQUESTS + "/{request_id}", responses=_responses(401, 403, 404))
     async def get_request(request_id: str, who: Authenticated) -> JSONResponse:
@@ -432,10 +447,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         ``Rejected``); acceptance creates the ``Active`` grant at once."""
         require(who, Role.END_USER)
         found = await visible_request(who, request_id)
-        data = await body_of(request)
-        if data.get("type") != "AuthorizationRequest":
-            raise AccessApiError(409, "type_mismatch", "Conflict",
-                                 "data.type must be AuthorizationRequest", "/data/type")
+        data = await request_body_of(request)
         if "id" in data and data["id"] != request_id:
             raise AccessApiError(409, "id_mismatch", "Conflict",
                                  "data.id must be the request's id", "/data/id")
@@ -459,16 +471,10 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
     async def list_grants(request: Request, who: Authenticated) -> JSONResponse:
         """The grants given to the calling supplier, or by the calling end user."""
         require(who, Role.SUPPLIER, Role.END_USER)
-        services.kafka()
         now = clock()
-        found = [g for g in (grant_from(v) for v in (await views.items()).values.values()
-                             if v["kind"] == "grant")
-                 if may_see(who, g.granted_to, g.granted_for)]
-        found.sort(key=lambda g: g.created_at, reverse=True)
-        query = request.query_params
+        found = await all_visible(who, "grant", grant_from)
         return jsonapi({"data": [grant_resource(g, now) for g in
-                                 page(found, query.get("page[number]"),
-                                      query.get("page[size]"))]})
+                                 page(found, request.query_params)]})
 
     @router.get(GRANTS + "/{grant_id}", responses=_responses(401, 403, 404))
     async def get_grant(grant_id: str, who: Authenticated) -> JSONResponse:

@@ -28,7 +28,8 @@ from connectors.http.problems import Problem
 from domain.comparison import compare_exact, tariffs_for
 from domain.prices import AreaPrice, parse_price
 from domain.problem_codes import Code
-from domain.read_access import Period, midnight
+from domain.read_access import Period
+from domain.series import midnight
 from schemas.answers import NorgesprisComparison, PricesAccepted, camel_case
 from schemas.api import ContractModel
 from schemas.settings import Settings

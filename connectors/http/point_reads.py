@@ -21,9 +21,10 @@ from connectors.http.statuses import point_read_status
 from connectors.replies import Replies
 from domain.comparison_core import ValueGrid
 from domain.exact_numbers import float_scaled, rescale
-from domain.point_values import STEP_SECONDS, midnight_s
+from domain.point_values import STEP_SECONDS
 from domain.problem_codes import Code
 from domain.read_access import Period
+from domain.series import midnight_s
 from schemas.settings import Settings
 from streams.records import point_day, point_requests
 from streams.records.point_requests import PointReply

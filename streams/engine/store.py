@@ -18,23 +18,21 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-from streams.engine.state import StateTooLarge, TableSpec
+from streams.engine.state import MISSING, StagedWrites, TableSpec
 
 T = TypeVar("T")
-_MISSING = object()
 #: Changelog records applied per SQLite transaction while restoring.
 RESTORE_FLUSH = 20_000
 
 
-class DiskTable(Generic[T]):
+class DiskTable(StagedWrites[T]):
     """One task's partition of a table, in an SQLite file."""
 
     def __init__(self, spec: TableSpec[T], max_value_bytes: int, path: Path,
                  keep_file: bool = True) -> None:
-        self.spec = spec
-        self.max_value_bytes = max_value_bytes
+        super().__init__(spec, max_value_bytes)
         self.path = path
         self.keep_file = keep_file
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,8 +43,6 @@ class DiskTable(Generic[T]):
                          " WITHOUT ROWID")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, "
                          "value INTEGER NOT NULL)")
-        self._batch: dict[bytes, tuple[T | None, bytes | None]] = {}
-        self._record: dict[bytes, tuple[T | None, bytes | None]] = {}
         self._restoring: dict[bytes, bytes | None] = {}
 
     def __len__(self) -> int:
@@ -61,15 +57,9 @@ class DiskTable(Generic[T]):
 
     # The processors' side -------------------------------------------------------------------
 
-    def _staged(self, key: bytes) -> object:
-        staged = self._record.get(key, _MISSING)
-        if staged is _MISSING:
-            staged = self._batch.get(key, _MISSING)
-        return staged
-
     def get(self, key: bytes) -> T | None:
         staged = self._staged(key)
-        if staged is not _MISSING:
+        if staged is not MISSING:
             value: T | None = staged[0]  # type: ignore[index]
             return value
         raw = self.get_raw(key)
@@ -77,18 +67,11 @@ class DiskTable(Generic[T]):
 
     def get_raw(self, key: bytes) -> bytes | None:
         staged = self._staged(key)
-        if staged is not _MISSING:
+        if staged is not MISSING:
             raw: bytes | None = staged[1]  # type: ignore[index]
             return raw
         row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
         return None if row is None else bytes(row[0])
-
-    def put(self, key: bytes, value: T | None) -> None:
-        raw = None if value is None else self.spec.encode(value)
-        if raw is not None and len(raw) + len(key) > self.max_value_bytes:
-            raise StateTooLarge(f"{self.spec.name} value for {key!r} is {len(raw)} bytes; "
-                                f"a changelog record holds at most {self.max_value_bytes}")
-        self._record[key] = (value, raw)
 
     def range_raw(self, first: bytes, last: bytes) -> list[tuple[bytes, bytes]]:
         """Every ``(key, stored bytes)`` with ``first <= key <= last``, in key order, staged
@@ -105,13 +88,8 @@ class DiskTable(Generic[T]):
         return sorted(found.items())
 
     def keys(self) -> Iterator[bytes]:
-        seen = set()
-        for staged in (self._record, self._batch):
-            for key, (value, _) in staged.items():
-                if key not in seen:
-                    seen.add(key)
-                    if value is not None:
-                        yield key
+        seen: set[bytes] = set()
+        yield from self._staged_keys(seen)
         for (key,) in self._db.execute("SELECT k FROM kv ORDER BY k").fetchall():
             if bytes(key) not in seen:
                 yield bytes(key)
@@ -142,22 +120,13 @@ class DiskTable(Generic[T]):
         self._write(self._restoring.items(), end)
         self._restoring.clear()
 
-    def end_record(self, keep: bool) -> None:
-        if keep:
-            self._batch.update(self._record)
-        self._record.clear()
-
-    def changes(self) -> dict[bytes, bytes | None]:
-        return {key: raw for key, (_, raw) in self._batch.items()}
-
     def end_batch(self, keep: bool, changelog_offset: int | None = None) -> None:
         """After the transaction: write its changes with the checkpoint (``changelog_offset``:
         the first offset of this batch's changelog records, from which a restore would read
         them again), or forget them."""
         if keep and self._batch:
-            self._write(((k, raw) for k, (_, raw) in self._batch.items()), changelog_offset)
-        self._batch.clear()
-        self._record.clear()
+            self._write(self.changes().items(), changelog_offset)
+        self._forget_staged()
 
     def _write(self, items: object, checkpoint: int | None) -> None:
         db = self._db

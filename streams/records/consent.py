@@ -4,7 +4,7 @@ the read view the API follows, and the replies), and the API's commands and thei
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, NotRequired, TypedDict
 
 from domain.consent import (
     AuthorizationGrant,
@@ -14,6 +14,7 @@ from domain.consent import (
     RequestStatus,
     RequestType,
 )
+from streams.records.typed import TypedRecord
 from streams.serialisation import (
     AUTHORIZATION,
     AUTHORIZATION_COMMAND,
@@ -130,17 +131,9 @@ def decode_authorization_record(raw: bytes | None) -> dict[str, Any]:
     return codec(AUTHORIZATION).decode(raw)
 
 
-def encode_command(command: AuthorizationCommand) -> bytes:
-    return codec(AUTHORIZATION_COMMAND).encode(command)
+_COMMAND = TypedRecord[AuthorizationCommand](AUTHORIZATION_COMMAND)
+encode_command, decode_command = _COMMAND.encode, _COMMAND.decode
 
 
-def decode_command(raw: bytes | None) -> AuthorizationCommand:
-    return cast(AuthorizationCommand, codec(AUTHORIZATION_COMMAND).decode(raw))
-
-
-def encode_reply(reply: AuthorizationReply) -> bytes:
-    return codec(AUTHORIZATION_REPLY).encode(reply)
-
-
-def decode_reply(raw: bytes | None) -> AuthorizationReply:
-    return cast(AuthorizationReply, codec(AUTHORIZATION_REPLY).decode(raw))
+_REPLY = TypedRecord[AuthorizationReply](AUTHORIZATION_REPLY)
+encode_reply, decode_reply = _REPLY.encode, _REPLY.decode

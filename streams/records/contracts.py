@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from domain.norgespris import Change, Contract, ContractStatus
+from streams.records.typed import TypedRecord
 from streams.serialisation import CONTRACT, CONTRACT_COMMAND, CONTRACT_REPLY, CONTRACT_SET, codec
 
 
@@ -82,17 +83,9 @@ def decode_set(raw: bytes | None) -> ContractSet:
     return ContractSet(record["partition"], tuple(contract_from(c) for c in record["contracts"]))
 
 
-def encode_command(command: ContractCommand) -> bytes:
-    return codec(CONTRACT_COMMAND).encode(command)
+_COMMAND = TypedRecord[ContractCommand](CONTRACT_COMMAND)
+encode_command, decode_command = _COMMAND.encode, _COMMAND.decode
 
 
-def decode_command(raw: bytes | None) -> ContractCommand:
-    return cast(ContractCommand, codec(CONTRACT_COMMAND).decode(raw))
-
-
-def encode_reply(reply: ContractReply) -> bytes:
-    return codec(CONTRACT_REPLY).encode(reply)
-
-
-def decode_reply(raw: bytes | None) -> ContractReply:
-    return cast(ContractReply, codec(CONTRACT_REPLY).decode(raw))
+_REPLY = TypedRecord[ContractReply](CONTRACT_REPLY)
+encode_reply, decode_reply = _REPLY.encode, _REPLY.decode

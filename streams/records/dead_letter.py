@@ -4,9 +4,10 @@ value (when they fit) and why it failed. Read back by ``straum dead-letters``.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypedDict, cast
+from typing import TypedDict
 
-from streams.serialisation import DEAD_LETTER, codec
+from streams.records.typed import TypedRecord
+from streams.serialisation import DEAD_LETTER
 
 
 class DeadLetter(TypedDict):
@@ -21,9 +22,5 @@ class DeadLetter(TypedDict):
     failedAt: datetime
 
 
-def encode(letter: DeadLetter) -> bytes:
-    return codec(DEAD_LETTER).encode(letter)
-
-
-def decode(raw: bytes | None) -> DeadLetter:
-    return cast(DeadLetter, codec(DEAD_LETTER).decode(raw))
+_RECORD = TypedRecord[DeadLetter](DEAD_LETTER)
+encode, decode = _RECORD.encode, _RECORD.decode

@@ -4,9 +4,10 @@ the processor it comes through, and read back by the monitor."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypedDict, cast
+from typing import TypedDict
 
-from streams.serialisation import HEARTBEAT, codec
+from streams.records.typed import TypedRecord
+from streams.serialisation import HEARTBEAT
 
 
 class Heartbeat(TypedDict):
@@ -17,9 +18,5 @@ class Heartbeat(TypedDict):
     queuedAt: datetime | None
 
 
-def encode(beat: Heartbeat) -> bytes:
-    return codec(HEARTBEAT).encode(beat)
-
-
-def decode(raw: bytes | None) -> Heartbeat:
-    return cast(Heartbeat, codec(HEARTBEAT).decode(raw))
+_RECORD = TypedRecord[Heartbeat](HEARTBEAT)
+encode, decode = _RECORD.encode, _RECORD.decode

@@ -4,9 +4,10 @@ de-duplication ledger's entry."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypedDict, cast
+from typing import TypedDict
 
-from streams.serialisation import INTAKE_DOCUMENT, codec
+from streams.records.typed import TypedRecord
+from streams.serialisation import INTAKE_DOCUMENT
 
 
 class IntakeDocument(TypedDict):
@@ -15,9 +16,5 @@ class IntakeDocument(TypedDict):
     receivedAt: datetime
 
 
-def encode(document: IntakeDocument) -> bytes:
-    return codec(INTAKE_DOCUMENT).encode(document)
-
-
-def decode(raw: bytes | None) -> IntakeDocument:
-    return cast(IntakeDocument, codec(INTAKE_DOCUMENT).decode(raw))
+_RECORD = TypedRecord[IntakeDocument](INTAKE_DOCUMENT)
+encode, decode = _RECORD.encode, _RECORD.decode

@@ -4,8 +4,9 @@ metering point, and the document itself, one of the record union's members."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final, TypedDict, cast
+from typing import Any, Final, TypedDict
 
+from streams.records.typed import TypedRecord
 from streams.serialisation import MASTER_DATA_EVENT, codec
 
 #: The Avro namespace of the documents' union members.
@@ -37,10 +38,6 @@ def encode(*, message_id: str, sender: str, sender_role: str, received_at: datet
         "document": (DOCUMENT_NS + document_type, document)})
 
 
-def encode_event(event: MasterDataEvent) -> bytes:
-    """The record of a whole event (tests and tools that build one)."""
-    return codec(MASTER_DATA_EVENT).encode(event)
-
-
-def decode(raw: bytes | None) -> MasterDataEvent:
-    return cast(MasterDataEvent, codec(MASTER_DATA_EVENT).decode(raw))
+#: ``encode_event``: the record of a whole event (tests and tools that build one).
+_EVENT = TypedRecord[MasterDataEvent](MASTER_DATA_EVENT)
+encode_event, decode = _EVENT.encode, _EVENT.decode

@@ -4,9 +4,10 @@ point-values task's reply (Avro ``PointReply``), matched by correlation id."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypedDict, cast
+from typing import TypedDict
 
-from streams.serialisation import POINT_REPLY, POINT_REQUEST, codec
+from streams.records.typed import TypedRecord
+from streams.serialisation import POINT_REPLY, POINT_REQUEST
 
 
 class PointRequest(TypedDict):
@@ -43,17 +44,9 @@ class PointReply(TypedDict):
     messages: int
 
 
-def encode_request(request: PointRequest) -> bytes:
-    return codec(POINT_REQUEST).encode(request)
+_REQUEST = TypedRecord[PointRequest](POINT_REQUEST)
+encode_request, decode_request = _REQUEST.encode, _REQUEST.decode
 
 
-def decode_request(raw: bytes | None) -> PointRequest:
-    return cast(PointRequest, codec(POINT_REQUEST).decode(raw))
-
-
-def encode_reply(reply: PointReply) -> bytes:
-    return codec(POINT_REPLY).encode(reply)
-
-
-def decode_reply(raw: bytes | None) -> PointReply:
-    return cast(PointReply, codec(POINT_REPLY).decode(raw))
+_REPLY = TypedRecord[PointReply](POINT_REPLY)
+encode_reply, decode_reply = _REPLY.encode, _REPLY.decode

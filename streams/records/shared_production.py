@@ -32,28 +32,34 @@ class Event(NamedTuple):
     fields: dict[str, Any]
 
 
+def _encode_event(stem: str, subject_field: str, subject: str, kind: str,
+                  fields: dict[str, Any]) -> bytes:
+    """An event record: its subject (``subject_field``) and one member of the event union."""
+    return codec(stem).encode({subject_field: subject, "event": (EVENT_NS + kind, fields)})
+
+
+def _decode_event(stem: str, subject_field: str, raw: bytes | None) -> Event:
+    r = codec(stem).decode(raw)
+    kind, fields = r["event"]
+    return Event(r[subject_field], kind.rsplit(".", 1)[-1], fields)
+
+
 def encode_calculation_event(key: str, kind: str, fields: dict[str, Any]) -> bytes:
     """A ``SharedProductionEvent`` for the calculation ``key``."""
-    return codec(SHARED_PRODUCTION_EVENT).encode(
-        {"calculationKey": key, "event": (EVENT_NS + kind, fields)})
+    return _encode_event(SHARED_PRODUCTION_EVENT, "calculationKey", key, kind, fields)
 
 
 def decode_calculation_event(raw: bytes | None) -> Event:
-    r = codec(SHARED_PRODUCTION_EVENT).decode(raw)
-    kind, fields = r["event"]
-    return Event(r["calculationKey"], kind.rsplit(".", 1)[-1], fields)
+    return _decode_event(SHARED_PRODUCTION_EVENT, "calculationKey", raw)
 
 
 def encode_point_event(point_id: str, kind: str, fields: dict[str, Any]) -> bytes:
     """A ``SharedProductionPointEvent`` for the metering point ``point_id``."""
-    return codec(SHARED_PRODUCTION_POINT_EVENT).encode(
-        {"meteringPointId": point_id, "event": (EVENT_NS + kind, fields)})
+    return _encode_event(SHARED_PRODUCTION_POINT_EVENT, "meteringPointId", point_id, kind, fields)
 
 
 def decode_point_event(raw: bytes | None) -> Event:
-    r = codec(SHARED_PRODUCTION_POINT_EVENT).decode(raw)
-    kind, fields = r["event"]
-    return Event(r["meteringPointId"], kind.rsplit(".", 1)[-1], fields)
+    return _decode_event(SHARED_PRODUCTION_POINT_EVENT, "meteringPointId", raw)
 
 
 @dataclass(frozen=True)

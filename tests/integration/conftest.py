@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 from connectors.broker.embedded import free_port
 from connectors.http.auth import issue_dev_token
 from schemas.settings import Settings
+from tests.helpers import gln, gsrn, poll_until, register_point, start_of_supply
 
 
 @dataclass
@@ -62,6 +64,11 @@ class Straum:
             process.kill()
             process.wait()
 
+    def stop_all(self) -> None:
+        """Stop every process this straum started (worker, APIs, monitor, extras)."""
+        for name in list(self.processes):
+            self.stop(name)
+
     def wait_ready(self, timeout: float = 90.0, base_url: str | None = None) -> None:
         """Until the API at ``base_url`` (default: the first one) answers /readyz with 200."""
         deadline = time.monotonic() + timeout
@@ -80,6 +87,22 @@ class Straum:
                 last = str(exc)
             time.sleep(0.5)
         raise TimeoutError(f"straum not ready within {timeout}s: {last}")
+
+
+def point_with_supplier(straum: Straum, supply_start: date, resolution: str = "PT1H"
+                        ) -> tuple[str, httpx.Client, httpx.Client, str]:
+    """A registered point supplied from ``supply_start``, the supply confirmed, ready for
+    values: (point, grid owner's client, supplier's client, supplier's GLN)."""
+    grid_owner, supplier, point = gln(), gln(), gsrn()
+    go = straum.client(grid_owner, "grid_owner")
+    su = straum.client(supplier, "supplier")
+    assert go.post("/v1/metering-points",
+                   json=register_point(point, resolution)).status_code == 202
+    poll_until(go, "market-processes", lambda m: m["payload"].get("meteringPointId") == point)
+    assert su.post("/v1/start-of-supply",
+                   json=start_of_supply(point, supply_start)).status_code == 202
+    poll_until(su, "market-processes", lambda m: m["documentType"] == "ConfirmStartOfSupply")
+    return point, go, su, supplier
 
 
 def start_straum(kafka_bootstrap: str, root: Path, partitions: int = 3,
@@ -118,5 +141,4 @@ def straum(kafka_bootstrap: str, session_dir: Path) -> Iterator[Straum]:
     try:
         yield running
     finally:
-        for name in list(running.processes):
-            running.stop(name)
+        running.stop_all()

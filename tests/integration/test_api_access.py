@@ -126,8 +126,6 @@ def day_of_2026() -> date:
 
 
 def test_per_actor_rate_limit_is_429_with_retry_after(straum: Straum) -> None:
-    import time
-
     from connectors.broker.embedded import free_port
 
     port = free_port()
@@ -136,15 +134,7 @@ def test_per_actor_rate_limit_is_429_with_retry_after(straum: Straum) -> None:
                                     "api", "--port", str(port))
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+        straum.wait_ready(60, base)
         busy = {"Authorization": f"Bearer {straum.token(gln(), 'supplier')}"}
         calm = {"Authorization": f"Bearer {straum.token(gln(), 'supplier')}"}
         codes = [httpx.get(f"{base}/v1/queues", headers=busy).status_code for _ in range(4)]

@@ -75,8 +75,7 @@ def test_a_worker_killed_mid_load_loses_nothing_and_repeats_nothing(
     try:
         run(straum, kill_mid_load)
     finally:
-        for name in list(straum.processes):
-            straum.stop(name)
+        straum.stop_all()
 
 
 def test_a_worker_dying_between_its_outputs_and_the_commit_delivers_everything_once(
@@ -85,8 +84,7 @@ def test_a_worker_dying_between_its_outputs_and_the_commit_delivers_everything_o
     try:
         run(straum, die_before_a_commit)
     finally:
-        for name in list(straum.processes):
-            straum.stop(name)
+        straum.stop_all()
 
 
 def kill_mid_load(straum: Straum, n: int, total: int) -> None:

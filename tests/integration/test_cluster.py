@@ -88,8 +88,7 @@ def on_cluster(kafka_cluster: EmbeddedCluster, session_dir: Path) -> Iterator[St
     try:
         yield straum
     finally:
-        for name in list(straum.processes):
-            straum.stop(name)
+        straum.stop_all()
 
 
 @dataclass

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from connectors.http.auth import issue_dev_token
-from domain.series import HUB_TIMEZONE
 from tests.helpers import (
     day_series,
     gln,
@@ -22,18 +21,13 @@ from tests.helpers import (
     national_id,
     poll_until,
     register_point,
+    today,
     values_document,
 )
 from tests.integration.conftest import Straum, start_straum
 
 JSONAPI = {"Content-Type": "application/vnd.api+json"}
 SWITCH, MOVE_IN = "ChangeOfBalanceSupplierForPerson", "MoveInAndChangeOfBalanceSupplierForPerson"
-
-
-def today() -> date:
-    from datetime import datetime
-
-    return datetime.now(HUB_TIMEZONE).date()
 
 
 def end_user(straum: Straum, person: str) -> httpx.Client:
@@ -245,8 +239,7 @@ def five_days_back(kafka_bootstrap: str, session_dir: Path) -> Iterator[Straum]:
     try:
         yield running
     finally:
-        for name in list(running.processes):
-            running.stop(name)
+        running.stop_all()
 
 
 def test_move_in_and_move_out_end_to_end(five_days_back: Straum) -> None:

@@ -13,14 +13,10 @@ import httpx
 import pytest
 
 from domain.series import HUB_TIMEZONE
-from tests.helpers import gln, gsrn, poll_until, register_point, start_of_supply
+from tests.helpers import gln, gsrn, poll_until, register_point, start_of_supply, today
 from tests.integration.conftest import Straum, start_straum
 
 JSONAPI = "application/vnd.api+json"
-
-
-def today() -> date:
-    return datetime.now(HUB_TIMEZONE).date()
 
 
 def new_contract(point: str, start: date, end: date | None = None) -> dict[str, Any]:
@@ -120,8 +116,7 @@ def clockwork(kafka_bootstrap: str, session_dir: Path) -> Iterator[Straum]:
     try:
         yield straum
     finally:
-        for name in list(straum.processes):
-            straum.stop(name)
+        straum.stop_all()
 
 
 def restart_worker_at(straum: Straum, offset: timedelta) -> None:

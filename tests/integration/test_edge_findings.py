@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,6 @@ import jwt
 import pytest
 
 from connectors.http.auth import DEV_KEY_ID, load_or_create_dev_key
-from domain.series import HUB_TIMEZONE
 from tests.helpers import (
     day_series,
     gln,
@@ -26,17 +25,13 @@ from tests.helpers import (
     poll_until,
     register_point,
     start_of_supply,
+    today,
     values_document,
 )
-from tests.integration.conftest import Straum
-from tests.integration.test_metering_values import point_with_supplier
+from tests.integration.conftest import Straum, point_with_supplier
 
 PROBLEM = "application/problem+json"
 JSONAPI = "application/vnd.api+json"
-
-
-def today() -> date:
-    return datetime.now(HUB_TIMEZONE).date()
 
 
 def problems_of(response: httpx.Response) -> set[tuple[str, str]]:

@@ -61,15 +61,7 @@ def fuzz_api(straum: Straum) -> Iterator[str]:
     straum.start_with_env("api-fuzz", {"STRAUM_RATE_LIMIT_PER_SECOND": "0"},
                           "api", "--port", str(port))
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "fuzz API did not come up"
-        time.sleep(0.3)
+    straum.wait_ready(60, base)
     try:
         yield base
     finally:
@@ -489,7 +481,7 @@ def test_fuzz_report() -> None:
 def test_stream_still_flows_after_the_fuzzing(straum: Straum) -> None:
     """After everything above, a good series still goes all the way to its grid owner."""
     from tests.helpers import poll_until
-    from tests.integration.test_metering_values import point_with_supplier
+    from tests.integration.conftest import point_with_supplier
 
     point, go, supplier, _ = point_with_supplier(straum, today_minus(3))
     series = day_series(point, today_minus(1))
@@ -598,9 +590,14 @@ def test_fuzzed_move_in_and_out_bodies_get_4xx_never_5xx(
         body["endDate"] = "2026-02-12"
     (body["endUser"] if "endUser" in body and isinstance(body["endUser"], dict)
      and set(mutation) & {"name", "nationalId", "organisationNumber"} else body).update(mutation)
-    response = httpx.post(f"{fuzz_api}{path}", timeout=30,
-                          content=json.dumps(body, allow_nan=True),
-                          headers={"Authorization": f"Bearer {straum.token(gln(), 'supplier')}",
+    assert_fuzzed_answer(straum, f"{fuzz_api}{path}", "supplier", body)
+
+
+def assert_fuzzed_answer(straum: Straum, url: str, role: str, body: dict[str, Any]) -> None:
+    """A fuzzed body POSTed as ``role`` (NaN and infinities allowed) is taken or refused with
+    problems that each name a code and a pointer; never a 5xx."""
+    response = httpx.post(url, timeout=30, content=json.dumps(body, allow_nan=True),
+                          headers={"Authorization": f"Bearer {straum.token(gln(), role)}",
                                    "Content-Type": "application/json"})
     assert response.status_code in (200, 202, 400), response.text
     if response.status_code == 400:
@@ -624,13 +621,7 @@ def test_fuzzed_shared_production_bodies_get_4xx_never_5xx(
         "receivers": [{"meteringPointId": gsrn(), "share": 0.5},
                       {"meteringPointId": gsrn(), "share": 0.5}]}
     (body["receivers"][0] if where == "receiver" else body).update(mutation)
-    response = httpx.post(f"{fuzz_api}/v1/shared-production", timeout=30,
-                          content=json.dumps(body, allow_nan=True),
-                          headers={"Authorization": f"Bearer {straum.token(gln(), 'grid_owner')}",
-                                   "Content-Type": "application/json"})
-    assert response.status_code in (200, 202, 400), response.text
-    if response.status_code == 400:
-        assert all("code" in p and "pointer" in p for p in response.json()["problems"])
+    assert_fuzzed_answer(straum, f"{fuzz_api}/v1/shared-production", "grid_owner", body)
 
 
 def test_the_stream_still_flows_after_fuzzed_calculations(straum: Straum) -> None:

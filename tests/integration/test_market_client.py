@@ -5,43 +5,27 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from connectors.market_client import MarketClient, run_poll_loop, store_message
-from domain.series import HUB_TIMEZONE
 from tests.helpers import (
     day_series,
-    gln,
-    gsrn,
-    poll_until,
-    register_point,
-    start_of_supply,
+    today,
     values_document,
 )
-from tests.integration.conftest import Straum
+from tests.integration.conftest import Straum, point_with_supplier
 
 QUEUE = "metering-values"
-
-
-def today() -> date:
-    return datetime.now(HUB_TIMEZONE).date()
 
 
 def supplied_point_with_three_days(straum: Straum) -> tuple[str, list[str]]:
     """A supplier, and the transactionIds of three days of values sent for its point once
     they are all in its queue (so a poll loop that exits when idle cannot leave early)."""
-    grid_owner, supplier, point = gln(), gln(), gsrn()
-    go = straum.client(grid_owner, "grid_owner")
-    su = straum.client(supplier, "supplier")
-    assert go.post("/v1/metering-points", json=register_point(point)).status_code == 202
-    poll_until(go, "market-processes", lambda m: m["payload"].get("meteringPointId") == point)
-    assert su.post("/v1/start-of-supply",
-                   json=start_of_supply(point, today() - timedelta(days=5))).status_code == 202
-    poll_until(su, "market-processes", lambda m: m["documentType"] == "ConfirmStartOfSupply")
+    point, go, su, supplier = point_with_supplier(straum, today() - timedelta(days=5))
 
     transactions = []
     for days_ago in (4, 3, 2):

@@ -21,21 +21,18 @@ import pytest
 from domain.series import HUB_TIMEZONE
 from tests.helpers import (
     day_series,
+    drain,
     gln,
     gsrn,
     poll_until,
     register_point,
     start_of_supply,
+    today,
     values_document,
 )
-from tests.integration.conftest import Straum, start_straum
-from tests.integration.test_metering_values import drain, point_with_supplier
+from tests.integration.conftest import Straum, point_with_supplier, start_straum
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "klass"
-
-
-def today() -> date:
-    return datetime.now(HUB_TIMEZONE).date()
 
 
 def cli(straum: Straum, *args: str) -> subprocess.CompletedProcess[str]:
@@ -71,8 +68,7 @@ def december_2025(kafka_bootstrap: str, session_dir: Path) -> Iterator[Straum]:
         import_code_lists(running)
         yield running
     finally:
-        for name in list(running.processes):
-            running.stop(name)
+        running.stop_all()
 
 
 def reasons_for(client: httpx.Client, message_id: str) -> list[dict[str, Any]]:

@@ -3,62 +3,24 @@ a poison record that must not stop the stream."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta
-from typing import Any
 
-import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from domain.series import HUB_TIMEZONE
 from streams.serialisation import DEAD_LETTER, codec
 from streams.topics import TopicCatalogue
 from tests.helpers import (
     day_series,
+    drain,
     gln,
     gsrn,
     oslo_midnight,
     poll_until,
-    register_point,
     start_of_supply,
+    today,
     values_document,
 )
-from tests.integration.conftest import Straum
-
-
-def today() -> date:
-    return datetime.now(HUB_TIMEZONE).date()
-
-
-def drain(client: httpx.Client, queue: str, settle: float = 3.0) -> list[dict[str, Any]]:
-    """Everything the queue delivers until it stays empty for ``settle`` seconds (acked)."""
-    messages: list[dict[str, Any]] = []
-    quiet_since = time.monotonic()
-    while time.monotonic() - quiet_since < settle:
-        response = client.post(f"/v1/queues/{queue}/poll", params={"max": 500})
-        if response.status_code == 204:
-            time.sleep(0.2)
-            continue
-        body = response.json()
-        messages.extend(body["messages"])
-        client.post(f"/v1/queues/{queue}/ack", json={"pollId": body["pollId"]})
-        quiet_since = time.monotonic()
-    return messages
-
-
-def point_with_supplier(straum: Straum, supply_start: date, resolution: str = "PT1H"
-                        ) -> tuple[str, httpx.Client, httpx.Client, str]:
-    """A registered point supplied from ``supply_start``: (point, grid owner, supplier, GLN)."""
-    grid_owner, supplier, point = gln(), gln(), gsrn()
-    go = straum.client(grid_owner, "grid_owner")
-    su = straum.client(supplier, "supplier")
-    assert go.post("/v1/metering-points",
-                   json=register_point(point, resolution)).status_code == 202
-    poll_until(go, "market-processes", lambda m: m["payload"].get("meteringPointId") == point)
-    assert su.post("/v1/start-of-supply",
-                   json=start_of_supply(point, supply_start)).status_code == 202
-    poll_until(su, "market-processes", lambda m: m["documentType"] == "ConfirmStartOfSupply")
-    return point, go, su, supplier
+from tests.integration.conftest import Straum, point_with_supplier
 
 
 def test_same_message_id_is_a_duplicate_and_forwarded_once(straum: Straum) -> None:

@@ -82,8 +82,7 @@ def watched(kafka_bootstrap: str, session_dir: Path) -> Iterator[tuple[Straum, W
     try:
         yield straum, webhook
     finally:
-        for name in list(straum.processes):
-            straum.stop(name)
+        straum.stop_all()
         webhook.server.shutdown()
 
 

@@ -40,8 +40,7 @@ def fresh(kafka_bootstrap: str, session_dir: Path) -> Iterator[Straum]:
     """A straum of its own: the walkthrough's fixed ids must be new to it."""
     running = start_straum(kafka_bootstrap, session_dir / "readme")
     yield running
-    for name in list(running.processes):
-        running.stop(name)
+    running.stop_all()
 
 
 def test_the_walkthrough_runs_as_written(fresh: Straum) -> None:

@@ -10,22 +10,18 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from domain.series import HUB_TIMEZONE
 from tests.helpers import (
     day_series,
+    drain,
     gln,
     gsrn,
     oslo_midnight,
     poll_until,
     start_of_supply,
+    today,
     values_document,
 )
-from tests.integration.conftest import Straum
-from tests.integration.test_metering_values import drain, point_with_supplier
-
-
-def today() -> date:
-    return datetime.now(HUB_TIMEZONE).date()
+from tests.integration.conftest import Straum, point_with_supplier
 
 
 def straum_cli(straum: Straum, *args: str, timeout: float = 180

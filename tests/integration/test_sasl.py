@@ -9,25 +9,21 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from connectors.broker.embedded import BrokerInfo, free_port
-from domain.series import HUB_TIMEZONE
 from tests.conftest import SASL_PASSWORD, SASL_USER
 from tests.helpers import (
     day_series,
-    gln,
-    gsrn,
     poll_until,
-    register_point,
-    start_of_supply,
+    today,
     values_document,
 )
-from tests.integration.conftest import start_straum
+from tests.integration.conftest import point_with_supplier, start_straum
 
 
 def test_worker_and_api_over_sasl(kafka_broker: BrokerInfo | None, session_dir: Path) -> None:
@@ -39,21 +35,13 @@ def test_worker_and_api_over_sasl(kafka_broker: BrokerInfo | None, session_dir: 
     straum = start_straum(f"127.0.0.1:{kafka_broker.sasl_port}", session_dir / "sasl",
                           partitions=2, extra_env=sasl)
     try:
-        today = datetime.now(HUB_TIMEZONE).date()
-        point, owner, supplier_id = gsrn(), gln(), gln()
-        go, su = straum.client(owner, "grid_owner"), straum.client(supplier_id, "supplier")
-        assert go.post("/v1/metering-points", json=register_point(point)).status_code == 202
-        poll_until(go, "market-processes", lambda m: m["payload"].get("meteringPointId") == point)
-        assert su.post("/v1/start-of-supply",
-                       json=start_of_supply(point, today - timedelta(days=2))).status_code == 202
-        poll_until(su, "market-processes", lambda m: m["documentType"] == "ConfirmStartOfSupply")
-        series = day_series(point, today - timedelta(days=1))
+        point, go, su, _ = point_with_supplier(straum, today() - timedelta(days=2))
+        series = day_series(point, today() - timedelta(days=1))
         assert go.post("/v1/metering-values", json=values_document(series)).status_code == 202
         poll_until(su, "metering-values",
                    lambda m: m["payload"]["transactionId"] == series["transactionId"])
     finally:
-        for name in list(straum.processes):
-            straum.stop(name)
+        straum.stop_all()
 
     # The same API with a wrong password never becomes ready.
     port = free_port()

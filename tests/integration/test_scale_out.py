@@ -18,6 +18,7 @@ from domain.series import HUB_TIMEZONE
 from streams.kafka import admin_client
 from tests.helpers import (
     day_series,
+    drain,
     gln,
     gsrn,
     register_point,
@@ -25,7 +26,6 @@ from tests.helpers import (
     values_document,
 )
 from tests.integration.conftest import Straum, start_straum
-from tests.integration.test_metering_values import drain
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,7 @@ def cluster(kafka_bootstrap: str, session_dir: Path) -> Iterator[tuple[Straum, s
     try:
         yield straum, f"http://127.0.0.1:{second_api}"
     finally:
-        for name in list(straum.processes):
-            straum.stop(name)
+        straum.stop_all()
 
 
 async def members(straum: Straum) -> int:

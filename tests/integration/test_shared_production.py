@@ -5,12 +5,11 @@ a correction as the next version; a setup refused with its reasons."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 
-from domain.series import HUB_TIMEZONE
 from tests.helpers import (
     day_series,
     gln,
@@ -18,13 +17,10 @@ from tests.helpers import (
     poll_until,
     register_point,
     start_of_supply,
+    today,
     values_document,
 )
 from tests.integration.conftest import Straum
-
-
-def today() -> date:
-    return datetime.now(HUB_TIMEZONE).date()
 
 
 def flat_series(point: str, day: date, resolution: str, quantity: float) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,10 @@ from tests.helpers import (
     gsrn,
     poll_until,
     register_point,
-    start_of_supply,
+    today,
     values_document,
 )
-from tests.integration.conftest import Straum
+from tests.integration.conftest import Straum, point_with_supplier
 
 
 def straum_cli(straum: Straum, *args: str) -> subprocess.CompletedProcess[str]:
@@ -39,13 +39,8 @@ def json_lines(done: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
 
 
 def test_topics_are_listed_and_read_decoded(straum: Straum) -> None:
-    owner, supplier_id = gln(), gln()
-    go, supplier = straum.client(owner, "grid_owner"), straum.client(supplier_id, "supplier")
-    point = gsrn()
-    assert go.post("/v1/metering-points", json=register_point(point)).status_code == 202
-    day = date.today() - timedelta(days=1)
-    assert supplier.post("/v1/start-of-supply",
-                         json=start_of_supply(point, day)).status_code == 202
+    day = today() - timedelta(days=1)
+    point, go, supplier, supplier_id = point_with_supplier(straum, day)
     series = day_series(point, day)
     assert go.post("/v1/metering-values", json=values_document(series)).status_code == 202
     poll_until(supplier, "metering-values",

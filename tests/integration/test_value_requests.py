@@ -12,24 +12,20 @@ from typing import Any
 
 import httpx
 
-from domain.series import HUB_TIMEZONE
 from tests.helpers import (
     day_series,
+    drain,
     gln,
     gsrn,
     oslo_midnight,
     poll_until,
     start_of_supply,
+    today,
     values_document,
 )
-from tests.integration.conftest import Straum
-from tests.integration.test_metering_values import drain, point_with_supplier
+from tests.integration.conftest import Straum, point_with_supplier
 
 PATH = "/v1/requests/metering-values"
-
-
-def today() -> date:
-    return datetime.now(HUB_TIMEZONE).date()
 
 
 def ask(client: httpx.Client, point: str, first: date, last: date,

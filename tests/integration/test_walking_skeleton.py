@@ -3,9 +3,8 @@ known; the supplier polls it from its queue, checks the values and acknowledges 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-from domain.series import HUB_TIMEZONE
 from tests.helpers import (
     day_series,
     gln,
@@ -13,15 +12,10 @@ from tests.helpers import (
     poll_until,
     register_point,
     start_of_supply,
+    today,
     values_document,
 )
 from tests.integration.conftest import Straum
-
-
-def today() -> date:
-    from datetime import datetime
-
-    return datetime.now(HUB_TIMEZONE).date()
 
 
 def test_series_reaches_supplier_who_polls_and_acknowledges(straum: Straum) -> None:

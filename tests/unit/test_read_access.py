@@ -20,8 +20,8 @@ import pytest
 
 from domain.comparison import Comparison, Tariffs, compare
 from domain.metering_point import MeteringPoint, ThirdPartyAccess
-from domain.read_access import Period, midnight, readable_periods
-from domain.series import HUB_TIMEZONE
+from domain.read_access import Period, readable_periods
+from domain.series import HUB_TIMEZONE, midnight
 from tests.unit.builders import GRID_OWNER, gln, metering_point
 
 A, B, T = gln("708000000002"), gln("708000000003"), gln("708000000004")
