@@ -29,6 +29,7 @@ from connectors.compacted import CompactedView
 from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
 from connectors.http.statuses import access_status
+from connectors.http.views import LazyViews
 from domain.consent import (
     AuthorizationGrant,
     AuthorizationRequest,
@@ -64,7 +65,9 @@ class ConsentServices(Protocol):
     settings: Settings
     catalogue: TopicCatalogue
 
-    def kafka(self) -> tuple[AIOKafkaProducer, Any, Any]: ...
+    views: LazyViews
+
+    def ready_producer(self) -> AIOKafkaProducer: ...
 
 
 class AccessApiError(Exception):
@@ -177,33 +180,22 @@ def may_see(who: Caller, supplier: str, end_user: str) -> bool:
 
 class ConsentViews:
     """The compacted view of requests and grants by id, and the replies, started on first
-    use."""
+    use (the app's LazyViews: stopped with it)."""
 
     def __init__(self, services: ConsentServices) -> None:
         self.services = services
-        self._items: CompactedView[dict[str, Any]] | None = None
-        self._replies: CompactedView[AuthorizationReply] | None = None
-        self._lock = asyncio.Lock()
 
     async def items(self) -> CompactedView[dict[str, Any]]:
-        async with self._lock:
-            if self._items is None:
-                view = CompactedView(self.services.settings,
-                                     self.services.catalogue.authorizations,
-                                     consent_records.decode_authorization_record)
-                await view.start()
-                self._items = view
-            return self._items
+        services = self.services
+        return await services.views.get("authorizations", lambda: CompactedView(
+            services.settings, services.catalogue.authorizations,
+            consent_records.decode_authorization_record))
 
     async def replies(self) -> CompactedView[AuthorizationReply]:
-        async with self._lock:
-            if self._replies is None:
-                view = CompactedView(self.services.settings,
-                                     self.services.catalogue.authorization_replies,
-                                     consent_records.decode_reply)
-                await view.start()
-                self._replies = view
-            return self._replies
+        services = self.services
+        return await services.views.get("authorization-replies", lambda: CompactedView(
+            services.settings, services.catalogue.authorization_replies,
+            consent_records.decode_reply))
 
     async def _find(self, item_id: str) -> dict[str, Any] | None:
         """An item by id; one not seen yet is looked for again once this process has read
@@ -228,16 +220,11 @@ class ConsentViews:
         if grant_id is None:
             return None
         try:
-            self.services.kafka()
+            self.services.ready_producer()
             grant = await self.grant(grant_id)
         except Exception:  # no view, no hint: the process says "not found" instead
             return None
         return grant.metering_point_id if grant is not None else None
-
-    async def stop(self) -> None:
-        for view in (self._items, self._replies):
-            if view is not None:
-                await view.stop()
 
 
 # Routes ---------------------------------------------------------------------------------------
@@ -306,7 +293,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
 
     async def command(point_id: str, fields: dict[str, Any]
                       ) -> list[AuthorizationRequest | AuthorizationGrant]:
-        producer, _, _ = services.kafka()
+        producer = services.ready_producer()
         replies = await views.replies()
         items = await views.items()
         correlation = str(uuid.uuid4())
@@ -337,7 +324,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         return changed
 
     async def visible_request(who: Caller, request_id: str) -> AuthorizationRequest:
-        services.kafka()
+        services.ready_producer()
         if len(request_id) > MAX_ID:
             raise not_found("authorization_request")
         found = await views.request(request_id)
@@ -346,7 +333,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         return found
 
     async def visible_grant(who: Caller, grant_id: str) -> AuthorizationGrant:
-        services.kafka()
+        services.ready_producer()
         if len(grant_id) > MAX_ID:
             raise not_found("authorization_grant")
         found = await views.grant(grant_id)
@@ -401,7 +388,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         """The caller's requests (a supplier's own, an end user's to answer), newest first;
         ``filter[status]``, ``page[number]`` (from 0), ``page[size]`` (up to 100)."""
         require(who, Role.SUPPLIER, Role.END_USER)
-        services.kafka()
+        services.ready_producer()
         query = request.query_params
         wanted = query.get("filter[status]")
         if wanted is not None and wanted not in {s.value for s in RequestStatus}:
@@ -459,7 +446,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
     async def list_grants(request: Request, who: Authenticated) -> JSONResponse:
         """The grants given to the calling supplier, or by the calling end user."""
         require(who, Role.SUPPLIER, Role.END_USER)
-        services.kafka()
+        services.ready_producer()
         now = clock()
         found = [g for g in (grant_from(v) for v in (await views.items()).values.values()
                              if v["kind"] == "grant")
