@@ -58,15 +58,12 @@ def series_records(document: ValuesIn | MeteringValuesDocument, sender: str
     without walking its schema)."""
     if isinstance(document, MeteringValuesDocument):
         document = from_model(document)
-    received = datetime.now(UTC)
-    return [
-        (s.metering_point_id.encode(), intake_series.encode(
-            message_id=document.message_id, transaction_id=s.transaction_id, sender=sender,
-            received_at=received, metering_point_id=s.metering_point_id, start=s.start,
-            end=s.end, resolution=s.resolution, unit=s.unit, quantities=s.quantities,
-            qualities=s.qualities))
-        for s in document.series
-    ]
+    encoder = intake_series.DocumentEncoder(document.message_id, sender, datetime.now(UTC))
+    return [(s.metering_point_id.encode(), encoder.encode(
+                transaction_id=s.transaction_id, metering_point_id=s.metering_point_id,
+                start=s.start, end=s.end, resolution=s.resolution, unit=s.unit,
+                quantities=s.quantities, qualities=s.qualities))
+            for s in document.series]
 
 
 def master_data_record(*, message_id: str, sender: str, sender_role: str,
