@@ -88,6 +88,9 @@ def configure_logging(process: str, level: str = "INFO") -> None:
     renderer = structlog.processors.JSONRenderer()
     structlog.configure(
         processors=[
+            # a line below the level is dropped before any work on it: the intake's debug
+            # line per document cost as much as a written one (timestamp, context, record)
+            structlog.stdlib.filter_by_level,
             *_SHARED,
             structlog.processors.dict_tracebacks,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,

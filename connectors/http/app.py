@@ -106,14 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         task = asyncio.create_task(_connect(services))
         yield
         task.cancel()
-        if services.queues:
-            await services.queues.stop()
-        if services.ledger:
-            await services.ledger.stop()
-        if services.actors:
-            await services.actors.stop()
-        if services.ops:
-            await services.ops.stop()
+        await services.stop()  # its parts and every view started on first use
         await reads.stop()
         if services.producer:
             await services.producer.stop()
@@ -174,8 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(ops_routes(services))
-    app.include_router(bulk_routes(services))
-    app.include_router(intake_routes(services))
+    app.include_router(bulk_routes())
+    app.include_router(intake_routes(settings))
     app.include_router(queue_routes(services, owners))
     app.include_router(replay_routes(services))
     app.include_router(contract_routes(services))
@@ -184,8 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(JsonApiError, jsonapi_error_handler)
     consent_views = app.state.consent_views = ConsentViews(services)
     app.include_router(consent_routes(services, consent_views))
-    app.include_router(moving_routes(services, consent_views))
-    app.include_router(shared_production_routes(services))
+    app.include_router(moving_routes(consent_views))
+    app.include_router(shared_production_routes())
     app.add_exception_handler(AccessApiError, access_api_error_handler)
     install_openapi(app)
 

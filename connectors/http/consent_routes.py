@@ -29,6 +29,7 @@ from connectors.compacted import CompactedView
 from connectors.http.auth import Caller, Role, require
 from connectors.http.deps import Authenticated
 from connectors.http.statuses import access_status
+from connectors.http.views import LazyViews
 from domain.consent import (
     AuthorizationGrant,
     AuthorizationRequest,
@@ -65,7 +66,9 @@ class ConsentServices(Protocol):
     settings: Settings
     catalogue: TopicCatalogue
 
-    def kafka(self) -> tuple[AIOKafkaProducer, Any, Any]: ...
+    views: LazyViews
+
+    def ready_producer(self) -> AIOKafkaProducer: ...
 
 
 class AccessApiError(Exception):
@@ -178,33 +181,22 @@ def may_see(who: Caller, supplier: str, end_user: str) -> bool:
 
 class ConsentViews:
     """The compacted view of requests and grants by id, and the replies, started on first
-    use."""
+    use (the app's LazyViews: stopped with it)."""
 
     def __init__(self, services: ConsentServices) -> None:
         self.services = services
-        self._items: CompactedView[dict[str, Any]] | None = None
-        self._replies: CompactedView[AuthorizationReply] | None = None
-        self._lock = asyncio.Lock()
 
     async def items(self) -> CompactedView[dict[str, Any]]:
-        async with self._lock:
-            if self._items is None:
-                view = CompactedView(self.services.settings,
-                                     self.services.catalogue.authorizations,
-                                     consent_records.decode_authorization_record)
-                await view.start()
-                self._items = view
-            return self._items
+        services = self.services
+        return await services.views.get("authorizations", lambda: CompactedView(
+            services.settings, services.catalogue.authorizations,
+            consent_records.decode_authorization_record))
 
     async def replies(self) -> CompactedView[AuthorizationReply]:
-        async with self._lock:
-            if self._replies is None:
-                view = CompactedView(self.services.settings,
-                                     self.services.catalogue.authorization_replies,
-                                     consent_records.decode_reply)
-                await view.start()
-                self._replies = view
-            return self._replies
+        services = self.services
+        return await services.views.get("authorization-replies", lambda: CompactedView(
+            services.settings, services.catalogue.authorization_replies,
+            consent_records.decode_reply))
 
     async def _find(self, item_id: str) -> dict[str, Any] | None:
         """An item by id; one not seen yet is looked for again once this process has read
@@ -229,16 +221,11 @@ class ConsentViews:
         if grant_id is None:
             return None
         try:
-            self.services.kafka()
+            self.services.ready_producer()
             grant = await self.grant(grant_id)
         except Exception:  # no view, no hint: the process says "not found" instead
             return None
         return grant.metering_point_id if grant is not None else None
-
-    async def stop(self) -> None:
-        for view in (self._items, self._replies):
-            if view is not None:
-                await view.stop()
 
 
 # Routes ---------------------------------------------------------------------------------------
@@ -315,7 +302,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
 
     async def command(point_id: str, fields: dict[str, Any]
                       ) -> list[AuthorizationRequest | AuthorizationGrant]:
-        producer, _, _ = services.kafka()
+        producer = services.ready_producer()
         replies = await views.replies()
         items = await views.items()
         correlation = str(uuid.uuid4())
@@ -349,7 +336,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
                       find: Callable[[str], Awaitable[Item | None]]) -> Item:
         """The request or grant ``item_id`` if the caller may see it; else the 404 of an
         unknown id (``kind``: ``authorization_request`` or ``authorization_grant``)."""
-        services.kafka()
+        services.ready_producer()
         if len(item_id) > MAX_ID:
             raise not_found(kind)
         found = await find(item_id)
@@ -367,7 +354,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
                           decode: Callable[[dict[str, Any]], Item]) -> list[Item]:
         """Every request or grant (``kind``: ``request`` or ``grant``) the caller may see,
         newest first."""
-        services.kafka()
+        services.ready_producer()
         found = [item for item in (decode(v) for v in (await views.items()).values.values()
                                    if v["kind"] == kind)
                  if may_see(who, *item.parties)]
@@ -421,7 +408,7 @@ def consent_routes(services: ConsentServices, views: ConsentViews,
         """The caller's requests (a supplier's own, an end user's to answer), newest first;
         ``filter[status]``, ``page[number]`` (from 0), ``page[size]`` (up to 100)."""
         require(who, Role.SUPPLIER, Role.END_USER)
-        services.kafka()
+        services.ready_producer()
         query = request.query_params
         wanted = query.get("filter[status]")
         if wanted is not None and wanted not in {s.value for s in RequestStatus}:

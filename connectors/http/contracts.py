@@ -26,6 +26,7 @@ from connectors.http.json_body import StrictJsonRoute, check_depth
 from connectors.http.problems import Problem
 from connectors.http.statuses import contract_status
 from connectors.http.tracing import current_request_id
+from connectors.http.views import LazyViews
 from domain.calendar import calendar_text, day_in_calendar
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from schemas.answers import ContractDocument, ContractsDocument
@@ -44,7 +45,9 @@ class ContractServices(Protocol):
     settings: Settings
     catalogue: TopicCatalogue
 
-    def kafka(self) -> tuple[AIOKafkaProducer, Any, Any]: ...
+    views: LazyViews
+
+    def ready_producer(self) -> AIOKafkaProducer: ...
 
 
 class JsonApiError(Exception):
@@ -158,31 +161,18 @@ def parse_create(item: Any, index: int) -> dict[str, Any]:
 
 def contract_routes(services: ContractServices) -> APIRouter:
     router = APIRouter(tags=["contracts (Norgespris)"], route_class=StrictJsonRoute)
-    # the contracts (records, for the index) and the replies (ContractReply) by name
-    views: dict[str, CompactedView[Any]] = {}
     index = ContractIndex()
-    loading: dict[str, asyncio.Task[CompactedView[Any]]] = {}
-
-    async def start_view(name: str) -> CompactedView[Any]:
-        created: CompactedView[Any]
-        if name == "contracts":  # only the index keeps the contracts (views hold nothing)
-            created = CompactedView(services.settings, services.catalogue.contracts,
-                                    contract_records.decode_contract_record,
-                                    on_change=index.change,
-                                    keep=False)
-        else:
-            created = CompactedView(services.settings, services.catalogue.contract_replies,
-                                    contract_records.decode_reply)
-        await created.start()
-        views[name] = created
-        return created
 
     async def view(name: str) -> CompactedView[Any]:
-        if name in views:
-            return views[name]
-        if name not in loading:  # concurrent first requests wait for one load
-            loading[name] = asyncio.create_task(start_view(name))
-        return await asyncio.shield(loading[name])
+        """The contracts (records, for the index) or the replies (ContractReply), started on
+        first use (the app's LazyViews: stopped with it)."""
+        if name == "contracts":  # only the index keeps the contracts (views hold nothing)
+            return await services.views.get("contracts", lambda: CompactedView(
+                services.settings, services.catalogue.contracts,
+                contract_records.decode_contract_record, on_change=index.change, keep=False))
+        return await services.views.get("contract-replies", lambda: CompactedView(
+            services.settings, services.catalogue.contract_replies,
+            contract_records.decode_reply))
 
     async def contracts() -> ContractIndex:
         await view("contracts")
@@ -191,7 +181,7 @@ def contract_routes(services: ContractServices) -> APIRouter:
     async def command(sender: str, action: str, point_id: str, contract_id: str,
                       start: date | None = None, end: date | None = None,
                       clear_end: bool = False) -> dict[str, Any]:
-        producer, _, _ = services.kafka()
+        producer = services.ready_producer()
         replies = await view("replies")
         correlation = str(uuid.uuid4())
         value = contract_records.encode_command({

@@ -1,17 +1,38 @@
-"""Request dependencies shared by every route module."""
+"""Request dependencies shared by every route module: the caller, and one per part of the
+API process (the intake service, the producer, the document ledger, the actor registry, the
+queue store, the operations view). A Kafka part is a 503 with Retry-After until the process
+has connected; the intake service is always there and asks for its parts only once a
+document is known valid, so a bad document is answered 400 whatever the broker's state."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
+from fastapi.requests import HTTPConnection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from connectors.actors import ActorRegistry
 from connectors.http.auth import Caller
+from connectors.http.documents import DocumentLedger
+from connectors.http.intake_service import IntakeService
+from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
+from connectors.http.queues import QueueStore
+from connectors.http.services import Services
 from connectors.http.tracing import note_actor
+from streams.kafka import RenewingProducer
 
-bearer = HTTPBearer(
+
+class DeclaredBearer(HTTPBearer):
+    """The bearer scheme as /openapi.json declares it; reading the header is the verifier's
+    (FastAPI's own reading built a credentials model per request that nothing used)."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        return None
+
+
+bearer = DeclaredBearer(
     auto_error=False, scheme_name="bearer", bearerFormat="JWT",
     description="A JWT whose subject (sub) is the caller's GLN and whose roles claim says what "
                 "it may do: the identity provider's, or in development one from "
@@ -28,7 +49,7 @@ async def current_caller(request: Request,
     """The authenticated caller of a request (401/403 otherwise). A coroutine: FastAPI runs a
     plain function dependency in a thread pool, a hand-over that cost more than the check
     (a verified token is a dictionary lookup, connectors/http/auth.py)."""
-    services = request.app.state.services
+    services = services_of(request)
     caller: Caller = services.verifier.verify(request.headers.get("authorization"), sender)
     note_actor(request, caller.party)
     if (wait := services.rate_limiter.retry_after(caller.party)) is not None:
@@ -39,3 +60,40 @@ async def current_caller(request: Request,
 
 
 Authenticated = Annotated[Caller, Depends(current_caller)]
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def intake_service(request: Request) -> IntakeService:
+    return services_of(request).intake
+
+
+async def producer(request: Request) -> RenewingProducer:
+    return services_of(request).ready_producer()
+
+
+async def document_ledger(request: Request) -> DocumentLedger:
+    return services_of(request).ready_ledger()
+
+
+async def actor_registry(request: Request) -> ActorRegistry:
+    return services_of(request).ready_actors()
+
+
+async def queue_store(request: Request) -> QueueStore:
+    return services_of(request).ready_queues()
+
+
+async def ops_view(request: Request) -> OpsView:
+    return services_of(request).ready_ops()
+
+
+Intake = Annotated[IntakeService, Depends(intake_service)]
+Producer = Annotated[RenewingProducer, Depends(producer)]
+Ledger = Annotated[DocumentLedger, Depends(document_ledger)]
+Actors = Annotated[ActorRegistry, Depends(actor_registry)]
+Queues = Annotated[QueueStore, Depends(queue_store)]
+Ops = Annotated[OpsView, Depends(ops_view)]

@@ -1,19 +1,16 @@
-"""Intake: turning valid documents into records on the intake topics, durably.
+"""Intake documents as records: their structural problems and their encoding.
 
-A ``202`` is answered only after every record of the document is acknowledged by all in-sync
-replicas. Structural checks that need no hub state happen here; everything that needs state is
-answered asynchronously by the processors with an ``Acknowledgement``.
+Structural checks that need no hub state happen at intake (the metering values' here, the
+other documents' in connectors/http/intake_checks.py); everything that needs state is answered
+asynchronously by the processors with an ``Acknowledgement``. Writing the records durably is
+the intake service's (connectors/http/intake_service.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
-from connectors.http.problems import Problem
 from connectors.http.values_body import ValuesIn, from_model
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from domain.series import check_values
@@ -54,31 +51,19 @@ def series_problems(document: ValuesIn | MeteringValuesDocument) -> list[dict[st
     return problems
 
 
-async def send_all(producer: AIOKafkaProducer, topic: str,
-                   records: list[tuple[bytes, bytes]]) -> None:
-    """Produce and wait until every record is durable."""
-    futures = [await producer.send(topic, value, key=key) for key, value in records]
-    await asyncio.gather(*futures)
-
-
 def series_records(document: ValuesIn | MeteringValuesDocument, sender: str
                    ) -> list[tuple[bytes, bytes]]:
-    """One intake record per series, keyed by metering point (streams/records/series.py:
-    the Avro record's bytes without walking its schema)."""
+    """One intake record per series of a valid document (:func:`series_problems` found
+    none), keyed by metering point (streams/records/series.py: the Avro record's bytes
+    without walking its schema)."""
     if isinstance(document, MeteringValuesDocument):
         document = from_model(document)
-    if problems := series_problems(document):
-        raise Problem(400, "metering_values.invalid", "The metering values are not valid",
-                      f"{len(problems)} problem(s) found", problems)
-    received = datetime.now(UTC)
-    return [
-        (s.metering_point_id.encode(), intake_series.encode(
-            message_id=document.message_id, transaction_id=s.transaction_id, sender=sender,
-            received_at=received, metering_point_id=s.metering_point_id, start=s.start,
-            end=s.end, resolution=s.resolution, unit=s.unit, quantities=s.quantities,
-            qualities=s.qualities))
-        for s in document.series
-    ]
+    encoder = intake_series.DocumentEncoder(document.message_id, sender, datetime.now(UTC))
+    return [(s.metering_point_id.encode(), encoder.encode(
+                transaction_id=s.transaction_id, metering_point_id=s.metering_point_id,
+                start=s.start, end=s.end, resolution=s.resolution, unit=s.unit,
+                quantities=s.quantities, qualities=s.qualities))
+            for s in document.series]
 
 
 def master_data_record(*, message_id: str, sender: str, sender_role: str,

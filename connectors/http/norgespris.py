@@ -25,6 +25,7 @@ from connectors.http.json_body import StrictJsonRoute
 from connectors.http.point_reads import PointReads, grid_of, periods_of
 from connectors.http.price_book import PriceBook
 from connectors.http.problems import Problem
+from connectors.http.views import LazyViews
 from domain.comparison import compare_exact, tariffs_for
 from domain.prices import AreaPrice, parse_price
 from domain.problem_codes import Code
@@ -48,7 +49,9 @@ class HasKafka(Protocol):
     settings: Settings
     catalogue: TopicCatalogue
 
-    def kafka(self) -> tuple[AIOKafkaProducer, Any, Any]: ...
+    views: LazyViews
+
+    def ready_producer(self) -> AIOKafkaProducer: ...
 
 
 async def publish_prices(producer: AIOKafkaProducer, catalogue: TopicCatalogue,
@@ -61,17 +64,14 @@ async def publish_prices(producer: AIOKafkaProducer, catalogue: TopicCatalogue,
 
 def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> APIRouter:
     router = APIRouter(tags=["Norgespris"], route_class=StrictJsonRoute)
-    prices_view: CompactedView[AreaPrice] | None = None
     book = PriceBook()
     point_reads = reads or PointReads(services)
 
     async def prices() -> CompactedView[AreaPrice]:
-        nonlocal prices_view
-        if prices_view is None:
-            prices_view = CompactedView(services.settings, services.catalogue.prices,
-                                        area_price.decode, on_change=book.change, keep=False)
-            await prices_view.start()
-        return prices_view
+        """The area prices, started on first use (the app's LazyViews: stopped with it)."""
+        return await services.views.get("prices", lambda: CompactedView(
+            services.settings, services.catalogue.prices, area_price.decode,
+            on_change=book.change, keep=False))
 
     @router.post("/v1/prices", status_code=202, response_model=PricesAccepted)
     async def post_prices(body: PricesIn, who: Authenticated) -> JSONResponse:
@@ -89,7 +89,7 @@ def norgespris_routes(services: HasKafka, reads: PointReads | None = None) -> AP
         if problems:
             raise Problem(400, "prices.invalid", "The prices are not valid",
                           f"{len(problems)} problem(s) found", problems[:200])
-        producer, _, _ = services.kafka()
+        producer = services.ready_producer()
         await publish_prices(producer, services.catalogue, parsed, f"api:{who.party}")
         view = await prices()
         for price in parsed:

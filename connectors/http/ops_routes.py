@@ -94,9 +94,7 @@ def ops_routes(services: Services) -> APIRouter:
 
     def ops_view(who: Caller) -> OpsView:
         require(who, Role.OPERATOR)
-        services.kafka()
-        assert services.ops is not None
-        return services.ops
+        return services.ready_ops()
 
     @router.get("/v1/ops/lag", tags=["operations"], response_model=LagReport)
     async def ops_lag(who: Authenticated) -> JSONResponse:
@@ -114,7 +112,7 @@ def ops_routes(services: Services) -> APIRouter:
         """Per grid owner, the points that still carry an SN2007 næringskode (refreshed at
         most once a minute). Operators see all grid owners; a grid owner its own points."""
         require(who, Role.OPERATOR, Role.GRID_OWNER)
-        services.kafka()
+        services.ready_producer()  # connected: the points are read from Kafka
         if time.monotonic() - migration_cache.get("at", -1e9) > 60:
             reference = ReferenceData(services.settings)
             await reference.start()
@@ -153,7 +151,7 @@ def ops_routes(services: Services) -> APIRouter:
                           problems=[{"code": "maintenance.window", "pointer": "/start",
                                      "detail": p} for p in problems])
         window = MaintenanceWindow(str(uuid.uuid4()), body.start, body.end, body.reason)
-        producer, _, _ = services.kafka()
+        producer = services.ready_producer()
         await view.declare(producer, window, who.party)
         return JSONResponse(_jsonable(window_json(window)), status_code=201)
 

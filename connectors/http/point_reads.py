@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
@@ -38,7 +38,7 @@ class HasKafka(Protocol):
     settings: Settings
     catalogue: TopicCatalogue
 
-    def kafka(self) -> tuple[AIOKafkaProducer, Any, Any]: ...
+    def ready_producer(self) -> AIOKafkaProducer: ...
 
 
 def moment(ms: int) -> datetime:
@@ -57,7 +57,7 @@ class PointReads:
                   end: datetime, request_id: str | None = None) -> PointReply:
         """The task's answer; a Problem for its refusal (404: nothing the caller may see) or
         when it does not come in time (503)."""
-        producer, _, _ = self.services.kafka()
+        producer = self.services.ready_producer()
         await self.replies.start()
         correlation = str(uuid.uuid4())
         answer = self.replies.expect(correlation)

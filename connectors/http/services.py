@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import pathlib
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aiokafka.errors import KafkaError
-from fastapi import Request
-from fastapi.responses import JSONResponse
-from prometheus_client import Counter, Histogram
+from prometheus_client import Histogram
 
 from connectors.actors import ActorRegistry
-from connectors.http.auth import Caller, TokenVerifier
+from connectors.http.auth import TokenVerifier
 from connectors.http.documents import DocumentLedger
-from connectors.http.intake import send_all
+from connectors.http.intake_service import IntakeService
 from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
 from connectors.http.queues import QueueStore
 from connectors.http.ratelimit import RateLimiter
+from connectors.http.views import LazyViews
 from domain.problem_codes import Code
-from schemas.api import (
-    Accepted,
-)
 from schemas.settings import Settings
 from streams.kafka import (
     RenewingProducer,
@@ -38,25 +31,8 @@ from streams.logging import get_logger
 from streams.topics import TopicCatalogue
 
 log = get_logger(__name__)
-T = TypeVar("T")
+P = TypeVar("P")
 
-INTAKE = Counter("straum_intake_documents_total", "Intake documents", ["document", "result"])
-INTAKE_SERIES = Counter("straum_intake_series_total", "Series accepted at intake")
-OPS_PAGE = pathlib.Path(__file__).resolve().parent / "static" / "ops.html"
-ROLE_OF_DOCUMENT = {"metering-values": "grid_owner", "metering-points": "grid_owner",
-                    "start-of-supply": "supplier", "master-data": "grid_owner",
-                    "customer-information": "supplier", "third-party-access": "third_party",
-                    "access-approval": "operator", "move-in": "supplier",
-                    "move-out": "supplier", "shared-production": "grid_owner"}
-INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "A message id this sender already used: nothing is processed twice",
-          "model": Accepted},
-    400: {"description": "Structural problems, each with a code and a JSON pointer"},
-    413: {"description": "Body over the size limit"},
-    503: {"description": "Not accepted: the brokers could not make the records durable in "
-                         "time (a broker lost, too few in-sync replicas); send the same "
-                         "document again after Retry-After seconds"},
-}
 #: Seconds a sender is asked to wait after a 503: about one leader election.
 RETRY_AFTER_S = 5
 
@@ -69,9 +45,20 @@ REQUEST_SECONDS = Histogram("straum_http_request_duration_seconds", "HTTP reques
                             ["route", "method"])
 
 
+def not_connected() -> Problem:
+    """The answer while the API has not reached Kafka yet (after a start, a broker lost)."""
+    return Problem(503, Code.BROKER_UNAVAILABLE, "The message broker is not reachable yet",
+                   headers={"Retry-After": "2"})
+
+
 @dataclass
 class Services:
-    """What the API holds while it runs; Kafka parts appear once the broker answers."""
+    """What the API holds while it runs; Kafka parts appear once the broker answers.
+
+    Each part is asked for on its own (``ready_producer()``, ``ready_ledger()``, ...; the
+    route dependencies of connectors/http/deps.py), a 503 until the process is connected.
+    Views only some routes need are started on first use and stopped with the app
+    (``views``)."""
 
     settings: Settings
     catalogue: TopicCatalogue
@@ -84,56 +71,43 @@ class Services:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     processors_seen: float = 0.0
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
+    views: LazyViews = field(default_factory=LazyViews)
+    intake: IntakeService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intake = IntakeService(self)
+
+    def _ready(self, part: P | None) -> P:
+        if part is None or not self.ready.is_set():
+            raise not_connected()
+        return part
+
+    def ready_producer(self) -> RenewingProducer:
+        return self._ready(self.producer)
+
+    def ready_queues(self) -> QueueStore:
+        return self._ready(self.queues)
+
+    def ready_ledger(self) -> DocumentLedger:
+        return self._ready(self.ledger)
+
+    def ready_actors(self) -> ActorRegistry:
+        return self._ready(self.actors)
+
+    def ready_ops(self) -> OpsView:
+        return self._ready(self.ops)
 
     def kafka(self) -> tuple[RenewingProducer, QueueStore, DocumentLedger]:
-        if (self.producer is None or self.queues is None or self.ledger is None
-                or not self.ready.is_set()):
-            raise Problem(503, Code.BROKER_UNAVAILABLE, "The message broker is not reachable yet",
-                          headers={"Retry-After": "2"})
-        return self.producer, self.queues, self.ledger
+        """The producer, queues and ledger at once: kept for connectors/http/queue_routes.py
+        only (being changed elsewhere); everything else asks for each part on its own."""
+        return self.ready_producer(), self.ready_queues(), self.ready_ledger()
 
-    async def durably(self, write: Awaitable[T], document_type: str, sender: str) -> T:
-        """``write``'s result once Kafka has acknowledged it, or 503 with Retry-After.
-
-        A 202 only once every record is acknowledged by the in-sync replicas (acks=all,
-        min.insync.replicas 2 on a cluster). A broker lost means leaders being elected or too
-        few replicas in sync (the idempotent producer would retry for ever): then the answer
-        is 503 within the deadline, the document is not recorded as accepted, and a resend is
-        processed (at most once, by content)."""
-        try:
-            return await asyncio.wait_for(write, self.settings.intake_write_timeout_seconds)
-        except (TimeoutError, KafkaError) as exc:
-            INTAKE.labels(document_type, "unavailable").inc()
-            log.warning("intake not durable; answered 503", document_type=document_type,
-                        actor=sender, error_type=type(exc).__name__)
-            raise not_durable(
-                f"the records were not acknowledged by enough in-sync replicas within "
-                f"{self.settings.intake_write_timeout_seconds:g} s") from exc
-
-    async def intake(self, request: Request, who: Caller, document_type: str, message_id: str,
-                     topic: str, records: list[tuple[bytes, bytes]]) -> JSONResponse:
-        """Write an intake document's records durably, once per (sender, messageId)."""
-        producer, _, ledger = self.kafka()
-        assert self.actors is not None
-        body = await request.body()
-        actors = self.actors
-        role = ROLE_OF_DOCUMENT[document_type]
-
-        async def write() -> bool:
-            await actors.register(producer, who.party, role)
-            return await ledger.accept_once(who.party, message_id, document_type, body,
-                                            lambda: send_all(producer, topic, records))
-
-        accepted = await self.durably(write(), document_type, who.party)
-        status = "accepted" if accepted else "duplicate"
-        INTAKE.labels(document_type, status).inc()
-        # accepted documents at debug: one line per document is most of the log at full
-        # intake (a duplicate, rarer and worth seeing, at info)
-        (log.debug if accepted else log.info)(
-            "intake document", document_type=document_type, message_id=message_id,
-            actor=who.party, records=len(records), status=status)
-        return JSONResponse({"messageId": message_id, "status": status},
-                            status_code=202 if accepted else 200)
+    async def stop(self) -> None:
+        """Stop every part started, the producer last (the others may still write)."""
+        await self.views.stop()
+        for part in (self.queues, self.ledger, self.actors, self.ops):
+            if part is not None:
+                await part.stop()
 
 
 async def _connect(services: Services) -> None:

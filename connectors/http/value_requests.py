@@ -18,10 +18,11 @@ from fastapi.responses import JSONResponse
 
 from connectors.http.auth import Role, require
 from connectors.http.deps import Authenticated
+from connectors.http.intake_answers import INTAKE_RESPONSES
 from connectors.http.json_body import StrictJsonRoute
 from connectors.http.point_reads import PointReads, periods_of
 from connectors.http.problems import Problem
-from connectors.http.services import INTAKE_RESPONSES, Services
+from connectors.http.services import Services
 from domain.identifiers import IdentifierError, validate_norwegian_gsrn
 from domain.problem_codes import Code
 from schemas.api import MeteringValuesRequestAccepted, MeteringValuesRequestIn
@@ -66,10 +67,9 @@ def value_request_routes(services: Services, reads: PointReads) -> APIRouter:
         if problems := request_problems(document):
             raise Problem(400, Code.VALUES_REQUEST_INVALID, "The request is not valid",
                           f"{len(problems)} problem(s) found", problems)
-        producer, _, ledger = services.kafka()
-        assert services.actors is not None
+        producer, ledger = services.ready_producer(), services.ready_ledger()
         role = Role.SUPPLIER if Role.SUPPLIER in who.roles else Role.THIRD_PARTY
-        await services.actors.register(producer, who.party, str(role))
+        await services.ready_actors().register(producer, who.party, str(role))
         message_id = str(document.message_id)
         answers: list[PointReply] = []
 

@@ -49,8 +49,14 @@ HEADER: Final = codec(METERING_VALUE_SERIES).header
 decode: Final = cast(Callable[[bytes | None], Series], codec(METERING_VALUE_SERIES).decode)
 
 
+_SMALL: Final = [bytes([n << 1]) for n in range(64)]
+
+
 def _long(n: int) -> bytes:
-    """Avro's zig-zag varint."""
+    """Avro's zig-zag varint (a small non-negative one, a length or an enum index, by
+    table)."""
+    if 0 <= n < 64:
+        return _SMALL[n]
     n = (n << 1) ^ (n >> 63)
     out = bytearray()
     while n & ~0x7F:
@@ -76,12 +82,36 @@ def encode(*, message_id: str, transaction_id: str, sender: str, received_at: da
            unit: str, quantities: Sequence[float], qualities: Sequence[str]) -> bytes:
     """The record's single-object bytes. KeyError for a resolution or quality the schema
     does not have (the API has refused those before it gets here)."""
+    return DocumentEncoder(message_id, sender, received_at).encode(
+        transaction_id=transaction_id, metering_point_id=metering_point_id, start=start,
+        end=end, resolution=resolution, unit=unit, quantities=quantities, qualities=qualities)
+
+
+class DocumentEncoder:
+    """:func:`encode` for the series of one document: the parts every series of it shares
+    (the header, message id, sender and time of receipt) written once."""
+
+    __slots__ = ("_head", "_sent")
+
+    def __init__(self, message_id: str, sender: str, received_at: datetime) -> None:
+        self._head = HEADER + _string(message_id)
+        self._sent = _string(sender) + _long(_millis(received_at))
+
+    def encode(self, *, transaction_id: str, metering_point_id: str, start: datetime,
+               end: datetime, resolution: str, unit: str, quantities: Sequence[float],
+               qualities: Sequence[str]) -> bytes:
+        return _record(self._head + _string(transaction_id) + self._sent,
+                       metering_point_id, start, end, resolution, unit, quantities, qualities)
+
+
+def _record(head: bytes, metering_point_id: str, start: datetime, end: datetime,
+            resolution: str, unit: str, quantities: Sequence[float],
+            qualities: Sequence[str]) -> bytes:
     n = len(quantities)
     if len(qualities) != n:
         raise ValueError("quantities and qualities differ in length")
-    parts = [HEADER, _string(message_id), _string(transaction_id), _string(sender),
-             _long(_millis(received_at)), _string(metering_point_id), _long(_millis(start)),
-             _long(_millis(end)), _long(RESOLUTIONS[resolution]), _string(unit)]
+    parts = [head, _string(metering_point_id), _long(_millis(start)), _long(_millis(end)),
+             _long(RESOLUTIONS[resolution]), _string(unit)]
     if n:
         count = _long(n)
         parts += [count, struct.pack(f"<{n}d", *quantities), b"\x00",

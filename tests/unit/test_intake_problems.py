@@ -9,7 +9,7 @@ import pytest
 
 from connectors.http.contracts import JsonApiError, parse_create
 from connectors.http.intake import series_problems
-from connectors.http.intake_routes import point_problem
+from connectors.http.intake_checks import point_problem
 from domain.identifiers import gs1_check_digit
 from schemas.api import MeteringValuesDocument
 from tests.helpers import day_series, gsrn, values_document

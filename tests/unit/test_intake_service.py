@@ -6,7 +6,9 @@ whose bytes read back (streams/records) as what was sent; the sender is register
 role first and the document is marked accepted after its records. The same document again
 from the same sender is a ``duplicate`` and produces nothing; a bad document is problem
 details with each problem's code and pointer and produces nothing; records the brokers did
-not acknowledge are a 503 and the document may be sent again.
+not acknowledge are a 503 and the document may be sent again. The service itself
+(connectors/http/intake_service.py) says each of these as a typed outcome, which the route
+renders; views started on first use are stopped with the app (connectors/http/views.py).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from connectors.actors import ActorRegistry
 from connectors.http.app import create_app
 from connectors.http.auth import issue_dev_token
 from connectors.http.documents import DocumentLedger
+from connectors.http.intake_service import Result
 from connectors.http.queues import QueueStore
 from connectors.http.services import Services
+from connectors.http.values_body import fast_document
+from connectors.http.views import LazyViews
 from schemas.settings import Settings
 from streams.records import actor, intake_document, master_data
 from streams.records import series as intake_series
@@ -214,3 +219,101 @@ async def test_a_master_data_change_becomes_one_record_keyed_by_its_point(api: A
     fields = event["document"][1]
     assert fields["effectiveFrom"] == date(2026, 4, 1)
     assert fields["consumptionCode"] == "36" and fields["priceArea"] is None
+
+
+async def test_the_service_says_how_each_document_ended_as_a_typed_outcome(api: Api) -> None:
+    intake, catalogue = api.services.intake, api.services.catalogue
+    document = values_document(day_series(POINT_ID, date(2026, 3, 2)),
+                               day_series(SECOND_POINT, date(2026, 3, 2)))
+    values = fast_document(document)
+    assert values is not None
+    body = orjson.dumps(document)
+
+    accepted = await intake.submit(intake.metering_values(values, GRID_OWNER, body))
+    assert (accepted.result, accepted.message_id, accepted.records) == (
+        Result.ACCEPTED, document["messageId"], 2)
+    assert len(api.producer.to(catalogue.metering_values)) == 2
+
+    again = await intake.submit(intake.metering_values(values, GRID_OWNER, body))
+    assert again.result is Result.DUPLICATE
+    assert len(api.producer.to(catalogue.metering_values)) == 2
+
+    bad = fast_document(values_document(day_series("707057500000000019", date(2026, 3, 2))))
+    assert bad is not None
+    invalid = await intake.submit(intake.metering_values(bad, GRID_OWNER, b"{}"))
+    assert invalid.result is Result.INVALID
+    assert invalid.refusal is not None and invalid.refusal.code == "metering_values.invalid"
+    assert [(p["code"], p["pointer"]) for p in invalid.problems] == [
+        ("gsrn.check_digit", "/series/0/meteringPointId")]
+    assert len(api.producer.to(catalogue.metering_values)) == 2
+
+    api.producer.failing = {catalogue.metering_values}
+    fresh = fast_document(values_document(day_series(POINT_ID, date(2026, 3, 3))))
+    assert fresh is not None
+    unavailable = await intake.submit(intake.metering_values(fresh, GRID_OWNER, b"{}"))
+    assert unavailable.result is Result.UNAVAILABLE
+    assert "in-sync replicas" in unavailable.detail
+    assert api.producer.to(catalogue.intake_documents)[-1].key == (
+        f"{GRID_OWNER}|{document['messageId']}".encode())  # the failed one is not marked
+
+
+async def test_a_bulk_is_written_as_its_documents_and_answers_each(api: Api) -> None:
+    def registration(message_id: str, point: str) -> dict[str, Any]:
+        return {"messageId": message_id, "meteringPointId": point, "gridArea": "10YNO-1--------2",
+                "priceArea": "NO1", "type": "consumption", "resolution": "PT1H",
+                "validFrom": "2026-04-01"}
+
+    first = "1b0e6b5e-8a8f-4f4e-9d3c-2f8b8d4c6a11"
+    answer = await api.post("/v1/metering-points/bulk",
+                            {"documents": [registration(first, POINT_ID)]})
+    assert answer.status_code == 202, answer.text
+    second = "1b0e6b5e-8a8f-4f4e-9d3c-2f8b8d4c6a12"
+    answer = await api.post("/v1/metering-points/bulk", {"documents": [
+        registration(first, POINT_ID), registration(second, SECOND_POINT)]})
+    assert answer.status_code == 202
+    assert [d["status"] for d in answer.json()["documents"]] == ["duplicate", "accepted"]
+    records = api.producer.to(api.services.catalogue.master_data)
+    assert [r.key for r in records] == [POINT_ID.encode(), SECOND_POINT.encode()]
+
+    bad = await api.post("/v1/metering-points/bulk", {"documents": [
+        registration("1b0e6b5e-8a8f-4f4e-9d3c-2f8b8d4c6a13", "707057500000000019")]})
+    assert bad.status_code == 400
+    assert [p["pointer"] for p in bad.json()["problems"]] == ["/documents/0/meteringPointId"]
+
+
+@dataclass
+class CountedView:
+    """Stands in for a CompactedView: counts its starts and stops."""
+
+    fail: bool = False
+    starts: int = 0
+    stops: int = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        await asyncio.sleep(0)
+        if self.fail:
+            raise KafkaTimeoutError()
+
+    async def stop(self) -> None:
+        self.stops += 1
+
+
+async def test_views_start_once_on_first_use_and_stop_with_the_app() -> None:
+    views = LazyViews()
+    made: list[CountedView] = []
+
+    def make(fail: bool = False) -> Any:
+        made.append(CountedView(fail))
+        return made[-1]
+
+    first, second = await asyncio.gather(views.get("a", make), views.get("a", make))
+    assert first is second and len(made) == 1 and made[0].starts == 1
+
+    with pytest.raises(KafkaTimeoutError):
+        await views.get("b", lambda: make(fail=True))
+    retried = await views.get("b", make)  # a failed start is tried again
+    assert retried is made[-1] and retried.starts == 1
+
+    await views.stop()
+    assert [v.stops for v in made] == [1, 0, 1]

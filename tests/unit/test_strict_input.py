@@ -6,13 +6,14 @@ pointer where there is a field), never accepted and never a 500."""
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from connectors.http.json_body import MAX_JSON_DEPTH, check_depth, parse_json
+from connectors.http.json_body import MAX_JSON_DEPTH, check_depth, parse_json, strict_json
 from connectors.http.problems import Problem
 from connectors.http.replays import RedeliveryIn
 from domain.calendar import day_in_calendar, moment_in_calendar
@@ -236,3 +237,59 @@ def test_a_csv_file_gives_prices_as_text() -> None:
     assert problems == [] and price is not None
     assert price.nok_per_mwh == pytest.approx(150.5 * 11.2)
     assert parse_price(row, "/prices/0")[0] is None  # from JSON, text is not a number
+
+
+# -- the fast reading is the strict reading ---------------------------------------------------
+
+
+def reading(raw: bytes) -> tuple[str, Any]:
+    """What a body reads as: its value (repr, so 1 and 1.0, -0.0 and 0.0 differ) or its
+    problem's code and detail."""
+    try:
+        return "value", repr(parse_json(raw))
+    except Problem as exc:
+        return "problem", (exc.code, exc.detail)
+
+
+def strict_reading(raw: bytes) -> tuple[str, Any]:
+    try:
+        return "value", repr(strict_json(raw))
+    except Problem as exc:
+        return "problem", (exc.code, exc.detail)
+
+
+EDGE_BODIES = [
+    b'{"a":1,"a":2}', b'{"a" : 1, "a" :2, "b": "c:"}', b'{"a": "x:y", "b": "\\":"}',
+    b'{"a": 1, "b": "\\u003a", "a": 2}', b'{"\\u0061": 1, "a": 2}', '{"å": "ø:"}'.encode(),
+    b'["\x7f"]', b'[1e5]', b'\t[1]\n', b'[1E+2]', b'[-0.0]', b'[-0]', b'[1e-400]', b'[1e400]',
+    b'["\\/"]', b'{"":1}', b'[1.5e+308]', b'[123456789012345678]',
+    b'[-9223372036854775808]', b'[18446744073709551615]', b'[' + b'9' * 40 + b']',
+    b'["\xed\xa0\x80"]', b'["\\ud800"]', b"\xef\xbb\xbf{}", '{"a": 1}'.encode("utf-16"),
+    b"[" * 254 + b"]" * 254, b"[" * 300 + b"]" * 300, b"[" * 990 + b"]" * 990,
+    b"[" * 5000 + b"]" * 5000, b'[NaN]', b"[1.]", b'["a\tb"]', b"[1]x", b"", b"[1,]",
+]
+
+
+@pytest.mark.parametrize("raw", EDGE_BODIES)
+def test_the_fast_reading_of_a_body_is_the_strict_reading(raw: bytes) -> None:
+    assert reading(raw) == strict_reading(raw)
+
+
+def test_the_fast_reading_agrees_on_random_documents_with_duplicates_and_colons() -> None:
+    rng = random.Random(15)
+    words = ["a", "b", "c", "quantity", "x:y", ":", "é", '\\"', "\\u003a", "\\\\"]
+
+    def value(depth: int) -> str:
+        kind = rng.random()
+        if depth > 3 or kind < 0.3:
+            return rng.choice(['"' + rng.choice(words) + '"', str(rng.randint(-10**20, 10**20)),
+                               repr(rng.uniform(-1e9, 1e9)), "true", "null", "1e400"])
+        if kind < 0.6:
+            return "[" + ", ".join(value(depth + 1) for _ in range(rng.randint(0, 3))) + "]"
+        members = [f'"{rng.choice(words)}"{rng.choice([":", " :", ": "])}{value(depth + 1)}'
+                   for _ in range(rng.randint(0, 4))]
+        return "{" + ",".join(members) + "}"
+
+    for _ in range(3000):
+        raw = value(0).encode()
+        assert reading(raw) == strict_reading(raw), raw
