@@ -32,7 +32,7 @@ def queue_routes(services: Services, owners: QueueOwners) -> APIRouter:
                    max: Annotated[int, Query(ge=1, le=2000)] = 100) -> Response:
         if not owners.mine(who.party):
             return await owners.forward(who.party, request)
-        _, queues, _ = services.kafka()
+        queues = services.ready_queues()
         result = await queues.poll(who.party, queue, max)
         if result is None:
             return Response(status_code=204)
@@ -44,7 +44,7 @@ def queue_routes(services: Services, owners: QueueOwners) -> APIRouter:
                   ) -> Response:
         if not owners.mine(who.party):
             return await owners.forward(who.party, request)
-        _, queues, _ = services.kafka()
+        queues = services.ready_queues()
         result = await queues.ack(who.party, queue, body.poll_id)
         if result == "unknown":
             raise Problem(404, "poll.unknown", "No such poll",
@@ -55,7 +55,7 @@ def queue_routes(services: Services, owners: QueueOwners) -> APIRouter:
     async def queues_overview(who: Authenticated, request: Request) -> Response:
         if not owners.mine(who.party):
             return await owners.forward(who.party, request)
-        _, queues, _ = services.kafka()
+        queues = services.ready_queues()
         return JSONResponse({"queues": await queues.status(who.party)})
 
     return router

@@ -97,11 +97,6 @@ class Services:
     def ready_ops(self) -> OpsView:
         return self._ready(self.ops)
 
-    def kafka(self) -> tuple[RenewingProducer, QueueStore, DocumentLedger]:
-        """The producer, queues and ledger at once: kept for connectors/http/queue_routes.py
-        only (being changed elsewhere); everything else asks for each part on its own."""
-        return self.ready_producer(), self.ready_queues(), self.ready_ledger()
-
     async def stop(self) -> None:
         """Stop every part started, the producer last (the others may still write)."""
         await self.views.stop()
