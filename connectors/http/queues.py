@@ -13,6 +13,8 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -116,6 +118,22 @@ def poll_answer(poll_id: str, messages: list[bytes]) -> bytes:
 EXACT_DEPTH_SPAN = 2000
 
 
+#: A poll or an acknowledgement the cluster has not answered in this time is answered 503 with
+#: Retry-After: during a broker outage the client's defaults would otherwise hold it for its
+#: whole request timeout (40 s per request), longer than an actor's HTTP client waits.
+ANSWER_WITHIN_S = 20.0
+
+
+@asynccontextmanager
+async def _answer_in_time(what: str) -> AsyncIterator[None]:
+    try:
+        async with asyncio.timeout(ANSWER_WITHIN_S):
+            yield
+    except TimeoutError as exc:
+        raise KafkaTimeoutError(f"the cluster did not answer the {what} within "
+                                f"{ANSWER_WITHIN_S:.0f} s") from exc
+
+
 class QueueStore:
     """Poll, acknowledge and inspect actor queues kept in Kafka."""
 
@@ -163,8 +181,11 @@ class QueueStore:
     async def _write_position(self, key: str, position: QueuePosition) -> None:
         """Durably record a queue's position before answering the actor."""
         value = queue_position.encode(position, datetime.now(UTC))
-        written = await (await self.producer.send(self.catalogue.queue_positions, value,
-                                                  key=key.encode(), partition=0))
+        sent = await self.producer.send(self.catalogue.queue_positions, value,
+                                        key=key.encode(), partition=0)
+        # shielded: a poll given up on still lets its write land (then the next poll hands the
+        # same range out again, or an acknowledgement repeated finds it already taken)
+        written = await asyncio.shield(sent)
         assert self._positions is not None
         self._positions.wrote(key, position, written.offset)
 
@@ -229,7 +250,14 @@ class QueueStore:
 
     async def poll(self, actor: str, queue: Queue, max_messages: int
                    ) -> tuple[str, list[bytes]] | None:
-        """(pollId, the messages' stored JSON), or None when the queue has nothing to deliver."""
+        """(pollId, the messages' stored JSON), or None when the queue has nothing to deliver.
+        KafkaTimeoutError (answered 503 with Retry-After) when the cluster does not answer
+        within ``ANSWER_WITHIN_S``."""
+        async with _answer_in_time("poll"):
+            return await self._poll(actor, queue, max_messages)
+
+    async def _poll(self, actor: str, queue: Queue, max_messages: int
+                    ) -> tuple[str, list[bytes]] | None:
         topic = self.catalogue.queue_topic(actor, queue)
         key = _key(actor, queue)
         if not await self._topic_exists(topic):
@@ -276,7 +304,7 @@ class QueueStore:
 
     async def ack(self, actor: str, queue: Queue, poll_id: str) -> AckResult:
         key = _key(actor, queue)
-        async with self._lock(key):
+        async with _answer_in_time("acknowledgement"), self._lock(key):
             position = self.positions.get(key, QueuePosition())
             new_position, result = acknowledge(position, poll_id)
             if result == "acknowledged":
