@@ -1,8 +1,10 @@
-"""Request dependencies shared by every route module: the caller, and one per part of the
-API process (the intake service, the producer, the document ledger, the actor registry, the
-queue store, the operations view). A Kafka part is a 503 with Retry-After until the process
-has connected; the intake service is always there and asks for its parts only once a
-document is known valid, so a bad document is answered 400 whatever the broker's state."""
+"""Request dependencies shared by every route module: the caller and the intake service.
+
+The intake service is always there and asks for its Kafka parts only once a document is known
+valid, so a bad document is answered 400 whatever the broker's state. Other routes ask
+``Services`` for the one part they need (``ready_queues()``, ``ready_ops()``, ...) after their
+own checks, for the same reason: a part not yet connected is a 503 with Retry-After, which must
+not come before a 400, 403 or a hand-over to the actor's owning process."""
 
 from __future__ import annotations
 
@@ -12,16 +14,11 @@ from fastapi import Depends, Header, Request, Security
 from fastapi.requests import HTTPConnection
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from connectors.actors import ActorRegistry
 from connectors.http.auth import Caller
-from connectors.http.documents import DocumentLedger
 from connectors.http.intake_service import IntakeService
-from connectors.http.ops import OpsView
 from connectors.http.problems import Problem
-from connectors.http.queues import QueueStore
 from connectors.http.services import Services
 from connectors.http.tracing import note_actor
-from streams.kafka import RenewingProducer
 
 
 class DeclaredBearer(HTTPBearer):
@@ -71,29 +68,4 @@ async def intake_service(request: Request) -> IntakeService:
     return services_of(request).intake
 
 
-async def producer(request: Request) -> RenewingProducer:
-    return services_of(request).ready_producer()
-
-
-async def document_ledger(request: Request) -> DocumentLedger:
-    return services_of(request).ready_ledger()
-
-
-async def actor_registry(request: Request) -> ActorRegistry:
-    return services_of(request).ready_actors()
-
-
-async def queue_store(request: Request) -> QueueStore:
-    return services_of(request).ready_queues()
-
-
-async def ops_view(request: Request) -> OpsView:
-    return services_of(request).ready_ops()
-
-
 Intake = Annotated[IntakeService, Depends(intake_service)]
-Producer = Annotated[RenewingProducer, Depends(producer)]
-Ledger = Annotated[DocumentLedger, Depends(document_ledger)]
-Actors = Annotated[ActorRegistry, Depends(actor_registry)]
-Queues = Annotated[QueueStore, Depends(queue_store)]
-Ops = Annotated[OpsView, Depends(ops_view)]

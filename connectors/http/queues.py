@@ -148,7 +148,7 @@ class QueueStore:
         self._empty_until: dict[str, tuple[int, int]] = {}
         self._readers = ReaderPool(self._consumer(f"straum-api-queue-reader-{i}")
                                    for i in range(READERS))
-        self._bounds_reader: AIOKafkaConsumer | None = None
+        self._bounds_reader = self._consumer("straum-api-queue-bounds")
         self._known_topics: set[str] = set()
         self._topics_checked = 0.0
         self._positions: CompactedView[QueuePosition] | None = None
@@ -159,7 +159,6 @@ class QueueStore:
                       fetch_max_wait_ms=10, max_partition_fetch_bytes=POLL_FETCH_BYTES)
 
     async def start(self) -> None:
-        self._bounds_reader = self._consumer("straum-api-queue-bounds")
         await self._bounds_reader.start()
         await self._readers.start()
         self._positions = CompactedView(self.settings, self.catalogue.queue_positions,
@@ -175,8 +174,7 @@ class QueueStore:
         if self._positions:
             await self._positions.stop()
         await self._readers.stop()
-        if self._bounds_reader:
-            await self._bounds_reader.stop()
+        await self._bounds_reader.stop()
 
     async def _write_position(self, key: str, position: QueuePosition) -> None:
         """Durably record a queue's position before answering the actor."""
@@ -193,7 +191,6 @@ class QueueStore:
         if topic in self._known_topics:
             return True
         if time.monotonic() - self._topics_checked > 0.5:
-            assert self._bounds_reader is not None
             self._known_topics = set(await self._bounds_reader.topics())
             self._topics_checked = time.monotonic()
         return topic in self._known_topics
@@ -201,7 +198,6 @@ class QueueStore:
     async def _offsets(self, tp: TopicPartition) -> tuple[int, int]:
         """The queue's log start and its end: by a reader that is never assigned, whose
         metadata keeps every queue topic (one round trip, not a metadata refresh per poll)."""
-        assert self._bounds_reader is not None
         return await log_bounds(self._bounds_reader, tp)
 
     async def _read(self, tp: TopicPartition, start: int, end: int,
@@ -234,8 +230,7 @@ class QueueStore:
                 # the next reads ask the cluster afresh who leads (else each reader would go
                 # on asking the dead node until its metadata's maximum age, minutes)
                 self._readers.refresh_metadata()
-                if self._bounds_reader is not None:
-                    self._bounds_reader._client.force_metadata_update()
+                self._bounds_reader._client.force_metadata_update()
                 raise KafkaTimeoutError(f"{tp.topic} could not be read from offset "
                                         f"{start} (its leader does not answer)")
             after = min(position, end)
